@@ -1,0 +1,93 @@
+//! axum integration: the [`Auth`] extractor (and `Option<Auth>`),
+//! `IntoResponse` for [`AuthError`], and [`require`] for route layers.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use tollgate::{Authenticator, IssuerConfig, policy::scope};
+//! use tollgate::axum::{Auth, require};
+//! use tollgate::tower::AuthLayer;
+//!
+//! async fn whoami(Auth(ctx): Auth) -> String {
+//!     ctx.client_id().unwrap_or("?").to_owned()
+//! }
+//!
+//! async fn create_order(auth: Auth) -> Result<&'static str, tollgate::AuthError> {
+//!     auth.require(&scope("orders:write"))?; // or as a route layer, below
+//!     Ok("created")
+//! }
+//!
+//! let auth = Authenticator::builder()
+//!     .issuer(IssuerConfig::new("https://issuer.example").audience("api")
+//!         .hmac_secret("a-very-long-shared-secret-of-32+-bytes"))
+//!     .build()
+//!     .unwrap();
+//! let app: Router = Router::new()
+//!     .route("/whoami", get(whoami))
+//!     .route("/orders", get(|| async { "orders" }).route_layer(require(scope("orders:read"))))
+//!     .route("/orders/new", axum::routing::post(create_order))
+//!     .layer(AuthLayer::required(auth));
+//! # let _ = app;
+//! ```
+
+use crate::authenticator::Authenticator;
+use crate::context::AuthContext;
+use crate::error::AuthError;
+use crate::policy::Requirement;
+use crate::tower::RequireScopesLayer;
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum_core::response::{IntoResponse, Response};
+use http::request::Parts;
+use std::convert::Infallible;
+use std::ops::Deref;
+
+/// The authenticated caller. Rejects with 401 when the request was not
+/// authenticated by an [`AuthLayer`](crate::tower::AuthLayer).
+///
+/// `Option<Auth>` yields `None` for anonymous requests (optional mode).
+#[derive(Clone, Debug)]
+pub struct Auth(pub AuthContext);
+
+impl Deref for Auth {
+    type Target = AuthContext;
+    fn deref(&self) -> &AuthContext {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Auth {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<AuthContext>() {
+            Some(ctx) => Ok(Auth(ctx.clone())),
+            None => Err(match parts.extensions.get::<Authenticator>() {
+                Some(auth) => auth.missing_credentials(),
+                None => {
+                    tracing::error!("tollgate: `Auth` extractor used on a route without AuthLayer");
+                    AuthError::missing()
+                }
+            }),
+        }
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Auth {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
+        // Malformed or invalid credentials never reach the handler: the
+        // layer refused them. Absent means anonymous.
+        Ok(parts.extensions.get::<AuthContext>().cloned().map(Auth))
+    }
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        self.to_response::<axum_core::body::Body>()
+    }
+}
+
+/// A route layer enforcing `requirement`; use with `route_layer`.
+pub fn require(requirement: Requirement) -> RequireScopesLayer {
+    RequireScopesLayer::new(requirement)
+}

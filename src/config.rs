@@ -1,0 +1,301 @@
+//! Configuration, deserializable with serde so it can come from a file or
+//! the environment, and checked when the [`Authenticator`](crate::Authenticator)
+//! is built.
+//!
+//! ```
+//! let cfg: tollgate::AuthConfig = serde_json::from_str(r#"{
+//!     "issuers": [{
+//!         "issuer": "https://auth.example.com/",
+//!         "audiences": ["orders-api"],
+//!         "keys": [{ "type": "jwks_url", "url": "https://auth.example.com/.well-known/jwks.json" }],
+//!         "typ": "at+jwt"
+//!     }],
+//!     "claims": { "scope": "scp", "account": "tenant" },
+//!     "expired_status": 498
+//! }"#).unwrap();
+//! let auth = tollgate::Authenticator::from_config(cfg).unwrap();
+//! # let _ = auth;
+//! ```
+
+use crate::credentials::CredentialSources;
+use crate::jwt::RemoteKeySettings;
+use crate::scope::ScopeRules;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A configuration mistake, reported when the authenticator is built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("tollgate configuration: {0}")]
+pub struct ConfigError(pub(crate) String);
+
+impl ConfigError {
+    pub(crate) fn new(msg: impl Into<String>) -> Self {
+        Self(msg.into())
+    }
+}
+
+/// Which `jsonwebtoken` crypto backend verifies signatures.
+///
+/// It is installed explicitly when the authenticator is built, so a build
+/// where Cargo feature unification enabled both (or neither) backend fails
+/// there with a clear error instead of panicking at the first request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CryptoBackend {
+    /// aws-lc-rs (feature `aws_lc_rs`, default): about 9× faster RS256 here.
+    #[default]
+    AwsLcRs,
+    /// RustCrypto (feature `rust_crypto`): pure Rust.
+    RustCrypto,
+}
+
+/// A secret whose bytes never appear in `Debug` output.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(******)")
+    }
+}
+
+/// Where an issuer's verification keys come from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum KeySource {
+    /// A shared HMAC secret (`HS256` unless `algorithm` says otherwise).
+    /// RFC 7518 §3.2 requires at least as many bytes as the hash output;
+    /// shorter secrets are refused unless `allow_short` is set.
+    HmacSecret {
+        /// The secret.
+        secret: Secret,
+        /// `HS256`, `HS384` or `HS512`.
+        #[serde(default)]
+        algorithm: Option<String>,
+        /// Accept a secret shorter than RFC 7518 requires (demo use only).
+        #[serde(default)]
+        allow_short: bool,
+    },
+    /// A PEM public key bound to one algorithm.
+    PublicKeyPem {
+        /// The PEM text (`PUBLIC KEY` or `RSA PUBLIC KEY`).
+        pem: String,
+        /// The algorithm this key verifies.
+        algorithm: String,
+        /// Optional key id; tokens with another `kid` do not use this key.
+        #[serde(default)]
+        kid: Option<String>,
+    },
+    /// A DER public key (base64, standard alphabet) bound to one algorithm:
+    /// PKCS#1 for RSA, the uncompressed point for EC, the raw 32 bytes for Ed25519.
+    PublicKeyDer {
+        /// The DER bytes, base64-encoded.
+        der_base64: String,
+        /// The algorithm this key verifies.
+        algorithm: String,
+        /// Optional key id.
+        #[serde(default)]
+        kid: Option<String>,
+    },
+    /// An inline JWKS document.
+    Jwks {
+        /// The document (`{"keys": [...]}`).
+        jwks: serde_json::Value,
+    },
+    /// A remote JWKS URL, cached and refreshed.
+    JwksUrl {
+        /// The URL.
+        url: String,
+    },
+    /// OIDC discovery from the issuer URL.
+    Discovery,
+}
+
+/// Which claims hold the context's fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClaimNames {
+    /// The account (tenant) claim (default `account_id`).
+    pub account: String,
+    /// The client id claim: `client_id` (default), `azp` or `sub`.
+    pub client_id: String,
+    /// The scope claim (default `scope`): a space-delimited string or an array.
+    pub scope: String,
+}
+
+impl Default for ClaimNames {
+    fn default() -> Self {
+        Self {
+            account: "account_id".into(),
+            client_id: "client_id".into(),
+            scope: "scope".into(),
+        }
+    }
+}
+
+/// One trusted issuer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// The exact `iss` value.
+    pub issuer: String,
+    /// Accepted audiences; a token's `aud` must contain one.
+    pub audiences: Vec<String>,
+    /// Key sources (static sources and at most one remote source).
+    pub keys: Vec<KeySource>,
+    /// Algorithm allow-list; defaults to what the keys allow.
+    #[serde(default)]
+    pub algorithms: Option<Vec<String>>,
+    /// Required `typ` header (e.g. `at+jwt`, RFC 9068).
+    #[serde(default)]
+    pub typ: Option<String>,
+    /// Clock-skew leeway for `exp` and `nbf`, in seconds (default 60).
+    #[serde(default = "default_leeway")]
+    pub leeway_secs: u64,
+}
+
+fn default_leeway() -> u64 {
+    60
+}
+
+impl IssuerConfig {
+    /// A new issuer with no audience and no keys yet.
+    pub fn new(issuer: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            audiences: Vec::new(),
+            keys: Vec::new(),
+            algorithms: None,
+            typ: None,
+            leeway_secs: default_leeway(),
+        }
+    }
+
+    /// Adds an accepted audience.
+    #[must_use]
+    pub fn audience(mut self, aud: impl Into<String>) -> Self {
+        self.audiences.push(aud.into());
+        self
+    }
+
+    /// Adds a key source.
+    #[must_use]
+    pub fn key(mut self, source: KeySource) -> Self {
+        self.keys.push(source);
+        self
+    }
+
+    /// Adds an HS256 secret.
+    #[must_use]
+    pub fn hmac_secret(self, secret: impl Into<String>) -> Self {
+        self.key(KeySource::HmacSecret {
+            secret: Secret::new(secret),
+            algorithm: None,
+            allow_short: false,
+        })
+    }
+
+    /// Adds a PEM public key for `algorithm` (e.g. `"RS256"`).
+    #[must_use]
+    pub fn public_key_pem(self, pem: impl Into<String>, algorithm: &str) -> Self {
+        self.key(KeySource::PublicKeyPem {
+            pem: pem.into(),
+            algorithm: algorithm.into(),
+            kid: None,
+        })
+    }
+
+    /// Adds an inline JWKS document.
+    #[must_use]
+    pub fn jwks(self, jwks: serde_json::Value) -> Self {
+        self.key(KeySource::Jwks { jwks })
+    }
+
+    /// Adds a remote JWKS URL.
+    #[must_use]
+    pub fn jwks_url(self, url: impl Into<String>) -> Self {
+        self.key(KeySource::JwksUrl { url: url.into() })
+    }
+
+    /// Discovers the JWKS URL from `<issuer>/.well-known/openid-configuration`.
+    #[must_use]
+    pub fn discovery(self) -> Self {
+        self.key(KeySource::Discovery)
+    }
+
+    /// Restricts the accepted algorithms.
+    #[must_use]
+    pub fn algorithms<'a>(mut self, algs: impl IntoIterator<Item = &'a str>) -> Self {
+        self.algorithms = Some(algs.into_iter().map(str::to_owned).collect());
+        self
+    }
+
+    /// Requires this `typ` header.
+    #[must_use]
+    pub fn typ(mut self, typ: impl Into<String>) -> Self {
+        self.typ = Some(typ.into());
+        self
+    }
+
+    /// Sets the clock-skew leeway.
+    #[must_use]
+    pub fn leeway_secs(mut self, secs: u64) -> Self {
+        self.leeway_secs = secs;
+        self
+    }
+}
+
+/// The whole configuration of an [`Authenticator`](crate::Authenticator).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Realm in `WWW-Authenticate` (default `tollgate`).
+    pub realm: String,
+    /// Trusted issuers; the unverified `iss` picks one, then everything is verified.
+    pub issuers: Vec<IssuerConfig>,
+    /// Where credentials are read from.
+    pub credentials: CredentialSources,
+    /// How scopes are parsed and matched.
+    pub scopes: ScopeRules,
+    /// Which claims hold account, client id and scopes.
+    pub claims: ClaimNames,
+    /// Status for expired tokens (default 401; some platforms' clients expect 498).
+    pub expired_status: u16,
+    /// Timing of remote key sources.
+    pub remote_keys: RemoteKeySettings,
+    /// Let CORS preflight requests (`OPTIONS` with
+    /// `Access-Control-Request-Method`) through unauthenticated (default on).
+    pub allow_cors_preflight: bool,
+    /// The crypto backend.
+    pub crypto_backend: CryptoBackend,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            realm: crate::error::DEFAULT_REALM.into(),
+            issuers: Vec::new(),
+            credentials: CredentialSources::default(),
+            scopes: ScopeRules::default(),
+            claims: ClaimNames::default(),
+            expired_status: 401,
+            remote_keys: RemoteKeySettings::default(),
+            allow_cors_preflight: true,
+            crypto_backend: CryptoBackend::default(),
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! [`AuthContext`]: who is calling, for which account, with which scopes.
+//!
+//! Built once per request by the [`Authenticator`](crate::Authenticator) and
+//! handed to handlers; nothing downstream re-parses the token. Cloning is one
+//! reference-count increment.
+
+use crate::error::{AuthError, ErrorSettings};
+use crate::policy::Requirement;
+use crate::scope::{ScopeRules, ScopeSet};
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::sync::Arc;
+
+/// Which kinds of credential a request authenticated with.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct CredentialKinds(u8);
+
+impl CredentialKinds {
+    /// An access token (bearer JWT).
+    pub const ACCESS_TOKEN: Self = Self(1);
+
+    /// Whether every kind in `other` is present.
+    pub fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0 && other.0 != 0
+    }
+
+    /// Adds the kinds in `other`.
+    pub fn insert(&mut self, other: Self) {
+        self.0 |= other.0;
+    }
+
+    /// Names of the kinds present, for logs and JSON.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        [(Self::ACCESS_TOKEN, "access_token")]
+            .into_iter()
+            .filter(move |(k, _)| self.contains(*k))
+            .map(|(_, n)| n)
+    }
+}
+
+impl fmt::Debug for CredentialKinds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.names()).finish()
+    }
+}
+
+/// Settings every context of one authenticator shares.
+#[derive(Debug)]
+pub(crate) struct ContextShared {
+    pub(crate) errors: ErrorSettings,
+    pub(crate) scope_rules: ScopeRules,
+}
+
+struct Inner {
+    issuer: Box<str>,
+    account: Option<Box<str>>,
+    client_id: Option<Box<str>>,
+    subject: Option<Box<str>>,
+    scopes: ScopeSet,
+    expires_at: Option<u64>,
+    credentials: CredentialKinds,
+    claims: serde_json::Map<String, serde_json::Value>,
+    shared: Arc<ContextShared>,
+}
+
+/// The verified identity of a request.
+#[derive(Clone)]
+pub struct AuthContext(Arc<Inner>);
+
+/// Fields to build an [`AuthContext`] from.
+pub(crate) struct ContextParts {
+    pub(crate) issuer: Box<str>,
+    pub(crate) account: Option<Box<str>>,
+    pub(crate) client_id: Option<Box<str>>,
+    pub(crate) subject: Option<Box<str>>,
+    pub(crate) scopes: ScopeSet,
+    pub(crate) expires_at: Option<u64>,
+    pub(crate) credentials: CredentialKinds,
+    pub(crate) claims: serde_json::Map<String, serde_json::Value>,
+}
+
+impl AuthContext {
+    pub(crate) fn new(parts: ContextParts, shared: Arc<ContextShared>) -> Self {
+        Self(Arc::new(Inner {
+            issuer: parts.issuer,
+            account: parts.account,
+            client_id: parts.client_id,
+            subject: parts.subject,
+            scopes: parts.scopes,
+            expires_at: parts.expires_at,
+            credentials: parts.credentials,
+            claims: parts.claims,
+            shared,
+        }))
+    }
+
+    /// The issuer (`iss`) that vouched for this caller.
+    pub fn issuer(&self) -> &str {
+        &self.0.issuer
+    }
+
+    /// The account (tenant) the caller acts in.
+    pub fn account(&self) -> Option<&str> {
+        self.0.account.as_deref()
+    }
+
+    /// The client application.
+    pub fn client_id(&self) -> Option<&str> {
+        self.0.client_id.as_deref()
+    }
+
+    /// The token subject (`sub`).
+    pub fn subject(&self) -> Option<&str> {
+        self.0.subject.as_deref()
+    }
+
+    /// The effective scopes.
+    pub fn scopes(&self) -> &ScopeSet {
+        &self.0.scopes
+    }
+
+    /// Expiry as seconds since the Unix epoch.
+    pub fn expires_at(&self) -> Option<u64> {
+        self.0.expires_at
+    }
+
+    /// Which credential kinds were presented and verified.
+    pub fn credentials(&self) -> CredentialKinds {
+        self.0.credentials
+    }
+
+    /// The raw verified claims.
+    pub fn raw_claims(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.0.claims
+    }
+
+    /// The verified claims as your own type, without re-verifying.
+    ///
+    /// ```
+    /// # fn f(ctx: tollgate::AuthContext) {
+    /// #[derive(serde::Deserialize)]
+    /// struct MyClaims { tier: String }
+    /// let claims: Result<MyClaims, _> = ctx.claims();
+    /// # }
+    /// ```
+    pub fn claims<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        // Deserializing from a borrowed map clones only what `T` keeps.
+        T::deserialize(MapRef(&self.0.claims))
+    }
+
+    /// Whether the context's scopes satisfy `requirement`.
+    pub fn satisfies(&self, requirement: &Requirement) -> bool {
+        requirement.is_met_by(&self.0.scopes, &self.0.shared.scope_rules)
+    }
+
+    /// Checks `requirement`, answering 403 `insufficient_scope` naming the
+    /// missing scope(s) when it is not met.
+    ///
+    /// ```
+    /// # fn handler(auth: tollgate::AuthContext) -> Result<(), tollgate::AuthError> {
+    /// use tollgate::policy::scope;
+    /// auth.require(&scope("orders:write"))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn require(&self, requirement: &Requirement) -> Result<(), AuthError> {
+        requirement.check(&self.0.scopes, &self.0.shared.scope_rules, &self.0.shared.errors)
+    }
+
+    /// Shorthand for [`require`](Self::require) with one scope string.
+    ///
+    /// An invalid scope string is never satisfied.
+    pub fn require_scope(&self, scope: &str) -> Result<(), AuthError> {
+        match Requirement::parse_scope(scope, &self.0.shared.scope_rules) {
+            Ok(req) => self.require(&req),
+            Err(_) => Err(AuthError::insufficient_scope(scope.to_owned(), &self.0.shared.errors)),
+        }
+    }
+}
+
+/// Lets `&Map` act as a serde `Deserializer` without cloning the map.
+struct MapRef<'a>(&'a serde_json::Map<String, serde_json::Value>);
+
+impl<'de> serde::Deserializer<'de> for MapRef<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        serde::Deserializer::deserialize_any(
+            serde::de::value::MapDeserializer::new(self.0.iter().map(|(k, v)| (k.as_str(), v))),
+            visitor,
+        )
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl fmt::Debug for AuthContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Claims may carry personal data; show identifiers only.
+        f.debug_struct("AuthContext")
+            .field("issuer", &self.0.issuer)
+            .field("account", &self.0.account)
+            .field("client_id", &self.0.client_id)
+            .field("subject", &self.0.subject)
+            .field("scopes", &self.0.scopes)
+            .field("expires_at", &self.0.expires_at)
+            .field("credentials", &self.0.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+impl serde::Serialize for AuthContext {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("AuthContext", 7)?;
+        s.serialize_field("issuer", &*self.0.issuer)?;
+        s.serialize_field("account", &self.0.account)?;
+        s.serialize_field("client_id", &self.0.client_id)?;
+        s.serialize_field("subject", &self.0.subject)?;
+        s.serialize_field("scopes", &self.0.scopes)?;
+        s.serialize_field("expires_at", &self.0.expires_at)?;
+        s.serialize_field("credentials", &self.0.credentials.names().collect::<Vec<_>>())?;
+        s.end()
+    }
+}

@@ -1,0 +1,319 @@
+//! Pulling credentials out of a request, parsed at the edge.
+//!
+//! The engine reads requests through [`RequestParts`], a small trait that
+//! both `http` 1.x types and other frameworks' request types implement, so
+//! the engine never depends on a web framework.
+//!
+//! Parsing follows RFC 6750 and RFC 9110: the `Bearer` scheme is matched
+//! case-insensitively, the token must be an RFC 6750 `b64token`, a token
+//! longer than the configured maximum is refused before anything else looks
+//! at it, and a request that sends its bearer token by more than one method
+//! (header, cookie, query) is malformed (RFC 6750 §2).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Default cap on a token's size: 8 KiB.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Read access to the parts of a request the engine needs.
+///
+/// Implemented for [`http::HeaderMap`], [`http::request::Parts`] and
+/// [`http::Request`]; adapters for other frameworks implement it for their
+/// own request types.
+pub trait RequestParts {
+    /// Calls `visit` with the raw bytes of every value of header `name`
+    /// (given in lowercase), in order.
+    fn visit_header<'a>(&'a self, name: &str, visit: &mut dyn FnMut(&'a [u8]));
+
+    /// The request method (`GET`, `OPTIONS`, …).
+    fn method(&self) -> &str {
+        "GET"
+    }
+
+    /// The raw query string, without `?`.
+    fn query(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl RequestParts for http::HeaderMap {
+    fn visit_header<'a>(&'a self, name: &str, visit: &mut dyn FnMut(&'a [u8])) {
+        for v in self.get_all(name) {
+            visit(v.as_bytes());
+        }
+    }
+}
+
+impl RequestParts for http::request::Parts {
+    fn visit_header<'a>(&'a self, name: &str, visit: &mut dyn FnMut(&'a [u8])) {
+        self.headers.visit_header(name, visit);
+    }
+    fn method(&self) -> &str {
+        self.method.as_str()
+    }
+    fn query(&self) -> Option<&str> {
+        self.uri.query()
+    }
+}
+
+impl<B> RequestParts for http::Request<B> {
+    fn visit_header<'a>(&'a self, name: &str, visit: &mut dyn FnMut(&'a [u8])) {
+        self.headers().visit_header(name, visit);
+    }
+    fn method(&self) -> &str {
+        self.method().as_str()
+    }
+    fn query(&self) -> Option<&str> {
+        self.uri().query()
+    }
+}
+
+/// Where bearer tokens are read from. Cookie and query sources are off
+/// unless configured.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CredentialSources {
+    /// Read `Authorization: Bearer` (default on).
+    pub authorization_header: bool,
+    /// Read the bearer token from this cookie, if set.
+    pub cookie: Option<String>,
+    /// Read the bearer token from this query parameter (RFC 6750 §2.3 uses
+    /// `access_token`), if set. Tokens in URLs end up in logs: avoid.
+    pub query_parameter: Option<String>,
+    /// Largest token accepted, in bytes (default 8 KiB). Larger tokens are
+    /// refused with `invalid_token` before any parsing.
+    pub max_token_bytes: usize,
+}
+
+impl Default for CredentialSources {
+    fn default() -> Self {
+        Self {
+            authorization_header: true,
+            cookie: None,
+            query_parameter: None,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+        }
+    }
+}
+
+impl CredentialSources {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.max_token_bytes == 0 {
+            return Err("credentials.max_token_bytes must be greater than zero".into());
+        }
+        if !self.authorization_header && self.cookie.is_none() && self.query_parameter.is_none() {
+            return Err("no credential source is enabled".into());
+        }
+        for (what, name) in [("cookie", &self.cookie), ("query parameter", &self.query_parameter)] {
+            if let Some(name) = name {
+                if name.is_empty() || !name.bytes().all(is_tchar) {
+                    return Err(format!("{what} name {name:?} is not a valid token"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why credentials could not be read from a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CredentialsError {
+    /// More than one `Authorization` header.
+    #[error("more than one Authorization header")]
+    DuplicateAuthorization,
+    /// The header value is not valid `scheme token` syntax or holds bytes
+    /// that are not visible ASCII.
+    #[error("malformed Authorization header")]
+    Malformed,
+    /// `Bearer` with no token.
+    #[error("empty bearer token")]
+    EmptyToken,
+    /// The token is longer than the configured maximum.
+    #[error("token exceeds the size limit")]
+    TooLarge,
+    /// The bearer token was sent by more than one method.
+    #[error("bearer token sent by more than one method")]
+    MultipleMethods,
+    /// An `Authorization` scheme other than `Bearer`.
+    #[error("unsupported authorization scheme")]
+    UnsupportedScheme,
+}
+
+/// A bearer token as it arrived, borrowed from the request.
+///
+/// Its `Debug` output is redacted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct BearerToken<'a>(&'a str);
+
+impl<'a> BearerToken<'a> {
+    /// The token text. Treat it as a secret.
+    pub fn as_str(&self) -> &'a str {
+        self.0
+    }
+}
+
+impl fmt::Debug for BearerToken<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerToken(******)")
+    }
+}
+
+/// `tchar` from RFC 9110 §5.6.2.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+        )
+}
+
+/// RFC 6750 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_b64token(s: &[u8]) -> bool {
+    let body_len = s.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
+    let (body, _padding) = s.split_at(body_len);
+    !body.is_empty()
+        && body
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+}
+
+fn trim_ows(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(s.len());
+    let end = s.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(start, |i| i + 1);
+    s.get(start..end).unwrap_or_default()
+}
+
+/// Checks a candidate token's size and syntax and borrows it as text.
+fn checked_token(raw: &[u8], max: usize) -> Result<&str, CredentialsError> {
+    if raw.is_empty() {
+        return Err(CredentialsError::EmptyToken);
+    }
+    if raw.len() > max {
+        return Err(CredentialsError::TooLarge);
+    }
+    if !is_b64token(raw) {
+        return Err(CredentialsError::Malformed);
+    }
+    // b64token bytes are ASCII, so this cannot fail; map it anyway.
+    std::str::from_utf8(raw).map_err(|_| CredentialsError::Malformed)
+}
+
+/// Parses one `Authorization` header value.
+///
+/// Returns `Ok(None)` for a well-formed header with another scheme.
+pub fn parse_authorization(value: &[u8], max_token_bytes: usize) -> Result<Option<&str>, CredentialsError> {
+    // Field values are visible ASCII plus SP/HTAB; anything else (obs-text,
+    // controls) cannot be a credential.
+    if !value.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\t') {
+        return Err(CredentialsError::Malformed);
+    }
+    let value = trim_ows(value);
+    let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
+        Some(at) => (value.get(..at).unwrap_or_default(), value.get(at + 1..).unwrap_or_default()),
+        None => (value, &[][..]),
+    };
+    if scheme.is_empty() || !scheme.iter().all(|&b| is_tchar(b)) {
+        return Err(CredentialsError::Malformed);
+    }
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return Err(CredentialsError::UnsupportedScheme);
+    }
+    checked_token(trim_ows(rest), max_token_bytes).map(Some)
+}
+
+/// The credentials a request carries, borrowed from it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Credentials<'a> {
+    /// The bearer token, from whichever single source carried it.
+    pub bearer: Option<BearerToken<'a>>,
+    /// An `Authorization` header with a scheme other than `Bearer` was present.
+    pub other_scheme: bool,
+}
+
+impl<'a> Credentials<'a> {
+    /// Whether no credential at all was found.
+    pub fn is_empty(&self) -> bool {
+        self.bearer.is_none()
+    }
+}
+
+/// Reads the credentials of a request according to `sources`.
+pub fn extract<'a, R: RequestParts + ?Sized>(
+    req: &'a R,
+    sources: &CredentialSources,
+) -> Result<Credentials<'a>, CredentialsError> {
+    let mut creds = Credentials::default();
+    let max = sources.max_token_bytes;
+
+    if sources.authorization_header {
+        let mut first: Option<&'a [u8]> = None;
+        let mut count = 0usize;
+        req.visit_header("authorization", &mut |v| {
+            count += 1;
+            first.get_or_insert(v);
+        });
+        if count > 1 {
+            return Err(CredentialsError::DuplicateAuthorization);
+        }
+        if let Some(value) = first {
+            match parse_authorization(value, max) {
+                Ok(token) => creds.bearer = token.map(BearerToken),
+                Err(CredentialsError::UnsupportedScheme) => creds.other_scheme = true,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    if let Some(name) = &sources.cookie {
+        let mut found: Option<&'a [u8]> = None;
+        let mut dup = false;
+        req.visit_header("cookie", &mut |v| {
+            for pair in v.split(|&b| b == b';') {
+                let pair = trim_ows(pair);
+                let Some(eq) = pair.iter().position(|&b| b == b'=') else { continue };
+                let (k, val) = pair.split_at(eq);
+                if k == name.as_bytes() {
+                    let val = val.get(1..).unwrap_or_default();
+                    // RFC 6265 allows the value in double quotes.
+                    let val = val
+                        .strip_prefix(b"\"")
+                        .and_then(|v| v.strip_suffix(b"\""))
+                        .unwrap_or(val);
+                    dup |= found.replace(val).is_some();
+                }
+            }
+        });
+        if dup {
+            return Err(CredentialsError::Malformed);
+        }
+        if let Some(raw) = found {
+            let token = checked_token(raw, max)?;
+            if creds.bearer.replace(BearerToken(token)).is_some() {
+                return Err(CredentialsError::MultipleMethods);
+            }
+        }
+    }
+
+    if let (Some(name), Some(query)) = (&sources.query_parameter, req.query()) {
+        let mut found: Option<&'a str> = None;
+        for pair in query.split('&') {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            if k == name {
+                if found.replace(v).is_some() {
+                    return Err(CredentialsError::Malformed);
+                }
+            }
+        }
+        if let Some(raw) = found {
+            let token = checked_token(raw.as_bytes(), max)?;
+            if creds.bearer.replace(BearerToken(token)).is_some() {
+                return Err(CredentialsError::MultipleMethods);
+            }
+        }
+    }
+
+    Ok(creds)
+}
+

@@ -1,0 +1,405 @@
+//! Remote key sources: a JWKS URL, or OIDC discovery from the issuer.
+//!
+//! Rules (DESIGN.md, key-source rules):
+//! - keys are parsed once per fetch into decoding keys and published through
+//!   an [`ArcSwapOption`]; requests read them without taking any lock;
+//! - freshness follows `Cache-Control: max-age`, clamped to configured
+//!   bounds; revalidation sends `If-None-Match` with the last `ETag`;
+//! - a background task refreshes the set before it goes stale, triggered by
+//!   traffic, so an idle service makes no requests;
+//! - an unknown `kid` triggers at most one fetch per cooldown, shared by all
+//!   concurrent requests (single flight): the first waits for the fetch, the
+//!   others wait for the same fetch and then re-check;
+//! - a failed, slow (fetch timeout) or garbage response never replaces the
+//!   last good set, and an empty set is never cached.
+
+use super::keys::KeySet;
+use arc_swap::ArcSwapOption;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+/// Most bytes read from a JWKS or discovery response.
+const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+
+/// Timing rules for remote key sources.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RemoteKeySettings {
+    /// Timeout for one HTTP fetch, in milliseconds (default 5000).
+    pub fetch_timeout_ms: u64,
+    /// Least time between fetches triggered by unknown `kid`s, in seconds (default 30).
+    pub refresh_cooldown_secs: u64,
+    /// Freshness when the response has no usable `max-age`, in seconds (default 600).
+    pub default_ttl_secs: u64,
+    /// Lower bound on freshness, in seconds (default 60).
+    pub min_ttl_secs: u64,
+    /// Upper bound on freshness, in seconds (default 86400).
+    pub max_ttl_secs: u64,
+}
+
+impl Default for RemoteKeySettings {
+    fn default() -> Self {
+        Self {
+            fetch_timeout_ms: 5_000,
+            refresh_cooldown_secs: 30,
+            default_ttl_secs: 600,
+            min_ttl_secs: 60,
+            max_ttl_secs: 86_400,
+        }
+    }
+}
+
+impl RemoteKeySettings {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.fetch_timeout_ms == 0 {
+            return Err("remote_keys.fetch_timeout_ms must be greater than zero".into());
+        }
+        if self.min_ttl_secs > self.max_ttl_secs {
+            return Err("remote_keys.min_ttl_secs must not exceed max_ttl_secs".into());
+        }
+        Ok(())
+    }
+
+    fn fetch_timeout(&self) -> Duration {
+        Duration::from_millis(self.fetch_timeout_ms)
+    }
+
+    fn cooldown(&self) -> Duration {
+        Duration::from_secs(self.refresh_cooldown_secs)
+    }
+
+    fn ttl_from(&self, cache_control: Option<&str>) -> Duration {
+        let mut ttl = self.default_ttl_secs;
+        if let Some(cc) = cache_control {
+            for directive in cc.split(',').map(str::trim) {
+                let lower = directive.to_ascii_lowercase();
+                if lower == "no-cache" || lower == "no-store" {
+                    ttl = 0;
+                    break;
+                }
+                if let Some(v) = lower.strip_prefix("max-age=") {
+                    if let Ok(secs) = v.trim_matches('"').parse::<u64>() {
+                        ttl = secs;
+                    }
+                }
+            }
+        }
+        Duration::from_secs(ttl.clamp(self.min_ttl_secs, self.max_ttl_secs))
+    }
+}
+
+/// Where the keys come from.
+#[derive(Clone, Debug)]
+pub(crate) enum RemoteLocation {
+    Jwks(String),
+    /// Discover `jwks_uri` from `<issuer>/.well-known/openid-configuration`.
+    Discovery { issuer: String },
+}
+
+/// Why a fetch did not produce keys.
+#[derive(Debug)]
+pub(crate) enum FetchError {
+    Http(String),
+    Status(u16),
+    Timeout,
+    Garbage(String),
+    Empty,
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Http(e) => write!(f, "request failed: {e}"),
+            Self::Status(s) => write!(f, "unexpected HTTP status {s}"),
+            Self::Timeout => f.write_str("timed out"),
+            Self::Garbage(e) => write!(f, "unusable response: {e}"),
+            Self::Empty => f.write_str("no usable keys in the set"),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct FetchState {
+    etag: Option<String>,
+    jwks_uri: Option<String>,
+    last_attempt: Option<Instant>,
+    in_flight: bool,
+}
+
+/// A remote key set with its cache state.
+#[derive(Debug)]
+pub(crate) struct RemoteKeys {
+    location: RemoteLocation,
+    settings: RemoteKeySettings,
+    client: reqwest::Client,
+    keys: ArcSwapOption<KeySet>,
+    /// Bumped after every completed fetch attempt; lets waiters see that a
+    /// fetch happened while they queued.
+    generation: AtomicU64,
+    /// Milliseconds since `epoch` after which a background refresh is due.
+    refresh_due_ms: AtomicU64,
+    background_running: AtomicBool,
+    epoch: Instant,
+    state: Mutex<FetchState>,
+    /// Serialises fetches; held across the fetch's await, never by a
+    /// request that already has usable keys.
+    fetch_lock: tokio::sync::Mutex<()>,
+    fetch_count: AtomicU64,
+}
+
+impl RemoteKeys {
+    pub(crate) fn new(
+        location: RemoteLocation,
+        settings: RemoteKeySettings,
+        client: reqwest::Client,
+    ) -> Self {
+        Self {
+            location,
+            settings,
+            client,
+            keys: ArcSwapOption::empty(),
+            generation: AtomicU64::new(0),
+            refresh_due_ms: AtomicU64::new(0),
+            background_running: AtomicBool::new(false),
+            epoch: Instant::now(),
+            state: Mutex::new(FetchState::default()),
+            fetch_lock: tokio::sync::Mutex::new(()),
+            fetch_count: AtomicU64::new(0),
+        }
+    }
+
+    /// The current key set, without waiting on anything.
+    pub(crate) fn current(&self) -> arc_swap::Guard<Option<Arc<KeySet>>> {
+        self.keys.load()
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// How many HTTP fetches of the key set were made (for tests and metrics).
+    pub(crate) fn fetch_count(&self) -> u64 {
+        self.fetch_count.load(Ordering::Relaxed)
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Starts a background refresh if the set is due for one. Cheap when not
+    /// due: one clock read and one atomic load.
+    pub(crate) fn refresh_if_due(self: &Arc<Self>) {
+        let due = self.refresh_due_ms.load(Ordering::Relaxed);
+        if due == 0 || self.now_ms() < due {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.background_running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let weak: Weak<Self> = Arc::downgrade(self);
+        handle.spawn(async move {
+            let Some(this) = weak.upgrade() else { return };
+            // Skip when a request-driven fetch is already running.
+            if let Ok(_guard) = this.fetch_lock.try_lock() {
+                this.mark_attempt();
+                this.fetch_and_store().await;
+            }
+            this.background_running.store(false, Ordering::Release);
+        });
+    }
+
+    fn mark_attempt(&self) {
+        if let Ok(mut st) = self.state.lock() {
+            st.last_attempt = Some(Instant::now());
+        }
+    }
+
+    /// Fetches the set because a token named a `kid` it lacks (or no keys
+    /// are held yet). At most one fetch per cooldown; concurrent callers share
+    /// it. `seen_generation` is the generation the caller verified against.
+    pub(crate) async fn refresh_for(&self, seen_generation: u64) {
+        let have_keys = self.keys.load().is_some();
+        // With no keys at all, retry sooner than the full cooldown so a
+        // brief outage at start-up does not lock clients out for long.
+        let cooldown = if have_keys {
+            self.settings.cooldown()
+        } else {
+            self.settings.cooldown().min(Duration::from_secs(1))
+        };
+        let cooling = |st: &FetchState| {
+            st.last_attempt
+                .is_some_and(|at| at.elapsed() < cooldown)
+        };
+        match self.state.lock() {
+            Ok(st) if !st.in_flight && cooling(&st) => return,
+            Ok(_) => {}
+            Err(_) => return,
+        }
+        let _guard = self.fetch_lock.lock().await;
+        if self.generation() != seen_generation {
+            // A fetch completed while we waited: use its result.
+            return;
+        }
+        match self.state.lock() {
+            Ok(mut st) => {
+                if cooling(&st) {
+                    return;
+                }
+                st.in_flight = true;
+                st.last_attempt = Some(Instant::now());
+            }
+            Err(_) => return,
+        }
+        self.fetch_and_store().await;
+        if let Ok(mut st) = self.state.lock() {
+            st.in_flight = false;
+        }
+    }
+
+    async fn fetch_and_store(&self) {
+        let result = self.fetch().await;
+        match result {
+            Ok(Some((set, ttl))) => {
+                tracing::debug!(keys = set.keys.len(), "tollgate: JWKS refreshed");
+                self.keys.store(Some(Arc::new(set)));
+                self.schedule(ttl);
+            }
+            Ok(None) => {
+                tracing::debug!("tollgate: JWKS not modified");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "tollgate: JWKS fetch failed; keeping the last good keys");
+                // Try again after the cooldown rather than at every request.
+                self.schedule(self.settings.cooldown().max(Duration::from_secs(1)));
+            }
+        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn schedule(&self, ttl: Duration) {
+        // Refresh at three quarters of the lifetime, before keys go stale.
+        let ms = u64::try_from((ttl * 3 / 4).as_millis()).unwrap_or(u64::MAX);
+        self.refresh_due_ms
+            .store(self.now_ms().saturating_add(ms).max(1), Ordering::Relaxed);
+    }
+
+    /// One fetch. `Ok(None)` means 304 Not Modified.
+    async fn fetch(&self) -> Result<Option<(KeySet, Duration)>, FetchError> {
+        let url = self.jwks_url().await?;
+        let etag = self.state.lock().ok().and_then(|s| s.etag.clone());
+        let mut req = self.client.get(&url).header(http::header::ACCEPT, "application/json");
+        if let (Some(etag), true) = (&etag, self.keys.load().is_some()) {
+            req = req.header(http::header::IF_NONE_MATCH, etag.as_str());
+        }
+        self.fetch_count.fetch_add(1, Ordering::Relaxed);
+        let (status, headers, body) = self.send(req).await?;
+        let ttl = self
+            .settings
+            .ttl_from(headers.get(http::header::CACHE_CONTROL).and_then(|v| v.to_str().ok()));
+        if status == http::StatusCode::NOT_MODIFIED {
+            self.schedule(ttl);
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(FetchError::Status(status.as_u16()));
+        }
+        let set = KeySet::from_jwks(&body, false).map_err(FetchError::Garbage)?;
+        if set.is_empty() {
+            return Err(FetchError::Empty);
+        }
+        let new_etag = headers
+            .get(http::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if let Ok(mut st) = self.state.lock() {
+            st.etag = new_etag;
+        }
+        Ok(Some((set, ttl)))
+    }
+
+    async fn jwks_url(&self) -> Result<String, FetchError> {
+        match &self.location {
+            RemoteLocation::Jwks(url) => Ok(url.clone()),
+            RemoteLocation::Discovery { issuer } => {
+                if let Some(uri) = self.state.lock().ok().and_then(|s| s.jwks_uri.clone()) {
+                    return Ok(uri);
+                }
+                let url = format!(
+                    "{}/.well-known/openid-configuration",
+                    issuer.trim_end_matches('/')
+                );
+                let req = self.client.get(&url).header(http::header::ACCEPT, "application/json");
+                let (status, _, body) = self.send(req).await?;
+                if !status.is_success() {
+                    return Err(FetchError::Status(status.as_u16()));
+                }
+                #[derive(Deserialize)]
+                struct Discovery {
+                    issuer: String,
+                    jwks_uri: String,
+                }
+                let doc: Discovery = serde_json::from_slice(&body)
+                    .map_err(|e| FetchError::Garbage(format!("discovery document: {e}")))?;
+                // OpenID Connect Discovery §4.3: the document must name the
+                // issuer it was fetched for.
+                if doc.issuer != *issuer {
+                    return Err(FetchError::Garbage(
+                        "discovery document names a different issuer".into(),
+                    ));
+                }
+                if !(doc.jwks_uri.starts_with("https://") || doc.jwks_uri.starts_with("http://")) {
+                    return Err(FetchError::Garbage("jwks_uri is not an http(s) URL".into()));
+                }
+                if let Ok(mut st) = self.state.lock() {
+                    st.jwks_uri = Some(doc.jwks_uri.clone());
+                }
+                Ok(doc.jwks_uri)
+            }
+        }
+    }
+
+    /// Sends a request and reads at most [`MAX_DOCUMENT_BYTES`], all within
+    /// the fetch timeout.
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<(http::StatusCode, http::HeaderMap, Vec<u8>), FetchError> {
+        let work = async {
+            let mut resp = req.send().await.map_err(|e| FetchError::Http(e.to_string()))?;
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(|e| FetchError::Http(e.to_string()))? {
+                if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+                    return Err(FetchError::Garbage("document too large".into()));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok((status, headers, body))
+        };
+        tokio::time::timeout(self.settings.fetch_timeout(), work)
+            .await
+            .map_err(|_| FetchError::Timeout)?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_honours_max_age_within_bounds() {
+        let s = RemoteKeySettings::default();
+        assert_eq!(s.ttl_from(None), Duration::from_secs(600));
+        assert_eq!(s.ttl_from(Some("public, max-age=3600")), Duration::from_secs(3600));
+        assert_eq!(s.ttl_from(Some("max-age=5")), Duration::from_secs(60));
+        assert_eq!(s.ttl_from(Some("max-age=99999999")), Duration::from_secs(86_400));
+        assert_eq!(s.ttl_from(Some("no-cache")), Duration::from_secs(60));
+        assert_eq!(s.ttl_from(Some("max-age=abc")), Duration::from_secs(600));
+    }
+}

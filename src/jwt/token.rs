@@ -1,0 +1,204 @@
+//! Strict parsing of a compact JWS before any key is touched.
+//!
+//! The token must be exactly three non-empty base64url segments (no padding,
+//! no whitespace); a five-segment JWE is named as such. The header must be a
+//! JSON object with no duplicate members, a registered `alg` (case-sensitive,
+//! never `none`) and no `crit` (tollgate understands no extensions, so any
+//! `crit` header rejects the token, RFC 7515 §4.1.11). `jku`, `x5u`, `jwk`
+//! and `x5c` are ignored: keys come only from configuration.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use serde::Deserialize;
+
+use super::keys::parse_alg;
+
+/// Why a token could not even be parsed. Each maps to `invalid_token`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ParseError {
+    Shape,
+    Encrypted,
+    Encoding,
+    Header,
+    Algorithm,
+    Critical,
+    Payload,
+}
+
+impl ParseError {
+    pub(crate) fn description(self) -> &'static str {
+        match self {
+            Self::Shape => "the token is not a compact JWS (three dot-separated parts)",
+            Self::Encrypted => "encrypted tokens (JWE) are not accepted",
+            Self::Encoding => "the token is not valid base64url",
+            Self::Header => "the token header is malformed",
+            Self::Algorithm => "the token algorithm is not accepted",
+            Self::Critical => "the token requires an unsupported critical extension",
+            Self::Payload => "the token payload is not a JSON object",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawHeader<'a> {
+    #[serde(borrow)]
+    alg: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    kid: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    typ: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    crit: Option<serde::de::IgnoredAny>,
+    /// RFC 7797 unencoded payloads change what is signed; refuse them.
+    #[serde(default)]
+    b64: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    zip: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    enc: Option<serde::de::IgnoredAny>,
+}
+
+/// A parsed, not yet verified token.
+#[derive(Debug)]
+pub(crate) struct UnverifiedToken<'t> {
+    pub(crate) alg: Algorithm,
+    pub(crate) kid: Option<String>,
+    pub(crate) typ: Option<String>,
+    /// `header.payload`, the signed message.
+    pub(crate) message: &'t str,
+    pub(crate) signature: &'t str,
+    pub(crate) claims: serde_json::Map<String, serde_json::Value>,
+}
+
+fn is_b64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+pub(crate) fn parse(token: &str) -> Result<UnverifiedToken<'_>, ParseError> {
+    let bytes = token.as_bytes();
+    let dots = bytes.iter().filter(|&&b| b == b'.').count();
+    match dots {
+        2 => {}
+        4 => return Err(ParseError::Encrypted),
+        _ => return Err(ParseError::Shape),
+    }
+    if !bytes.iter().all(|&b| is_b64url(b) || b == b'.') {
+        return Err(ParseError::Encoding);
+    }
+    let mut parts = token.split('.');
+    let (Some(h64), Some(p64), Some(s64)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(ParseError::Shape);
+    };
+    if h64.is_empty() || p64.is_empty() || s64.is_empty() {
+        return Err(ParseError::Shape);
+    }
+    let message = token
+        .get(..h64.len() + 1 + p64.len())
+        .ok_or(ParseError::Shape)?;
+
+    let header_json = URL_SAFE_NO_PAD.decode(h64).map_err(|_| ParseError::Encoding)?;
+    let header: RawHeader<'_> =
+        serde_json::from_slice(&header_json).map_err(|_| ParseError::Header)?;
+    let alg = parse_alg(&header.alg).ok_or(ParseError::Algorithm)?;
+    if header.crit.is_some() || header.b64.is_some() || header.zip.is_some() {
+        return Err(ParseError::Critical);
+    }
+    if header.enc.is_some() {
+        return Err(ParseError::Encrypted);
+    }
+    let kid = header.kid.map(|k| k.into_owned());
+    let typ = header.typ.map(|t| t.into_owned());
+
+    let payload_json = URL_SAFE_NO_PAD.decode(p64).map_err(|_| ParseError::Encoding)?;
+    let claims: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&payload_json).map_err(|_| ParseError::Payload)?;
+
+    Ok(UnverifiedToken {
+        alg,
+        kid,
+        typ,
+        message,
+        signature: s64,
+        claims,
+    })
+}
+
+/// Compares a `typ` header with the expected media type, per RFC 7515
+/// §4.1.9: case-insensitive, `application/` prefix optional.
+pub(crate) fn typ_matches(actual: Option<&str>, expected: &str) -> bool {
+    fn strip(s: &str) -> &str {
+        if s.len() > 12 && s.get(..12).is_some_and(|p| p.eq_ignore_ascii_case("application/")) {
+            s.get(12..).unwrap_or(s)
+        } else {
+            s
+        }
+    }
+    actual.is_some_and(|a| strip(a).eq_ignore_ascii_case(strip(expected)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    fn tok(header: &str, payload: &str) -> String {
+        format!("{}.{}.c2ln", b64(header), b64(payload))
+    }
+
+    #[test]
+    fn accepts_well_formed() {
+        let t = tok(r#"{"alg":"RS256","kid":"k1","typ":"at+jwt"}"#, r#"{"iss":"x"}"#);
+        let p = parse(&t).unwrap();
+        assert_eq!(p.alg, Algorithm::RS256);
+        assert_eq!(p.kid.as_deref(), Some("k1"));
+        assert_eq!(p.signature, "c2ln");
+        assert!(t.starts_with(p.message));
+    }
+
+    #[test]
+    fn shapes() {
+        assert_eq!(parse("a.b").unwrap_err(), ParseError::Shape);
+        assert_eq!(parse("a.b.c.d").unwrap_err(), ParseError::Shape);
+        assert_eq!(parse("a.b.c.d.e").unwrap_err(), ParseError::Encrypted);
+        assert_eq!(parse("..").unwrap_err(), ParseError::Shape);
+        let t = tok(r#"{"alg":"RS256"}"#, "{}");
+        let no_sig = t.rsplit_once('.').unwrap().0.to_string() + ".";
+        assert_eq!(parse(&no_sig).unwrap_err(), ParseError::Shape);
+        assert_eq!(parse(&format!("{t}=")).unwrap_err(), ParseError::Encoding);
+        assert_eq!(parse(&t.replacen('.', "+.", 1)).unwrap_err(), ParseError::Encoding);
+    }
+
+    #[test]
+    fn none_and_unknown_algs() {
+        for alg in ["none", "None", "NONE", "nOnE", "HS1", "rs256"] {
+            let t = tok(&format!(r#"{{"alg":"{alg}"}}"#), "{}");
+            assert_eq!(parse(&t).unwrap_err(), ParseError::Algorithm, "{alg}");
+        }
+        let t = tok(r#"{"typ":"JWT"}"#, "{}");
+        assert_eq!(parse(&t).unwrap_err(), ParseError::Header);
+    }
+
+    #[test]
+    fn crit_and_duplicates_rejected() {
+        let t = tok(r#"{"alg":"RS256","crit":["exp"],"exp":1}"#, "{}");
+        assert_eq!(parse(&t).unwrap_err(), ParseError::Critical);
+        let t = tok(r#"{"alg":"RS256","b64":false}"#, "{}");
+        assert_eq!(parse(&t).unwrap_err(), ParseError::Critical);
+        let t = tok(r#"{"alg":"RS256","alg":"none"}"#, "{}");
+        assert_eq!(parse(&t).unwrap_err(), ParseError::Header);
+        let t = tok(r#"{"alg":"RS256"}"#, r#"[1,2]"#);
+        assert_eq!(parse(&t).unwrap_err(), ParseError::Payload);
+    }
+
+    #[test]
+    fn typ_comparison() {
+        assert!(typ_matches(Some("at+jwt"), "at+jwt"));
+        assert!(typ_matches(Some("application/AT+JWT"), "at+jwt"));
+        assert!(!typ_matches(Some("JWT"), "at+jwt"));
+        assert!(!typ_matches(None, "at+jwt"));
+    }
+}

@@ -1,0 +1,43 @@
+//! tollgate: auth middleware for HTTP APIs.
+//!
+//! tollgate verifies the credentials platforms hand out (today: OAuth2
+//! client-credentials access tokens as JWTs), builds one typed
+//! [`AuthContext`] per request, and enforces per-entity scopes
+//! (`orders:write`). Errors follow RFC 6750 exactly (see [`error`]).
+//!
+//! The engine ([`Authenticator`], [`credentials`], `jwt`, [`scope`],
+//! [`policy`], [`context`], [`error`]) knows no web framework; the
+//! [`tower`](crate::tower) and [`axum`](crate::axum) modules only translate.
+//!
+//! ```
+//! use tollgate::{Authenticator, IssuerConfig};
+//! let auth = Authenticator::builder()
+//!     .issuer(IssuerConfig::new("https://auth.example.com/").audience("orders-api")
+//!         .jwks_url("https://auth.example.com/.well-known/jwks.json"))
+//!     .build()?;
+//! # let _ = auth;
+//! # Ok::<(), tollgate::ConfigError>(())
+//! ```
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+
+pub mod authenticator;
+pub mod config;
+pub mod context;
+pub mod credentials;
+pub mod error;
+pub(crate) mod jwt;
+pub mod policy;
+pub mod scope;
+
+#[cfg(feature = "axum")]
+pub mod axum;
+#[cfg(feature = "tower")]
+pub mod tower;
+
+pub use authenticator::{Authenticator, AuthenticatorBuilder, Decision, Mode, install_crypto_backend};
+pub use config::{AuthConfig, ClaimNames, ConfigError, CryptoBackend, IssuerConfig, KeySource, Secret};
+pub use context::{AuthContext, CredentialKinds};
+pub use error::{AuthError, AuthErrorKind};
+pub use jwt::RemoteKeySettings;

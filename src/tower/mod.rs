@@ -1,0 +1,44 @@
+//! tower middleware: [`AuthLayer`] authenticates, [`RequireScopesLayer`]
+//! enforces scopes. Generic over request and response bodies (the response
+//! body must be `From<String>` for the JSON error body), so it works with
+//! axum, hyper and tonic stacks alike.
+//!
+//! ```
+//! use http::{Request, Response, StatusCode};
+//! use tollgate::{Authenticator, IssuerConfig, policy::scope};
+//! use tollgate::tower::{AuthLayer, RequireScopesLayer};
+//! use tower::{service_fn, ServiceBuilder, ServiceExt};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let auth = Authenticator::builder()
+//!     .issuer(IssuerConfig::new("https://issuer.example").audience("api")
+//!         .hmac_secret("a-very-long-shared-secret-of-32+-bytes"))
+//!     .build()
+//!     .unwrap();
+//!
+//! let svc = ServiceBuilder::new()
+//!     .layer(AuthLayer::required(auth))
+//!     .layer(RequireScopesLayer::new(scope("orders:read")))
+//!     .service(service_fn(|_req: Request<String>| async {
+//!         Ok::<_, std::convert::Infallible>(Response::new(String::from("orders")))
+//!     }));
+//!
+//! // No credentials: 401 with a bare `Bearer realm` challenge.
+//! let res = svc.oneshot(Request::new(String::new())).await.unwrap();
+//! assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"tollgate\"");
+//! # });
+//! ```
+//!
+//! Requests the engine can decide from keys in memory are answered without
+//! allocating a boxed future; only a request that must wait for a key fetch
+//! (first use, or an unknown `kid`) is boxed. CORS preflights pass
+//! unauthenticated unless configured otherwise.
+
+mod auth;
+mod future;
+mod require;
+
+pub use auth::{AuthLayer, AuthService};
+pub use future::ResponseFuture;
+pub use require::{RequireScopes, RequireScopesLayer};
