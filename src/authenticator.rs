@@ -433,6 +433,9 @@ impl Authenticator {
                                 .timeout(timeout)
                                 .connect_timeout(timeout)
                                 .redirect(reqwest::redirect::Policy::limited(3))
+                                // Fetches are rare; a fresh connection each
+                                // time notices a dead endpoint at once.
+                                .pool_max_idle_per_host(0)
                                 .build()
                                 .map_err(|e| ConfigError::new(format!("cannot build the HTTP client: {e}")))?;
                             client = Some(built.clone());

@@ -170,10 +170,15 @@ impl KeySet {
                     KeyLookup::UnknownKid
                 }
             }
-            None => match self.keys.as_slice() {
-                [only] if only.algs.contains(alg) => KeyLookup::Found(only),
-                _ => KeyLookup::NoMatch,
-            },
+            // Without a `kid`, only an unambiguous key will do: exactly one
+            // key in the set may verify this algorithm.
+            None => {
+                let mut candidates = self.keys.iter().filter(|k| k.algs.contains(alg));
+                match (candidates.next(), candidates.next()) {
+                    (Some(only), None) => KeyLookup::Found(only),
+                    _ => KeyLookup::NoMatch,
+                }
+            }
         }
     }
 
@@ -351,7 +356,7 @@ mod tests {
 
     #[test]
     fn jwks_skips_bad_keys_without_poisoning_the_set() {
-        let good_ed = serde_json::json!({"kty":"OKP","crv":"Ed25519","x": URL_SAFE_NO_PAD.encode([7u8;32]),"kid":"ed","use":"sig"});
+        let good_ed: serde_json::Value = serde_json::json!({"kty":"OKP","crv":"Ed25519","x": URL_SAFE_NO_PAD.encode([7u8;32]),"kid":"ed","use":"sig"});
         let doc = serde_json::json!({"keys":[
             {"kty":"RSA","n":"AQAB","e":"AQAB","kid":"short"},
             {"kty":"EC","crv":"P-521","x":"AA","y":"AA","kid":"p521"},
@@ -371,9 +376,16 @@ mod tests {
         assert!(matches!(set.lookup(Some("hmac"), Algorithm::HS256), KeyLookup::UnknownKid));
         assert!(matches!(set.lookup(None, Algorithm::EdDSA), KeyLookup::Found(_)));
 
-        let set = KeySet::from_jwks(doc.to_string().as_bytes(), true).unwrap();
+        let mut set = KeySet::from_jwks(doc.to_string().as_bytes(), true).unwrap();
         assert_eq!(set.keys.len(), 2, "inline JWKS may carry oct keys");
+        // One candidate per algorithm: still unambiguous without a kid.
+        assert!(matches!(set.lookup(None, Algorithm::EdDSA), KeyLookup::Found(_)));
+        set.keys.push(parse_jwk(good_ed2(), false).unwrap());
         assert!(matches!(set.lookup(None, Algorithm::EdDSA), KeyLookup::NoMatch));
+    }
+
+    fn good_ed2() -> serde_json::Value {
+        serde_json::json!({"kty":"OKP","crv":"Ed25519","x": URL_SAFE_NO_PAD.encode([9u8;32]),"kid":"ed2"})
     }
 
     #[test]
