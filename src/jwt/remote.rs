@@ -124,7 +124,10 @@ impl std::fmt::Display for FetchError {
 struct FetchState {
     etag: Option<String>,
     jwks_uri: Option<String>,
+    /// Last fetch of any kind (start-up retries are paced by this).
     last_attempt: Option<Instant>,
+    /// Last fetch triggered by an unknown `kid` (the cooldown applies to these).
+    last_kid_refresh: Option<Instant>,
     in_flight: bool,
 }
 
@@ -224,16 +227,17 @@ impl RemoteKeys {
     /// it. `seen_generation` is the generation the caller verified against.
     pub(crate) async fn refresh_for(&self, seen_generation: u64) {
         let have_keys = self.keys.load().is_some();
-        // With no keys at all, retry sooner than the full cooldown so a
-        // brief outage at start-up does not lock clients out for long.
-        let cooldown = if have_keys {
-            self.settings.cooldown()
-        } else {
-            self.settings.cooldown().min(Duration::from_secs(1))
-        };
+        // With keys, the cooldown counts from the last kid-triggered fetch
+        // (so a rotation soon after start-up is still picked up). With no
+        // keys at all, retry after at most a second so a brief outage at
+        // start-up does not lock clients out for long.
         let cooling = |st: &FetchState| {
-            st.last_attempt
-                .is_some_and(|at| at.elapsed() < cooldown)
+            let (last, window) = if have_keys {
+                (st.last_kid_refresh, self.settings.cooldown())
+            } else {
+                (st.last_attempt, self.settings.cooldown().min(Duration::from_secs(1)))
+            };
+            last.is_some_and(|at| at.elapsed() < window)
         };
         match self.state.lock() {
             Ok(st) if !st.in_flight && cooling(&st) => return,
@@ -251,7 +255,11 @@ impl RemoteKeys {
                     return;
                 }
                 st.in_flight = true;
-                st.last_attempt = Some(Instant::now());
+                let now = Instant::now();
+                st.last_attempt = Some(now);
+                if have_keys {
+                    st.last_kid_refresh = Some(now);
+                }
             }
             Err(_) => return,
         }
