@@ -1,0 +1,167 @@
+//! `examples/axum_api.rs` started as a process and hit with a real HTTP
+//! client, through its environment contract.
+
+mod common;
+
+use common::*;
+use jsonwebtoken::Algorithm;
+use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Server {
+    child: Child,
+    base: String,
+    stdout_lines: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn example_path() -> std::path::PathBuf {
+    // target/<profile>/deps/<test-binary> → target/<profile>/examples/axum_api
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    dir.join("examples").join("axum_api")
+}
+
+fn start(envs: &[(&str, &str)]) -> Server {
+    let mut cmd = Command::new(example_path());
+    cmd.env("TOLLGATE_BIND", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for var in [
+        "TOLLGATE_ISSUER",
+        "TOLLGATE_AUDIENCE",
+        "TOLLGATE_JWKS_URL",
+        "TOLLGATE_DISCOVERY",
+        "TOLLGATE_HS256_SECRET",
+        "TOLLGATE_SCOPE_CLAIM",
+        "TOLLGATE_EXPIRED_STATUS",
+        "TOLLGATE_LEEWAY_SECS",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("the example is built by `cargo test`");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    let base = loop {
+        let line = lines.next().expect("example exited before listening").unwrap();
+        if let Some(addr) = line.strip_prefix("listening on ") {
+            break addr.to_owned();
+        }
+        seen.push(line);
+    };
+    Server {
+        child,
+        base,
+        stdout_lines: seen,
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
+}
+
+#[tokio::test]
+async fn embedded_default_prints_working_curl_lines() {
+    let server = start(&[]);
+    let curls: Vec<&String> = server.stdout_lines.iter().filter(|l| l.starts_with("curl ")).collect();
+    assert_eq!(curls.len(), 4, "{:?}", server.stdout_lines);
+    let http = client();
+    for line in curls {
+        let method = line.split_whitespace().nth(3).unwrap();
+        let url = line.split_whitespace().nth(4).unwrap();
+        let token = line.rsplit("Bearer ").next().unwrap().trim_end_matches('\'');
+        let res = http
+            .request(method.parse().unwrap(), url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{line}: {}", res.status());
+    }
+    let res = http.get(format!("{}/whoami", server.base)).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"tollgate\"");
+}
+
+#[tokio::test]
+async fn environment_contract_with_hs256_secret() {
+    let server = start(&[
+        ("TOLLGATE_ISSUER", ISSUER),
+        ("TOLLGATE_AUDIENCE", AUDIENCE),
+        ("TOLLGATE_HS256_SECRET", HMAC_SECRET),
+        ("TOLLGATE_SCOPE_CLAIM", "scp"),
+        ("TOLLGATE_EXPIRED_STATUS", "498"),
+        ("TOLLGATE_LEEWAY_SECS", "0"),
+    ]);
+    let http = client();
+    let mut c = claims();
+    c.as_object_mut().unwrap().remove("scope");
+    c["scp"] = json!(["orders:read", "customer:read"]);
+    let token = mint(Algorithm::HS256, None, &c);
+    let get = |path: &str, token: &str| {
+        http.get(format!("{}{path}", server.base)).bearer_auth(token).send()
+    };
+    let res = get("/whoami", &token).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["account"], "acct-9");
+    assert_eq!(body["client_id"], "client-123");
+    assert_eq!(body["subject"], "client-123");
+    assert_eq!(body["scopes"], json!(["orders:read", "customer:read"]));
+    assert_eq!(get("/orders", &token).await.unwrap().status(), 200);
+    assert_eq!(get("/customers/7", &token).await.unwrap().status(), 200);
+    let res = http
+        .post(format!("{}/orders", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    c["exp"] = json!(now() - 5);
+    let expired = mint(Algorithm::HS256, None, &c);
+    let res = get("/whoami", &expired).await.unwrap();
+    assert_eq!(res.status().as_u16(), 498);
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        "Bearer realm=\"tollgate\", error=\"invalid_token\", error_description=\"expired\""
+    );
+}
+
+#[tokio::test]
+async fn environment_contract_with_jwks_url_and_discovery() {
+    let jwks_server = JwksServer::start(jwks(&[(Algorithm::RS256, "k1")])).await;
+    let token = mint(Algorithm::RS256, Some("k1"), &claims());
+    let server = start(&[
+        ("TOLLGATE_ISSUER", ISSUER),
+        ("TOLLGATE_AUDIENCE", AUDIENCE),
+        ("TOLLGATE_JWKS_URL", &jwks_server.url()),
+    ]);
+    let http = client();
+    let res = http.get(format!("{}/orders", server.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    drop(server);
+
+    let mut c = claims();
+    c["iss"] = json!(jwks_server.base);
+    let token = mint(Algorithm::RS256, Some("k1"), &c);
+    let server = start(&[
+        ("TOLLGATE_ISSUER", &jwks_server.base),
+        ("TOLLGATE_AUDIENCE", AUDIENCE),
+        ("TOLLGATE_DISCOVERY", "1"),
+    ]);
+    let res = http.get(format!("{}/orders", server.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}
