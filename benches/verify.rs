@@ -44,28 +44,44 @@ fn cases() -> Vec<Case> {
             alg: Algorithm::HS256,
             encoding: EncodingKey::from_secret(SECRET.as_bytes()),
             decoding: DecodingKey::from_secret(SECRET.as_bytes()),
-            source: KeySource::HmacSecret { secret: Secret::new(SECRET), algorithm: None, allow_short: false },
+            source: KeySource::HmacSecret {
+                secret: Secret::new(SECRET),
+                algorithm: None,
+                allow_short: false,
+            },
         },
         Case {
             name: "RS256",
             alg: Algorithm::RS256,
             encoding: EncodingKey::from_rsa_pem(&key("rsa.pem")).unwrap(),
             decoding: DecodingKey::from_rsa_pem(&key("rsa.pub.pem")).unwrap(),
-            source: KeySource::PublicKeyPem { pem: pem("rsa.pub.pem"), algorithm: "RS256".into(), kid: None },
+            source: KeySource::PublicKeyPem {
+                pem: pem("rsa.pub.pem"),
+                algorithm: "RS256".into(),
+                kid: None,
+            },
         },
         Case {
             name: "ES256",
             alg: Algorithm::ES256,
             encoding: EncodingKey::from_ec_pem(&key("ec256.pem")).unwrap(),
             decoding: DecodingKey::from_ec_pem(&key("ec256.pub.pem")).unwrap(),
-            source: KeySource::PublicKeyPem { pem: pem("ec256.pub.pem"), algorithm: "ES256".into(), kid: None },
+            source: KeySource::PublicKeyPem {
+                pem: pem("ec256.pub.pem"),
+                algorithm: "ES256".into(),
+                kid: None,
+            },
         },
         Case {
             name: "EdDSA",
             alg: Algorithm::EdDSA,
             encoding: EncodingKey::from_ed_pem(&key("ed25519.pem")).unwrap(),
             decoding: DecodingKey::from_ed_pem(&key("ed25519.pub.pem")).unwrap(),
-            source: KeySource::PublicKeyPem { pem: pem("ed25519.pub.pem"), algorithm: "EdDSA".into(), kid: None },
+            source: KeySource::PublicKeyPem {
+                pem: pem("ed25519.pub.pem"),
+                algorithm: "EdDSA".into(),
+                kid: None,
+            },
         },
     ]
 }
@@ -90,13 +106,25 @@ fn bench(c: &mut Criterion) {
         validation.set_audience(&[AUDIENCE]);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        assert!(jsonwebtoken::decode::<serde_json::Value>(&token, &case.decoding, &validation).is_ok());
+        assert!(
+            jsonwebtoken::decode::<serde_json::Value>(&token, &case.decoding, &validation).is_ok()
+        );
         group.bench_function(format!("{}/jsonwebtoken_decode", case.name), |b| {
-            b.iter(|| jsonwebtoken::decode::<serde_json::Value>(black_box(&token), &case.decoding, &validation))
+            b.iter(|| {
+                jsonwebtoken::decode::<serde_json::Value>(
+                    black_box(&token),
+                    &case.decoding,
+                    &validation,
+                )
+            })
         });
 
         let auth = Authenticator::builder()
-            .issuer(IssuerConfig::new(ISSUER).audience(AUDIENCE).key(case.source))
+            .issuer(
+                IssuerConfig::new(ISSUER)
+                    .audience(AUDIENCE)
+                    .key(case.source),
+            )
             .build()
             .unwrap();
         let mut headers = http::HeaderMap::new();

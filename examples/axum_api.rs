@@ -40,16 +40,21 @@ fn app(auth: Authenticator) -> Router {
                 .route_layer(require(scope("orders:read")))
                 .merge(
                     axum::routing::post(|| async {
-                        (http::StatusCode::CREATED, Json(serde_json::json!({ "created": true })))
+                        (
+                            http::StatusCode::CREATED,
+                            Json(serde_json::json!({ "created": true })),
+                        )
                     })
                     .route_layer(require(scope("orders:write"))),
                 ),
         )
         .route(
             "/customers/{id}",
-            get(|axum::extract::Path(id): axum::extract::Path<String>| async move {
-                Json(serde_json::json!({ "id": id }))
-            })
+            get(
+                |axum::extract::Path(id): axum::extract::Path<String>| async move {
+                    Json(serde_json::json!({ "id": id }))
+                },
+            )
             .route_layer(require(scope("customer:read"))),
         )
         .layer(AuthLayer::required(auth))
@@ -108,7 +113,8 @@ fn build_config(demo: Option<&DemoKey>) -> Result<AuthConfig, String> {
     ];
     if sources.iter().filter(|s| **s).count() > 1 {
         return Err(
-            "set only one of TOLLGATE_JWKS_URL, TOLLGATE_DISCOVERY=1 and TOLLGATE_HS256_SECRET".into(),
+            "set only one of TOLLGATE_JWKS_URL, TOLLGATE_DISCOVERY=1 and TOLLGATE_HS256_SECRET"
+                .into(),
         );
     }
     if let Some(url) = env("TOLLGATE_JWKS_URL") {
@@ -117,7 +123,9 @@ fn build_config(demo: Option<&DemoKey>) -> Result<AuthConfig, String> {
         ic = ic.discovery();
     } else if let Some(secret) = env("TOLLGATE_HS256_SECRET") {
         if secret.len() < 32 {
-            eprintln!("warning: TOLLGATE_HS256_SECRET is shorter than the 32 bytes RFC 7518 requires");
+            eprintln!(
+                "warning: TOLLGATE_HS256_SECRET is shorter than the 32 bytes RFC 7518 requires"
+            );
         }
         ic = ic.key(KeySource::HmacSecret {
             secret: Secret::new(secret),
@@ -165,17 +173,24 @@ fn mint_demo_token(key: &DemoKey, cfg: &AuthConfig, scopes: &str) -> Result<Stri
 
 async fn run() -> Result<(), String> {
     let bind = env("TOLLGATE_BIND").unwrap_or_else(|| "127.0.0.1:3000".into());
-    let embedded = ["TOLLGATE_JWKS_URL", "TOLLGATE_DISCOVERY", "TOLLGATE_HS256_SECRET"]
-        .iter()
-        .all(|v| env(v).is_none());
-    tollgate::install_crypto_backend(tollgate::CryptoBackend::AwsLcRs).map_err(|e| e.to_string())?;
-    let demo = if embedded { Some(generate_demo_key()?) } else { None };
+    let embedded = [
+        "TOLLGATE_JWKS_URL",
+        "TOLLGATE_DISCOVERY",
+        "TOLLGATE_HS256_SECRET",
+    ]
+    .iter()
+    .all(|v| env(v).is_none());
+    tollgate::install_crypto_backend(tollgate::CryptoBackend::AwsLcRs)
+        .map_err(|e| e.to_string())?;
+    let demo = if embedded {
+        Some(generate_demo_key()?)
+    } else {
+        None
+    };
     let cfg = build_config(demo.as_ref())?;
     let auth = Authenticator::from_config(cfg.clone()).map_err(|e| e.to_string())?;
-    if !embedded {
-        if let Err(e) = auth.prefetch_keys().await {
-            eprintln!("warning: {e}; requests answer 503 until the keys can be fetched");
-        }
+    if !embedded && let Err(e) = auth.prefetch_keys().await {
+        eprintln!("warning: {e}; requests answer 503 until the keys can be fetched");
     }
 
     let listener = tokio::net::TcpListener::bind(&bind)
@@ -184,7 +199,9 @@ async fn run() -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
 
     if let Some(key) = &demo {
-        println!("embedded demo issuer {DEFAULT_ISSUER}, audience {DEFAULT_AUDIENCE}; tokens valid for 1 hour:");
+        println!(
+            "embedded demo issuer {DEFAULT_ISSUER}, audience {DEFAULT_AUDIENCE}; tokens valid for 1 hour:"
+        );
         let routes = [
             ("GET", "/whoami", "orders:read orders:write customer:read"),
             ("GET", "/orders", "orders:read"),
@@ -200,7 +217,9 @@ async fn run() -> Result<(), String> {
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
 
-    axum::serve(listener, app(auth)).await.map_err(|e| e.to_string())
+    axum::serve(listener, app(auth))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tokio::main]

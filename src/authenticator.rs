@@ -228,7 +228,10 @@ fn static_key(source: &KeySource, issuer: &str) -> Result<Vec<VerifyingKey>, Con
             }
             if bytes.len() < min {
                 if *allow_short {
-                    tracing::warn!(issuer, "tollgate: HMAC secret shorter than RFC 7518 requires");
+                    tracing::warn!(
+                        issuer,
+                        "tollgate: HMAC secret shorter than RFC 7518 requires"
+                    );
                 } else {
                     return Err(err(format!(
                         "the {alg:?} secret must be at least {min} bytes (RFC 7518 §3.2)"
@@ -241,7 +244,11 @@ fn static_key(source: &KeySource, issuer: &str) -> Result<Vec<VerifyingKey>, Con
                 key: DecodingKey::from_secret(bytes),
             }])
         }
-        KeySource::PublicKeyPem { pem, algorithm, kid } => {
+        KeySource::PublicKeyPem {
+            pem,
+            algorithm,
+            kid,
+        } => {
             let alg = alg_named(algorithm)?;
             let key = match alg {
                 Algorithm::RS256
@@ -349,8 +356,14 @@ impl Authenticator {
             if ic.issuer.is_empty() {
                 return Err(ConfigError::new("an issuer has an empty `issuer`"));
             }
-            if issuers.iter().any(|i: &IssuerVerifier| *i.issuer == *ic.issuer) {
-                return Err(ConfigError::new(format!("issuer {:?} configured twice", ic.issuer)));
+            if issuers
+                .iter()
+                .any(|i: &IssuerVerifier| *i.issuer == *ic.issuer)
+            {
+                return Err(ConfigError::new(format!(
+                    "issuer {:?} configured twice",
+                    ic.issuer
+                )));
             }
             if ic.audiences.is_empty() || ic.audiences.iter().any(String::is_empty) {
                 return Err(ConfigError::new(format!(
@@ -379,7 +392,8 @@ impl Authenticator {
                         Some(RemoteLocation::Jwks(url.clone()))
                     }
                     KeySource::Discovery => {
-                        if !(ic.issuer.starts_with("https://") || ic.issuer.starts_with("http://")) {
+                        if !(ic.issuer.starts_with("https://") || ic.issuer.starts_with("http://"))
+                        {
                             return Err(ConfigError::new(format!(
                                 "issuer {:?}: discovery needs an http(s) issuer URL",
                                 ic.issuer
@@ -391,13 +405,13 @@ impl Authenticator {
                     }
                     _ => None,
                 };
-                if let Some(loc) = loc {
-                    if remote_location.replace(loc).is_some() {
-                        return Err(ConfigError::new(format!(
-                            "issuer {:?}: at most one remote key source (jwks_url or discovery)",
-                            ic.issuer
-                        )));
-                    }
+                if let Some(loc) = loc
+                    && remote_location.replace(loc).is_some()
+                {
+                    return Err(ConfigError::new(format!(
+                        "issuer {:?}: at most one remote key source (jwks_url or discovery)",
+                        ic.issuer
+                    )));
                 }
             }
             let key_algs = static_keys
@@ -428,7 +442,8 @@ impl Authenticator {
                     let c = match &client {
                         Some(c) => c.clone(),
                         None => {
-                            let timeout = Duration::from_millis(config.remote_keys.fetch_timeout_ms);
+                            let timeout =
+                                Duration::from_millis(config.remote_keys.fetch_timeout_ms);
                             let built = reqwest::Client::builder()
                                 .timeout(timeout)
                                 .connect_timeout(timeout)
@@ -437,17 +452,27 @@ impl Authenticator {
                                 // time notices a dead endpoint at once.
                                 .pool_max_idle_per_host(0)
                                 .build()
-                                .map_err(|e| ConfigError::new(format!("cannot build the HTTP client: {e}")))?;
+                                .map_err(|e| {
+                                    ConfigError::new(format!("cannot build the HTTP client: {e}"))
+                                })?;
                             client = Some(built.clone());
                             built
                         }
                     };
-                    Some(Arc::new(RemoteKeys::new(loc, config.remote_keys.clone(), c)))
+                    Some(Arc::new(RemoteKeys::new(
+                        loc,
+                        config.remote_keys.clone(),
+                        c,
+                    )))
                 }
             };
             issuers.push(IssuerVerifier {
                 issuer: ic.issuer.clone().into_boxed_str(),
-                audiences: ic.audiences.iter().map(|a| a.clone().into_boxed_str()).collect(),
+                audiences: ic
+                    .audiences
+                    .iter()
+                    .map(|a| a.clone().into_boxed_str())
+                    .collect(),
                 algorithms,
                 required_typ: ic.typ.clone().map(String::into_boxed_str),
                 leeway_secs: ic.leeway_secs,
@@ -496,7 +521,11 @@ impl Authenticator {
     }
 
     /// Decides a request in `mode`; the one entry point adapters call.
-    pub async fn decide<R: RequestParts + ?Sized>(&self, req: &R, mode: Mode) -> Result<Decision, AuthError> {
+    pub async fn decide<R: RequestParts + ?Sized>(
+        &self,
+        req: &R,
+        mode: Mode,
+    ) -> Result<Decision, AuthError> {
         match self.try_decide(req, mode) {
             Attempt::Done(d) => d,
             Attempt::NeedsKeys => {
@@ -534,7 +563,9 @@ impl Authenticator {
             None => None,
             Some(bearer) => match self.verify_now(bearer.as_str(), true) {
                 Ok(ctx) => Some(ctx),
-                Err(VerifyError::Refuse(kind, desc)) => return Attempt::Done(Err(self.error(kind, desc))),
+                Err(VerifyError::Refuse(kind, desc)) => {
+                    return Attempt::Done(Err(self.error(kind, desc)));
+                }
                 Err(VerifyError::NeedKeys { .. }) => return Attempt::NeedsKeys,
             },
         };
@@ -558,21 +589,29 @@ impl Authenticator {
         credentials::extract(req, &self.engine.sources).map_err(|e| {
             tracing::debug!(reason = %e, "tollgate: refused credentials");
             match e {
-                CredentialsError::TooLarge => {
-                    self.error(AuthErrorKind::InvalidToken, "the token exceeds the size limit")
+                CredentialsError::TooLarge => self.error(
+                    AuthErrorKind::InvalidToken,
+                    "the token exceeds the size limit",
+                ),
+                CredentialsError::DuplicateAuthorization => self.error(
+                    AuthErrorKind::InvalidRequest,
+                    "more than one Authorization header",
+                ),
+                CredentialsError::EmptyToken => {
+                    self.error(AuthErrorKind::InvalidRequest, "the bearer token is empty")
                 }
-                CredentialsError::DuplicateAuthorization => {
-                    self.error(AuthErrorKind::InvalidRequest, "more than one Authorization header")
-                }
-                CredentialsError::EmptyToken => self.error(AuthErrorKind::InvalidRequest, "the bearer token is empty"),
                 CredentialsError::MultipleMethods => self.error(
                     AuthErrorKind::InvalidRequest,
                     "the bearer token was sent by more than one method",
                 ),
-                CredentialsError::UnsupportedScheme => {
-                    self.error(AuthErrorKind::Missing, "unsupported authorization scheme; use Bearer")
-                }
-                _ => self.error(AuthErrorKind::InvalidRequest, "the Authorization header is malformed"),
+                CredentialsError::UnsupportedScheme => self.error(
+                    AuthErrorKind::Missing,
+                    "unsupported authorization scheme; use Bearer",
+                ),
+                _ => self.error(
+                    AuthErrorKind::InvalidRequest,
+                    "the Authorization header is malformed",
+                ),
             }
         })
     }
@@ -583,14 +622,20 @@ impl Authenticator {
             Ok(ctx) => Ok(ctx),
             Err(VerifyError::Refuse(kind, desc)) => Err(self.error(kind, desc)),
             Err(VerifyError::NeedKeys { issuer, generation }) => {
-                if let Some(remote) = self.engine.issuers.get(issuer).and_then(|i| i.remote.as_ref()) {
+                if let Some(remote) = self
+                    .engine
+                    .issuers
+                    .get(issuer)
+                    .and_then(|i| i.remote.as_ref())
+                {
                     remote.refresh_for(generation).await;
                 }
                 self.verify_now(token, false).map_err(|e| match e {
                     VerifyError::Refuse(kind, desc) => self.error(kind, desc),
-                    VerifyError::NeedKeys { .. } => {
-                        self.error(AuthErrorKind::Unavailable, "the issuer's keys are unavailable")
-                    }
+                    VerifyError::NeedKeys { .. } => self.error(
+                        AuthErrorKind::Unavailable,
+                        "the issuer's keys are unavailable",
+                    ),
                 })
             }
         }
@@ -623,7 +668,10 @@ impl Authenticator {
                 tracing::debug!(reason = desc, "tollgate: token refused");
                 VerifyError::Refuse(kind, desc)
             }
-            Rejection::NeedKeys(generation) => VerifyError::NeedKeys { issuer: idx, generation },
+            Rejection::NeedKeys(generation) => VerifyError::NeedKeys {
+                issuer: idx,
+                generation,
+            },
         })?;
         Ok(self.context_from(issuer, tok.claims))
     }
@@ -675,7 +723,10 @@ impl Authenticator {
             }
         }
         if missing {
-            return Err(self.error(AuthErrorKind::Unavailable, "the issuer's keys are unavailable"));
+            return Err(self.error(
+                AuthErrorKind::Unavailable,
+                "the issuer's keys are unavailable",
+            ));
         }
         Ok(())
     }
@@ -701,7 +752,12 @@ impl fmt::Debug for Authenticator {
         f.debug_struct("Authenticator")
             .field(
                 "issuers",
-                &self.engine.issuers.iter().map(|i| &*i.issuer).collect::<Vec<_>>(),
+                &self
+                    .engine
+                    .issuers
+                    .iter()
+                    .map(|i| &*i.issuer)
+                    .collect::<Vec<_>>(),
             )
             .field("realm", &self.realm())
             .finish_non_exhaustive()

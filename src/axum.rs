@@ -74,7 +74,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
 impl<S: Send + Sync> OptionalFromRequestParts<S> for Auth {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
         // Malformed or invalid credentials never reach the handler: the
         // layer refused them. Absent means anonymous.
         Ok(parts.extensions.get::<AuthContext>().cloned().map(Auth))

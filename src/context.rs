@@ -163,7 +163,11 @@ impl AuthContext {
     /// # Ok(()) }
     /// ```
     pub fn require(&self, requirement: &Requirement) -> Result<(), AuthError> {
-        requirement.check(&self.0.scopes, &self.0.shared.scope_rules, &self.0.shared.errors)
+        requirement.check(
+            &self.0.scopes,
+            &self.0.shared.scope_rules,
+            &self.0.shared.errors,
+        )
     }
 
     /// Shorthand for [`require`](Self::require) with one scope string.
@@ -172,7 +176,10 @@ impl AuthContext {
     pub fn require_scope(&self, scope: &str) -> Result<(), AuthError> {
         match Requirement::parse_scope(scope, &self.0.shared.scope_rules) {
             Ok(req) => self.require(&req),
-            Err(_) => Err(AuthError::insufficient_scope(scope.to_owned(), &self.0.shared.errors)),
+            Err(_) => Err(AuthError::insufficient_scope(
+                scope.to_owned(),
+                &self.0.shared.errors,
+            )),
         }
     }
 }
@@ -183,7 +190,10 @@ struct MapRef<'a>(&'a serde_json::Map<String, serde_json::Value>);
 impl<'de> serde::Deserializer<'de> for MapRef<'de> {
     type Error = serde_json::Error;
 
-    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+    fn deserialize_any<V: serde::de::Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
         serde::Deserializer::deserialize_any(
             serde::de::value::MapDeserializer::new(self.0.iter().map(|(k, v)| (k.as_str(), v))),
             visitor,
@@ -222,7 +232,10 @@ impl serde::Serialize for AuthContext {
         s.serialize_field("subject", &self.0.subject)?;
         s.serialize_field("scopes", &self.0.scopes)?;
         s.serialize_field("expires_at", &self.0.expires_at)?;
-        s.serialize_field("credentials", &self.0.credentials.names().collect::<Vec<_>>())?;
+        s.serialize_field(
+            "credentials",
+            &self.0.credentials.names().collect::<Vec<_>>(),
+        )?;
         s.end()
     }
 }

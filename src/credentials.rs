@@ -105,11 +105,14 @@ impl CredentialSources {
         if !self.authorization_header && self.cookie.is_none() && self.query_parameter.is_none() {
             return Err("no credential source is enabled".into());
         }
-        for (what, name) in [("cookie", &self.cookie), ("query parameter", &self.query_parameter)] {
-            if let Some(name) = name {
-                if name.is_empty() || !name.bytes().all(is_tchar) {
-                    return Err(format!("{what} name {name:?} is not a valid token"));
-                }
+        for (what, name) in [
+            ("cookie", &self.cookie),
+            ("query parameter", &self.query_parameter),
+        ] {
+            if let Some(name) = name
+                && (name.is_empty() || !name.bytes().all(is_tchar))
+            {
+                return Err(format!("{what} name {name:?} is not a valid token"));
             }
         }
         Ok(())
@@ -165,7 +168,20 @@ fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
-            b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
         )
 }
 
@@ -174,14 +190,20 @@ fn is_b64token(s: &[u8]) -> bool {
     let body_len = s.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
     let (body, _padding) = s.split_at(body_len);
     !body.is_empty()
-        && body
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && body.iter().all(|&b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 fn trim_ows(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(s.len());
-    let end = s.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(start, |i| i + 1);
+    let start = s
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |i| i + 1);
     s.get(start..end).unwrap_or_default()
 }
 
@@ -203,15 +225,24 @@ fn checked_token(raw: &[u8], max: usize) -> Result<&str, CredentialsError> {
 /// Parses one `Authorization` header value.
 ///
 /// Returns `Ok(None)` for a well-formed header with another scheme.
-pub fn parse_authorization(value: &[u8], max_token_bytes: usize) -> Result<Option<&str>, CredentialsError> {
+pub fn parse_authorization(
+    value: &[u8],
+    max_token_bytes: usize,
+) -> Result<Option<&str>, CredentialsError> {
     // Field values are visible ASCII plus SP/HTAB; anything else (obs-text,
     // controls) cannot be a credential.
-    if !value.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\t') {
+    if !value
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) || b == b'\t')
+    {
         return Err(CredentialsError::Malformed);
     }
     let value = trim_ows(value);
     let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
-        Some(at) => (value.get(..at).unwrap_or_default(), value.get(at + 1..).unwrap_or_default()),
+        Some(at) => (
+            value.get(..at).unwrap_or_default(),
+            value.get(at + 1..).unwrap_or_default(),
+        ),
         None => (value, &[][..]),
     };
     if scheme.is_empty() || !scheme.iter().all(|&b| is_tchar(b)) {
@@ -272,7 +303,9 @@ pub fn extract<'a, R: RequestParts + ?Sized>(
         req.visit_header("cookie", &mut |v| {
             for pair in v.split(|&b| b == b';') {
                 let pair = trim_ows(pair);
-                let Some(eq) = pair.iter().position(|&b| b == b'=') else { continue };
+                let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+                    continue;
+                };
                 let (k, val) = pair.split_at(eq);
                 if k == name.as_bytes() {
                     let val = val.get(1..).unwrap_or_default();
@@ -300,10 +333,8 @@ pub fn extract<'a, R: RequestParts + ?Sized>(
         let mut found: Option<&'a str> = None;
         for pair in query.split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            if k == name {
-                if found.replace(v).is_some() {
-                    return Err(CredentialsError::Malformed);
-                }
+            if k == name && found.replace(v).is_some() {
+                return Err(CredentialsError::Malformed);
             }
         }
         if let Some(raw) = found {
@@ -316,4 +347,3 @@ pub fn extract<'a, R: RequestParts + ?Sized>(
 
     Ok(creds)
 }
-

@@ -200,7 +200,10 @@ impl AuthError {
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        headers.insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
         if let Some(challenge) = self.www_authenticate() {
             headers.insert(http::header::WWW_AUTHENTICATE, challenge);
         }
@@ -265,7 +268,11 @@ mod tests {
 
     #[test]
     fn missing_has_no_error_code() {
-        let e = AuthError::new(AuthErrorKind::Missing, "credentials are required", &settings());
+        let e = AuthError::new(
+            AuthErrorKind::Missing,
+            "credentials are required",
+            &settings(),
+        );
         assert_eq!(e.status(), 401);
         assert_eq!(e.www_authenticate().unwrap(), "Bearer realm=\"api\"");
     }
@@ -294,7 +301,11 @@ mod tests {
 
     #[test]
     fn unavailable_is_503_without_challenge() {
-        let e = AuthError::new(AuthErrorKind::Unavailable, "key source unavailable", &settings());
+        let e = AuthError::new(
+            AuthErrorKind::Unavailable,
+            "key source unavailable",
+            &settings(),
+        );
         assert_eq!(e.status(), 503);
         assert!(e.www_authenticate().is_none());
         let res: http::Response<String> = e.to_response();
@@ -308,6 +319,9 @@ mod tests {
             ..settings()
         };
         let e = AuthError::new(AuthErrorKind::Missing, "x", &s);
-        assert_eq!(e.www_authenticate().unwrap(), "Bearer realm=\"a\\\"b\\\\c\"");
+        assert_eq!(
+            e.www_authenticate().unwrap(),
+            "Bearer realm=\"a\\\"b\\\\c\""
+        );
     }
 }

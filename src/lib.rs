@@ -19,8 +19,26 @@
 //! # Ok::<(), tollgate::ConfigError>(())
 //! ```
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+// Untrusted input must never panic the engine: no unwrap/expect/panic or
+// unchecked indexing outside tests.
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod authenticator;
 pub mod config;
@@ -36,8 +54,12 @@ pub mod axum;
 #[cfg(feature = "tower")]
 pub mod tower;
 
-pub use authenticator::{Authenticator, AuthenticatorBuilder, Decision, Mode, install_crypto_backend};
-pub use config::{AuthConfig, ClaimNames, ConfigError, CryptoBackend, IssuerConfig, KeySource, Secret};
+pub use authenticator::{
+    Authenticator, AuthenticatorBuilder, Decision, Mode, install_crypto_backend,
+};
+pub use config::{
+    AuthConfig, ClaimNames, ConfigError, CryptoBackend, IssuerConfig, KeySource, Secret,
+};
 pub use context::{AuthContext, CredentialKinds};
 pub use error::{AuthError, AuthErrorKind};
 pub use jwt::RemoteKeySettings;

@@ -131,9 +131,13 @@ mod tests {
     fn reports_missing_scopes() {
         let rules = ScopeRules::default();
         let granted = ScopeSet::parse_delimited("orders:read", &rules);
-        let err = all([scope("orders:read"), scope("orders:write"), scope("customer:read")])
-            .check(&granted, &rules, &ErrorSettings::default())
-            .unwrap_err();
+        let err = all([
+            scope("orders:read"),
+            scope("orders:write"),
+            scope("customer:read"),
+        ])
+        .check(&granted, &rules, &ErrorSettings::default())
+        .unwrap_err();
         assert_eq!(err.status(), 403);
         assert_eq!(err.scope(), Some("orders:write customer:read"));
     }

@@ -51,7 +51,12 @@ fn assert_invalid_token(r: &Reply) {
 fn assert_invalid_request(r: &Reply) {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert_eq!(r.error(), Some("invalid_request"), "{}", r.text);
-    assert!(r.www_authenticate.as_deref().unwrap().contains("error=\"invalid_request\""));
+    assert!(
+        r.www_authenticate
+            .as_deref()
+            .unwrap()
+            .contains("error=\"invalid_request\"")
+    );
 }
 
 #[tokio::test]
@@ -90,8 +95,14 @@ async fn token_header_cannot_choose_another_algorithm_for_a_key() {
 async fn scopes_are_enforced_per_route() {
     let app = app(hmac_auth());
     let token = mint(Algorithm::HS256, None, &claims());
-    assert_eq!(get_bearer(&app, "/orders", &token).await.status, StatusCode::OK);
-    assert_eq!(get_bearer(&app, "/customers/42", &token).await.status, StatusCode::OK);
+    assert_eq!(
+        get_bearer(&app, "/orders", &token).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get_bearer(&app, "/customers/42", &token).await.status,
+        StatusCode::OK
+    );
     let h = format!("Bearer {token}");
     let r = send(&app, "POST", "/orders", &[("authorization", h.as_bytes())]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -113,7 +124,16 @@ async fn scopes_are_enforced_per_route() {
 #[tokio::test]
 async fn scope_prefix_tricks_and_case() {
     let app = app(hmac_auth());
-    for granted in ["orders:readx", "orders", "ORDERS:READ", "order:read", "orders:rea", "orders:read:x", "*:*", "orders:*"] {
+    for granted in [
+        "orders:readx",
+        "orders",
+        "ORDERS:READ",
+        "order:read",
+        "orders:rea",
+        "orders:read:x",
+        "*:*",
+        "orders:*",
+    ] {
         let mut c = claims();
         c["scope"] = json!(granted);
         let token = mint(Algorithm::HS256, None, &c);
@@ -125,7 +145,10 @@ async fn scope_prefix_tricks_and_case() {
     let mut c = claims();
     c["scope"] = json!(["bad scope", "orders:read"]);
     let token = mint(Algorithm::HS256, None, &c);
-    assert_eq!(get_bearer(&app, "/orders", &token).await.status, StatusCode::OK);
+    assert_eq!(
+        get_bearer(&app, "/orders", &token).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -133,12 +156,19 @@ async fn missing_credentials_get_a_bare_challenge() {
     let app = app(hmac_auth());
     let r = send(&app, "GET", "/whoami", &[]).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(r.www_authenticate.as_deref(), Some("Bearer realm=\"tollgate\""));
+    assert_eq!(
+        r.www_authenticate.as_deref(),
+        Some("Bearer realm=\"tollgate\"")
+    );
     // Basic / unknown schemes on a bearer-only route: 401, no error code.
     for v in ["Basic dXNlcjpwYXNz", "Digest x=1", "Token abc"] {
         let r = send(&app, "GET", "/whoami", &[("authorization", v.as_bytes())]).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{v}");
-        assert_eq!(r.www_authenticate.as_deref(), Some("Bearer realm=\"tollgate\""), "{v}");
+        assert_eq!(
+            r.www_authenticate.as_deref(),
+            Some("Bearer realm=\"tollgate\""),
+            "{v}"
+        );
     }
 }
 
@@ -163,7 +193,10 @@ async fn malformed_requests_are_400() {
         &app,
         "GET",
         "/whoami",
-        &[("authorization", good.as_bytes()), ("authorization", good.as_bytes())],
+        &[
+            ("authorization", good.as_bytes()),
+            ("authorization", good.as_bytes()),
+        ],
     )
     .await;
     assert_invalid_request(&r);
@@ -217,7 +250,9 @@ async fn hs256_signed_with_the_public_key_is_refused() {
         .unwrap();
     let app = app(auth);
     assert_eq!(
-        get_bearer(&app, "/whoami", &mint(Algorithm::RS256, None, &claims())).await.status,
+        get_bearer(&app, "/whoami", &mint(Algorithm::RS256, None, &claims()))
+            .await
+            .status,
         StatusCode::OK
     );
     for secret in [read_key("rsa.pub.pem"), read_key("rsa.pub.der")] {
@@ -234,12 +269,20 @@ fn an_hmac_secret_is_never_built_from_a_public_key() {
     install_backend();
     let pem = String::from_utf8(read_key("rsa.pub.pem")).unwrap();
     let err = tollgate::Authenticator::builder()
-        .issuer(tollgate::IssuerConfig::new(ISSUER).audience(AUDIENCE).hmac_secret(pem.clone()))
+        .issuer(
+            tollgate::IssuerConfig::new(ISSUER)
+                .audience(AUDIENCE)
+                .hmac_secret(pem.clone()),
+        )
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("public key"), "{err}");
     let err = tollgate::Authenticator::builder()
-        .issuer(tollgate::IssuerConfig::new(ISSUER).audience(AUDIENCE).public_key_pem(pem, "HS256"))
+        .issuer(
+            tollgate::IssuerConfig::new(ISSUER)
+                .audience(AUDIENCE)
+                .public_key_pem(pem, "HS256"),
+        )
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("HMAC"), "{err}");
@@ -261,7 +304,10 @@ async fn es256_all_zero_signature_is_refused() {
 }
 
 fn hex_decode(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 #[tokio::test]
@@ -284,7 +330,8 @@ async fn jku_x5u_and_embedded_jwk_are_never_followed() {
                 header["kid"] = json!(k);
             }
             let msg = format!("{}.{}", b64(header.to_string()), b64(claims().to_string()));
-            let sig = jsonwebtoken::crypto::sign(msg.as_bytes(), &attacker, Algorithm::RS256).unwrap();
+            let sig =
+                jsonwebtoken::crypto::sign(msg.as_bytes(), &attacker, Algorithm::RS256).unwrap();
             let token = format!("{msg}.{sig}");
             assert_invalid_token(&get_bearer(&app, "/whoami", &token).await);
         }
@@ -331,7 +378,12 @@ async fn time_claims() {
     );
     // Expired within the 60 s leeway still passes.
     c["exp"] = json!(now() - 30);
-    assert_eq!(get_bearer(&app, "/whoami", &mint(Algorithm::HS256, None, &c)).await.status, StatusCode::OK);
+    assert_eq!(
+        get_bearer(&app, "/whoami", &mint(Algorithm::HS256, None, &c))
+            .await
+            .status,
+        StatusCode::OK
+    );
 
     let mut c = claims();
     c["nbf"] = json!(now() + 3600);
@@ -351,7 +403,11 @@ async fn time_claims() {
 #[tokio::test]
 async fn expired_status_is_configurable() {
     let auth = tollgate::Authenticator::builder()
-        .issuer(tollgate::IssuerConfig::new(ISSUER).audience(AUDIENCE).hmac_secret(HMAC_SECRET))
+        .issuer(
+            tollgate::IssuerConfig::new(ISSUER)
+                .audience(AUDIENCE)
+                .hmac_secret(HMAC_SECRET),
+        )
         .expired_status(498)
         .build()
         .unwrap();
@@ -389,7 +445,12 @@ async fn issuer_and_audience() {
     }
     let mut c = claims();
     c["aud"] = json!(["other", AUDIENCE]);
-    assert_eq!(get_bearer(&app, "/whoami", &mint(Algorithm::HS256, None, &c)).await.status, StatusCode::OK);
+    assert_eq!(
+        get_bearer(&app, "/whoami", &mint(Algorithm::HS256, None, &c))
+            .await
+            .status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -407,7 +468,10 @@ async fn tampering_and_shapes() {
         truncated.to_string(),
         format!("{}.{}", parts[0], parts[1]),
         format!("{}.{}.{}.{}", parts[0], parts[1], parts[2], parts[2]),
-        format!("{}.{}.{}.{}.{}", parts[0], parts[1], parts[2], parts[2], parts[2]),
+        format!(
+            "{}.{}.{}.{}.{}",
+            parts[0], parts[1], parts[2], parts[2], parts[2]
+        ),
         format!("{token}="),
         format!("{token}=="),
         token.replacen('.', "+.", 1),
@@ -425,7 +489,10 @@ async fn tampering_and_shapes() {
     }
     // `=` inside the credential breaks RFC 6750 b64token syntax: the header
     // itself is malformed.
-    for t in [format!("{}=.{}.{}", parts[0], parts[1], parts[2]), format!("{token}=a")] {
+    for t in [
+        format!("{}=.{}.{}", parts[0], parts[1], parts[2]),
+        format!("{token}=a"),
+    ] {
         assert_invalid_request(&get_bearer(&app, "/whoami", &t).await);
     }
 }
@@ -485,7 +552,12 @@ async fn typ_rule_when_configured() {
         .unwrap();
     let app = app(auth);
     let key = encoding_key(Algorithm::HS256);
-    for (typ, ok) in [(Some("at+jwt"), true), (Some("application/at+jwt"), true), (Some("JWT"), false), (None, false)] {
+    for (typ, ok) in [
+        (Some("at+jwt"), true),
+        (Some("application/at+jwt"), true),
+        (Some("JWT"), false),
+        (None, false),
+    ] {
         let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
         header.typ = typ.map(str::to_owned);
         let token = jsonwebtoken::encode(&header, &claims(), &key).unwrap();
@@ -506,7 +578,9 @@ async fn optional_mode_passes_anonymous_but_not_bad_tokens() {
         .route(
             "/",
             get(|auth: Option<Auth>| async move {
-                auth.map_or("anonymous".to_owned(), |a| a.client_id().unwrap_or("?").to_owned())
+                auth.map_or("anonymous".to_owned(), |a| {
+                    a.client_id().unwrap_or("?").to_owned()
+                })
             }),
         )
         .route("/strict", get(|Auth(_): Auth| async { "ok" }))
@@ -515,7 +589,10 @@ async fn optional_mode_passes_anonymous_but_not_bad_tokens() {
     assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, "anonymous"));
     let r = send(&app, "GET", "/strict", &[]).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(r.www_authenticate.as_deref(), Some("Bearer realm=\"tollgate\""));
+    assert_eq!(
+        r.www_authenticate.as_deref(),
+        Some("Bearer realm=\"tollgate\"")
+    );
     let token = mint(Algorithm::HS256, None, &claims());
     let r = get_bearer(&app, "/", &token).await;
     assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, "client-123"));
@@ -529,7 +606,10 @@ async fn cors_preflight_passes_unless_disabled() {
         &app,
         "OPTIONS",
         "/orders",
-        &[("access-control-request-method", b"POST"), ("origin", b"https://shop.example")],
+        &[
+            ("access-control-request-method", b"POST"),
+            ("origin", b"https://shop.example"),
+        ],
     )
     .await;
     assert_ne!(r.status, StatusCode::UNAUTHORIZED);
@@ -538,11 +618,21 @@ async fn cors_preflight_passes_unless_disabled() {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 
     let strict = tollgate::Authenticator::builder()
-        .issuer(tollgate::IssuerConfig::new(ISSUER).audience(AUDIENCE).hmac_secret(HMAC_SECRET))
+        .issuer(
+            tollgate::IssuerConfig::new(ISSUER)
+                .audience(AUDIENCE)
+                .hmac_secret(HMAC_SECRET),
+        )
         .allow_cors_preflight(false)
         .build()
         .unwrap();
-    let r = send(&common::app(strict), "OPTIONS", "/orders", &[("access-control-request-method", b"POST")]).await;
+    let r = send(
+        &common::app(strict),
+        "OPTIONS",
+        "/orders",
+        &[("access-control-request-method", b"POST")],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -551,14 +641,33 @@ async fn cookie_and_query_sources_are_off_unless_configured() {
     let token = mint(Algorithm::HS256, None, &claims());
     let app_default = app(hmac_auth());
     let cookie = format!("at={token}");
-    let r = send(&app_default, "GET", "/whoami", &[("cookie", cookie.as_bytes())]).await;
+    let r = send(
+        &app_default,
+        "GET",
+        "/whoami",
+        &[("cookie", cookie.as_bytes())],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(r.www_authenticate.as_deref(), Some("Bearer realm=\"tollgate\""));
-    let r = send(&app_default, "GET", &format!("/whoami?access_token={token}"), &[]).await;
+    assert_eq!(
+        r.www_authenticate.as_deref(),
+        Some("Bearer realm=\"tollgate\"")
+    );
+    let r = send(
+        &app_default,
+        "GET",
+        &format!("/whoami?access_token={token}"),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 
     let auth = tollgate::Authenticator::builder()
-        .issuer(tollgate::IssuerConfig::new(ISSUER).audience(AUDIENCE).hmac_secret(HMAC_SECRET))
+        .issuer(
+            tollgate::IssuerConfig::new(ISSUER)
+                .audience(AUDIENCE)
+                .hmac_secret(HMAC_SECRET),
+        )
         .credentials(tollgate::credentials::CredentialSources {
             cookie: Some("at".into()),
             query_parameter: Some("access_token".into()),
@@ -568,14 +677,47 @@ async fn cookie_and_query_sources_are_off_unless_configured() {
         .unwrap();
     let app = app(auth);
     let cookie = format!("theme=dark; at={token}");
-    assert_eq!(send(&app, "GET", "/whoami", &[("cookie", cookie.as_bytes())]).await.status, StatusCode::OK);
-    assert_eq!(send(&app, "GET", &format!("/whoami?x=1&access_token={token}"), &[]).await.status, StatusCode::OK);
+    assert_eq!(
+        send(&app, "GET", "/whoami", &[("cookie", cookie.as_bytes())])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(
+            &app,
+            "GET",
+            &format!("/whoami?x=1&access_token={token}"),
+            &[]
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
     // Two methods at once: RFC 6750 §2 forbids it.
     let h = format!("Bearer {token}");
-    let r = send(&app, "GET", "/whoami", &[("authorization", h.as_bytes()), ("cookie", cookie.as_bytes())]).await;
+    let r = send(
+        &app,
+        "GET",
+        "/whoami",
+        &[
+            ("authorization", h.as_bytes()),
+            ("cookie", cookie.as_bytes()),
+        ],
+    )
+    .await;
     assert_invalid_request(&r);
     // A good header cannot rescue a bad cookie.
-    let r = send(&app, "GET", "/whoami", &[("authorization", h.as_bytes()), ("cookie", b"at=bad.token.x")]).await;
+    let r = send(
+        &app,
+        "GET",
+        "/whoami",
+        &[
+            ("authorization", h.as_bytes()),
+            ("cookie", b"at=bad.token.x"),
+        ],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
 
@@ -583,11 +725,18 @@ async fn cookie_and_query_sources_are_off_unless_configured() {
 async fn several_issuers_each_with_own_rules() {
     let other_iss = "https://other.test";
     let auth = tollgate::Authenticator::builder()
-        .issuer(tollgate::IssuerConfig::new(ISSUER).audience(AUDIENCE).hmac_secret(HMAC_SECRET))
+        .issuer(
+            tollgate::IssuerConfig::new(ISSUER)
+                .audience(AUDIENCE)
+                .hmac_secret(HMAC_SECRET),
+        )
         .issuer(
             tollgate::IssuerConfig::new(other_iss)
                 .audience("other-aud")
-                .public_key_pem(String::from_utf8(read_key("ed25519.pub.pem")).unwrap(), "EdDSA"),
+                .public_key_pem(
+                    String::from_utf8(read_key("ed25519.pub.pem")).unwrap(),
+                    "EdDSA",
+                ),
         )
         .build()
         .unwrap();
@@ -595,7 +744,12 @@ async fn several_issuers_each_with_own_rules() {
     let mut c = claims();
     c["iss"] = json!(other_iss);
     c["aud"] = json!("other-aud");
-    assert_eq!(get_bearer(&app, "/whoami", &mint(Algorithm::EdDSA, None, &c)).await.status, StatusCode::OK);
+    assert_eq!(
+        get_bearer(&app, "/whoami", &mint(Algorithm::EdDSA, None, &c))
+            .await
+            .status,
+        StatusCode::OK
+    );
     // Issuer B's claims signed with issuer A's key: refused.
     assert_invalid_token(&get_bearer(&app, "/whoami", &mint(Algorithm::HS256, None, &c)).await);
     // Issuer A's token with issuer B's audience: refused.
@@ -614,7 +768,10 @@ async fn typed_claims_without_reverifying() {
     let auth = hmac_auth();
     let mut c = claims();
     c["tier"] = json!(3);
-    let ctx = auth.verify_access_token(&mint(Algorithm::HS256, None, &c)).await.unwrap();
+    let ctx = auth
+        .verify_access_token(&mint(Algorithm::HS256, None, &c))
+        .await
+        .unwrap();
     let mine: Mine = ctx.claims().unwrap();
     assert_eq!((mine.account_id.as_str(), mine.tier), ("acct-9", 3));
     assert!(ctx.require_scope("orders:read").is_ok());
@@ -629,13 +786,18 @@ fn configuration_errors_are_clear() {
     let base = || tollgate::IssuerConfig::new(ISSUER).audience(AUDIENCE);
     let cases: Vec<(tollgate::AuthenticatorBuilder, &str)> = vec![
         (tollgate::Authenticator::builder(), "no issuer"),
-        (tollgate::Authenticator::builder().issuer(base()), "no key source"),
         (
-            tollgate::Authenticator::builder().issuer(tollgate::IssuerConfig::new(ISSUER).hmac_secret(HMAC_SECRET)),
+            tollgate::Authenticator::builder().issuer(base()),
+            "no key source",
+        ),
+        (
+            tollgate::Authenticator::builder()
+                .issuer(tollgate::IssuerConfig::new(ISSUER).hmac_secret(HMAC_SECRET)),
             "audience",
         ),
         (
-            tollgate::Authenticator::builder().issuer(base().hmac_secret(HMAC_SECRET).algorithms(["RS257"])),
+            tollgate::Authenticator::builder()
+                .issuer(base().hmac_secret(HMAC_SECRET).algorithms(["RS257"])),
             "unknown algorithm",
         ),
         (
@@ -647,7 +809,9 @@ fn configuration_errors_are_clear() {
             "http(s)",
         ),
         (
-            tollgate::Authenticator::builder().issuer(base().hmac_secret(HMAC_SECRET)).expired_status(200),
+            tollgate::Authenticator::builder()
+                .issuer(base().hmac_secret(HMAC_SECRET))
+                .expired_status(200),
             "4xx",
         ),
     ];
@@ -673,8 +837,12 @@ fn config_deserializes_from_json() {
         "expired_status": 498
     }))
     .unwrap();
-    assert!(!format!("{cfg:?}").contains(HMAC_SECRET), "secrets are redacted in Debug");
+    assert!(
+        !format!("{cfg:?}").contains(HMAC_SECRET),
+        "secrets are redacted in Debug"
+    );
     tollgate::Authenticator::from_config(cfg).unwrap();
-    let bad: Result<tollgate::AuthConfig, _> = serde_json::from_value(json!({"issuers": [], "typo": 1}));
+    let bad: Result<tollgate::AuthConfig, _> =
+        serde_json::from_value(json!({"issuers": [], "typo": 1}));
     assert!(bad.is_err());
 }

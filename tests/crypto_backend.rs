@@ -8,7 +8,11 @@ const SECRET: &str = "backend-test-secret-of-at-least-32-bytes";
 
 fn build(backend: CryptoBackend) -> Result<Authenticator, tollgate::ConfigError> {
     Authenticator::builder()
-        .issuer(IssuerConfig::new("https://iss").audience("aud").hmac_secret(SECRET))
+        .issuer(
+            IssuerConfig::new("https://iss")
+                .audience("aud")
+                .hmac_secret(SECRET),
+        )
         .crypto_backend(backend)
         .build()
 }
@@ -17,7 +21,10 @@ fn build(backend: CryptoBackend) -> Result<Authenticator, tollgate::ConfigError>
 async fn backend_is_chosen_at_build_time_with_clear_errors() {
     if !cfg!(feature = "rust_crypto") {
         let err = build(CryptoBackend::RustCrypto).unwrap_err().to_string();
-        assert!(err.contains("not compiled in") && err.contains("rust_crypto"), "{err}");
+        assert!(
+            err.contains("not compiled in") && err.contains("rust_crypto"),
+            "{err}"
+        );
     }
     // With one or both backends compiled in (feature unification), building
     // installs the chosen one explicitly, so verification cannot panic.

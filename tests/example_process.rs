@@ -55,7 +55,10 @@ fn start(envs: &[(&str, &str)]) -> Server {
     let mut lines = BufReader::new(stdout).lines();
     let mut seen = Vec::new();
     let base = loop {
-        let line = lines.next().expect("example exited before listening").unwrap();
+        let line = lines
+            .next()
+            .expect("example exited before listening")
+            .unwrap();
         if let Some(addr) = line.strip_prefix("listening on ") {
             break addr.to_owned();
         }
@@ -69,19 +72,30 @@ fn start(envs: &[(&str, &str)]) -> Server {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
 }
 
 #[tokio::test]
 async fn embedded_default_prints_working_curl_lines() {
     let server = start(&[]);
-    let curls: Vec<&String> = server.stdout_lines.iter().filter(|l| l.starts_with("curl ")).collect();
+    let curls: Vec<&String> = server
+        .stdout_lines
+        .iter()
+        .filter(|l| l.starts_with("curl "))
+        .collect();
     assert_eq!(curls.len(), 4, "{:?}", server.stdout_lines);
     let http = client();
     for line in curls {
         let method = line.split_whitespace().nth(3).unwrap();
         let url = line.split_whitespace().nth(4).unwrap();
-        let token = line.rsplit("Bearer ").next().unwrap().trim_end_matches('\'');
+        let token = line
+            .rsplit("Bearer ")
+            .next()
+            .unwrap()
+            .trim_end_matches('\'');
         let res = http
             .request(method.parse().unwrap(), url)
             .bearer_auth(token)
@@ -90,9 +104,16 @@ async fn embedded_default_prints_working_curl_lines() {
             .unwrap();
         assert!(res.status().is_success(), "{line}: {}", res.status());
     }
-    let res = http.get(format!("{}/whoami", server.base)).send().await.unwrap();
+    let res = http
+        .get(format!("{}/whoami", server.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
-    assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"tollgate\"");
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        "Bearer realm=\"tollgate\""
+    );
 }
 
 #[tokio::test]
@@ -111,7 +132,9 @@ async fn environment_contract_with_hs256_secret() {
     c["scp"] = json!(["orders:read", "customer:read"]);
     let token = mint(Algorithm::HS256, None, &c);
     let get = |path: &str, token: &str| {
-        http.get(format!("{}{path}", server.base)).bearer_auth(token).send()
+        http.get(format!("{}{path}", server.base))
+            .bearer_auth(token)
+            .send()
     };
     let res = get("/whoami", &token).await.unwrap();
     assert_eq!(res.status(), 200);
@@ -150,7 +173,12 @@ async fn environment_contract_with_jwks_url_and_discovery() {
         ("TOLLGATE_JWKS_URL", &jwks_server.url()),
     ]);
     let http = client();
-    let res = http.get(format!("{}/orders", server.base)).bearer_auth(&token).send().await.unwrap();
+    let res = http
+        .get(format!("{}/orders", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     drop(server);
 
@@ -162,6 +190,11 @@ async fn environment_contract_with_jwks_url_and_discovery() {
         ("TOLLGATE_AUDIENCE", AUDIENCE),
         ("TOLLGATE_DISCOVERY", "1"),
     ]);
-    let res = http.get(format!("{}/orders", server.base)).bearer_auth(&token).send().await.unwrap();
+    let res = http
+        .get(format!("{}/orders", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
 }

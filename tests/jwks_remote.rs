@@ -33,7 +33,10 @@ async fn keys_are_cached() {
     let app = app(auth.clone());
     let token = mint(Algorithm::RS256, Some("k1"), &claims());
     for _ in 0..50 {
-        assert_eq!(get_bearer(&app, "/whoami", &token).await.status, StatusCode::OK);
+        assert_eq!(
+            get_bearer(&app, "/whoami", &token).await.status,
+            StatusCode::OK
+        );
     }
     assert_eq!(server.fetch_count(), 1);
     assert_eq!(auth.key_fetch_count(), 1);
@@ -44,18 +47,30 @@ async fn rotation_triggers_exactly_one_refetch() {
     let server = JwksServer::start(jwks(&[(Algorithm::RS256, "k1")])).await;
     let app = app(remote_auth(&server.url(), fast_settings()));
     let old = mint(Algorithm::RS256, Some("k1"), &claims());
-    assert_eq!(get_bearer(&app, "/whoami", &old).await.status, StatusCode::OK);
+    assert_eq!(
+        get_bearer(&app, "/whoami", &old).await.status,
+        StatusCode::OK
+    );
     assert_eq!(server.fetch_count(), 1);
 
     // The issuer rotates: publishes a new key next to the old one.
     server.set_jwks(jwks(&[(Algorithm::RS256, "k1"), (Algorithm::ES256, "k2")]));
     let new = mint(Algorithm::ES256, Some("k2"), &claims());
     // The request that meets the new kid is verified against the refreshed set.
-    assert_eq!(get_bearer(&app, "/whoami", &new).await.status, StatusCode::OK);
+    assert_eq!(
+        get_bearer(&app, "/whoami", &new).await.status,
+        StatusCode::OK
+    );
     assert_eq!(server.fetch_count(), 2);
     for _ in 0..10 {
-        assert_eq!(get_bearer(&app, "/whoami", &new).await.status, StatusCode::OK);
-        assert_eq!(get_bearer(&app, "/whoami", &old).await.status, StatusCode::OK);
+        assert_eq!(
+            get_bearer(&app, "/whoami", &new).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            get_bearer(&app, "/whoami", &old).await.status,
+            StatusCode::OK
+        );
     }
     assert_eq!(server.fetch_count(), 2);
 }
@@ -65,7 +80,10 @@ async fn unknown_kid_storm_fetches_at_most_once_per_cooldown() {
     let server = JwksServer::start(jwks(&[(Algorithm::RS256, "k1")])).await;
     let app = app(remote_auth(&server.url(), fast_settings()));
     let good = mint(Algorithm::RS256, Some("k1"), &claims());
-    assert_eq!(get_bearer(&app, "/whoami", &good).await.status, StatusCode::OK);
+    assert_eq!(
+        get_bearer(&app, "/whoami", &good).await.status,
+        StatusCode::OK
+    );
     assert_eq!(server.fetch_count(), 1);
 
     let mut tasks = Vec::new();
@@ -73,7 +91,9 @@ async fn unknown_kid_storm_fetches_at_most_once_per_cooldown() {
         let app = app.clone();
         // Each request names a different unknown kid.
         let token = mint(Algorithm::RS256, Some(&format!("unknown-{i}")), &claims());
-        tasks.push(tokio::spawn(async move { get_bearer(&app, "/whoami", &token).await }));
+        tasks.push(tokio::spawn(async move {
+            get_bearer(&app, "/whoami", &token).await
+        }));
     }
     for t in tasks {
         let r = t.await.unwrap();
@@ -89,7 +109,13 @@ async fn concurrent_requests_with_a_new_kid_share_one_fetch() {
     let server = JwksServer::start(jwks(&[(Algorithm::RS256, "k1")])).await;
     let app = app(remote_auth(&server.url(), fast_settings()));
     assert_eq!(
-        get_bearer(&app, "/whoami", &mint(Algorithm::RS256, Some("k1"), &claims())).await.status,
+        get_bearer(
+            &app,
+            "/whoami",
+            &mint(Algorithm::RS256, Some("k1"), &claims())
+        )
+        .await
+        .status,
         StatusCode::OK
     );
     server.set_jwks(jwks(&[(Algorithm::RS256, "k1"), (Algorithm::EdDSA, "k2")]));
@@ -97,7 +123,9 @@ async fn concurrent_requests_with_a_new_kid_share_one_fetch() {
     let mut tasks = Vec::new();
     for _ in 0..200 {
         let (app, token) = (app.clone(), token.clone());
-        tasks.push(tokio::spawn(async move { get_bearer(&app, "/whoami", &token).await.status }));
+        tasks.push(tokio::spawn(async move {
+            get_bearer(&app, "/whoami", &token).await.status
+        }));
     }
     for t in tasks {
         assert_eq!(t.await.unwrap(), StatusCode::OK);
@@ -114,7 +142,10 @@ async fn endpoint_down_after_first_fetch_keeps_old_keys() {
     };
     let app = app(remote_auth(&server.url(), settings));
     let token = mint(Algorithm::RS256, Some("k1"), &claims());
-    assert_eq!(get_bearer(&app, "/whoami", &token).await.status, StatusCode::OK);
+    assert_eq!(
+        get_bearer(&app, "/whoami", &token).await.status,
+        StatusCode::OK
+    );
     server.stop();
     tokio::time::sleep(Duration::from_millis(50)).await;
     // An unknown kid forces a refresh attempt that fails.
@@ -122,7 +153,10 @@ async fn endpoint_down_after_first_fetch_keeps_old_keys() {
     let r = get_bearer(&app, "/whoami", &unknown).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     for _ in 0..5 {
-        assert_eq!(get_bearer(&app, "/whoami", &token).await.status, StatusCode::OK);
+        assert_eq!(
+            get_bearer(&app, "/whoami", &token).await.status,
+            StatusCode::OK
+        );
     }
 }
 
@@ -135,20 +169,44 @@ async fn garbage_or_error_responses_keep_old_keys() {
     };
     let app = app(remote_auth(&server.url(), settings));
     let token = mint(Algorithm::RS256, Some("k1"), &claims());
-    assert_eq!(get_bearer(&app, "/whoami", &token).await.status, StatusCode::OK);
+    assert_eq!(
+        get_bearer(&app, "/whoami", &token).await.status,
+        StatusCode::OK
+    );
     let unknown = mint(Algorithm::RS256, Some("k9"), &claims());
-    for behaviour in [Behaviour::Garbage, Behaviour::Status(500), Behaviour::Status(404)] {
+    for behaviour in [
+        Behaviour::Garbage,
+        Behaviour::Status(500),
+        Behaviour::Status(404),
+    ] {
         server.set(behaviour.clone());
         let before = server.fetch_count();
-        assert_eq!(get_bearer(&app, "/whoami", &unknown).await.status, StatusCode::UNAUTHORIZED);
-        assert_eq!(server.fetch_count(), before + 1, "{behaviour:?} was fetched");
-        assert_eq!(get_bearer(&app, "/whoami", &token).await.status, StatusCode::OK, "{behaviour:?}");
+        assert_eq!(
+            get_bearer(&app, "/whoami", &unknown).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            server.fetch_count(),
+            before + 1,
+            "{behaviour:?} was fetched"
+        );
+        assert_eq!(
+            get_bearer(&app, "/whoami", &token).await.status,
+            StatusCode::OK,
+            "{behaviour:?}"
+        );
     }
     // An empty set is never cached either.
     server.set(Behaviour::Serve);
     server.set_jwks(json!({"keys": []}));
-    assert_eq!(get_bearer(&app, "/whoami", &unknown).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(get_bearer(&app, "/whoami", &token).await.status, StatusCode::OK);
+    assert_eq!(
+        get_bearer(&app, "/whoami", &unknown).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get_bearer(&app, "/whoami", &token).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -161,25 +219,47 @@ async fn hanging_endpoint_bounds_latency_by_the_fetch_timeout() {
     };
     let app = app(remote_auth(&server.url(), settings));
     let token = mint(Algorithm::RS256, Some("k1"), &claims());
-    assert_eq!(get_bearer(&app, "/whoami", &token).await.status, StatusCode::OK);
+    assert_eq!(
+        get_bearer(&app, "/whoami", &token).await.status,
+        StatusCode::OK
+    );
     server.set(Behaviour::Hang);
     let unknown = mint(Algorithm::RS256, Some("k9"), &claims());
     let started = Instant::now();
-    assert_eq!(get_bearer(&app, "/whoami", &unknown).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get_bearer(&app, "/whoami", &unknown).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(250), "the fetch was attempted: {took:?}");
-    assert!(took < Duration::from_millis(2000), "bounded by the timeout: {took:?}");
+    assert!(
+        took >= Duration::from_millis(250),
+        "the fetch was attempted: {took:?}"
+    );
+    assert!(
+        took < Duration::from_millis(2000),
+        "bounded by the timeout: {took:?}"
+    );
     // Known keys never wait on the hanging endpoint.
     let started = Instant::now();
-    assert_eq!(get_bearer(&app, "/whoami", &token).await.status, StatusCode::OK);
+    assert_eq!(
+        get_bearer(&app, "/whoami", &token).await.status,
+        StatusCode::OK
+    );
     assert!(started.elapsed() < Duration::from_millis(250));
 }
 
 #[tokio::test]
 async fn endpoint_down_from_the_start_is_503_not_401() {
     // Bind then drop a listener to get a port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let app = app(remote_auth(&format!("http://127.0.0.1:{port}/jwks"), fast_settings()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = app(remote_auth(
+        &format!("http://127.0.0.1:{port}/jwks"),
+        fast_settings(),
+    ));
     let token = mint(Algorithm::RS256, Some("k1"), &claims());
     let r = get_bearer(&app, "/whoami", &token).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
@@ -192,7 +272,10 @@ async fn endpoint_down_from_the_start_is_503_not_401() {
     let server = JwksServer::start(jwks(&[(Algorithm::RS256, "k1")])).await;
     server.set(Behaviour::Garbage);
     let app = app_for(&server.url());
-    assert_eq!(get_bearer(&app, "/whoami", &token).await.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        get_bearer(&app, "/whoami", &token).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
 }
 
 fn app_for(url: &str) -> axum::Router {
@@ -204,7 +287,11 @@ async fn discovery_document_is_followed() {
     let server = JwksServer::start(jwks(&[(Algorithm::ES384, "d1")])).await;
     install_backend();
     let auth = Authenticator::builder()
-        .issuer(IssuerConfig::new(server.base.clone()).audience(AUDIENCE).discovery())
+        .issuer(
+            IssuerConfig::new(server.base.clone())
+                .audience(AUDIENCE)
+                .discovery(),
+        )
         .remote_keys(fast_settings())
         .build()
         .unwrap();
@@ -213,8 +300,15 @@ async fn discovery_document_is_followed() {
     let mut c = claims();
     c["iss"] = json!(server.base);
     let token = mint(Algorithm::ES384, Some("d1"), &c);
-    assert_eq!(get_bearer(&app, "/whoami", &token).await.status, StatusCode::OK);
-    assert_eq!(server.fetch_count(), 1, "the JWKS named by jwks_uri was fetched once");
+    assert_eq!(
+        get_bearer(&app, "/whoami", &token).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        server.fetch_count(),
+        1,
+        "the JWKS named by jwks_uri was fetched once"
+    );
 }
 
 #[tokio::test]
@@ -228,7 +322,10 @@ async fn discovery_for_another_issuer_is_refused() {
         .remote_keys(fast_settings())
         .build()
         .unwrap();
-    assert_eq!(auth.prefetch_keys().await.unwrap_err().status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        auth.prefetch_keys().await.unwrap_err().status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
 }
 
 #[tokio::test]
@@ -248,7 +345,13 @@ async fn remote_sets_never_yield_hmac_keys() {
     assert_eq!(r.error(), Some("invalid_token"));
     // The good key in the same set still works.
     assert_eq!(
-        get_bearer(&app, "/whoami", &mint(Algorithm::RS256, Some("k1"), &claims())).await.status,
+        get_bearer(
+            &app,
+            "/whoami",
+            &mint(Algorithm::RS256, Some("k1"), &claims())
+        )
+        .await
+        .status,
         StatusCode::OK
     );
 }
@@ -266,17 +369,32 @@ async fn etag_revalidation_and_background_refresh() {
     };
     let app = app(remote_auth(&server.url(), settings));
     let token = mint(Algorithm::RS256, Some("k1"), &claims());
-    assert_eq!(get_bearer(&app, "/whoami", &token).await.status, StatusCode::OK);
+    assert_eq!(
+        get_bearer(&app, "/whoami", &token).await.status,
+        StatusCode::OK
+    );
     assert_eq!(server.fetch_count(), 1);
     tokio::time::sleep(Duration::from_millis(900)).await;
     // This request sees the set is due and starts a background refresh; it
     // does not wait for it.
-    assert_eq!(get_bearer(&app, "/whoami", &token).await.status, StatusCode::OK);
+    assert_eq!(
+        get_bearer(&app, "/whoami", &token).await.status,
+        StatusCode::OK
+    );
     let deadline = Instant::now() + Duration::from_secs(3);
     while server.fetch_count() < 2 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(server.fetch_count(), 2);
-    assert_eq!(server.not_modified.load(std::sync::atomic::Ordering::SeqCst), 1, "revalidated with If-None-Match");
-    assert_eq!(get_bearer(&app, "/whoami", &token).await.status, StatusCode::OK);
+    assert_eq!(
+        server
+            .not_modified
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "revalidated with If-None-Match"
+    );
+    assert_eq!(
+        get_bearer(&app, "/whoami", &token).await.status,
+        StatusCode::OK
+    );
 }

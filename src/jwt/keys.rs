@@ -231,15 +231,15 @@ fn b64_field(v: &Option<String>, name: &str) -> Result<Vec<u8>, String> {
 fn parse_jwk(value: serde_json::Value, allow_symmetric: bool) -> Result<VerifyingKey, String> {
     let raw: RawJwk = serde_json::from_value(value).map_err(|e| format!("malformed JWK: {e}"))?;
     let kid = raw.kid.clone().map(String::into_boxed_str);
-    if let Some(u) = raw.use_.as_deref() {
-        if u != "sig" {
-            return Err(format!("kid {kid:?}: use is {u:?}, not \"sig\""));
-        }
+    if let Some(u) = raw.use_.as_deref()
+        && u != "sig"
+    {
+        return Err(format!("kid {kid:?}: use is {u:?}, not \"sig\""));
     }
-    if let Some(ops) = &raw.key_ops {
-        if !ops.iter().any(|o| o == "verify") {
-            return Err(format!("kid {kid:?}: key_ops does not include \"verify\""));
-        }
+    if let Some(ops) = &raw.key_ops
+        && !ops.iter().any(|o| o == "verify")
+    {
+        return Err(format!("kid {kid:?}: key_ops does not include \"verify\""));
     }
     if raw.d.is_some() {
         // A published private key is a misconfigured issuer; do not use it.
@@ -247,9 +247,9 @@ fn parse_jwk(value: serde_json::Value, allow_symmetric: bool) -> Result<Verifyin
     }
     let declared = match raw.alg.as_deref() {
         None => None,
-        Some(name) => Some(
-            parse_alg(name).ok_or_else(|| format!("kid {kid:?}: unsupported alg {name:?}"))?,
-        ),
+        Some(name) => {
+            Some(parse_alg(name).ok_or_else(|| format!("kid {kid:?}: unsupported alg {name:?}"))?)
+        }
     };
     let (family, key) = match raw.kty.as_str() {
         "RSA" => {
@@ -272,7 +272,11 @@ fn parse_jwk(value: serde_json::Value, allow_symmetric: bool) -> Result<Verifyin
             };
             let x = b64_field(&raw.x, "x")?;
             let y = b64_field(&raw.y, "y")?;
-            let len = if family.contains(Algorithm::ES256) { 32 } else { 48 };
+            let len = if family.contains(Algorithm::ES256) {
+                32
+            } else {
+                48
+            };
             if x.len() != len || y.len() != len {
                 return Err(format!("kid {kid:?}: EC coordinates have the wrong length"));
             }
@@ -294,7 +298,9 @@ fn parse_jwk(value: serde_json::Value, allow_symmetric: bool) -> Result<Verifyin
         }
         "oct" => {
             if !allow_symmetric {
-                return Err(format!("kid {kid:?}: symmetric keys are not accepted from this source"));
+                return Err(format!(
+                    "kid {kid:?}: symmetric keys are not accepted from this source"
+                ));
             }
             let k = b64_field(&raw.k, "k")?;
             if k.len() < 32 {
@@ -327,7 +333,7 @@ pub(crate) fn looks_like_public_key(bytes: &[u8]) -> bool {
     }
     // DER SEQUENCE with a long-form length, as every SPKI and PKCS#1 key
     // of useful size starts.
-    matches!(bytes, [0x30, 0x81 | 0x82 | 0x83, ..])
+    matches!(bytes, [0x30, 0x81..=0x83, ..])
 }
 
 #[cfg(test)]
@@ -340,7 +346,9 @@ mod tests {
             let name = format!("{alg:?}");
             assert_eq!(parse_alg(&name), Some(alg));
         }
-        for bad in ["none", "None", "NONE", "nOnE", "hs256", "RS1", "", "ES512", "EDDSA"] {
+        for bad in [
+            "none", "None", "NONE", "nOnE", "hs256", "RS1", "", "ES512", "EDDSA",
+        ] {
             assert_eq!(parse_alg(bad), None, "{bad}");
         }
     }
@@ -371,17 +379,35 @@ mod tests {
         let set = KeySet::from_jwks(doc.to_string().as_bytes(), false).unwrap();
         assert_eq!(set.keys.len(), 1);
         assert_eq!(set.keys[0].kid.as_deref(), Some("ed"));
-        assert!(matches!(set.lookup(Some("ed"), Algorithm::EdDSA), KeyLookup::Found(_)));
-        assert!(matches!(set.lookup(Some("ed"), Algorithm::HS256), KeyLookup::NoMatch));
-        assert!(matches!(set.lookup(Some("hmac"), Algorithm::HS256), KeyLookup::UnknownKid));
-        assert!(matches!(set.lookup(None, Algorithm::EdDSA), KeyLookup::Found(_)));
+        assert!(matches!(
+            set.lookup(Some("ed"), Algorithm::EdDSA),
+            KeyLookup::Found(_)
+        ));
+        assert!(matches!(
+            set.lookup(Some("ed"), Algorithm::HS256),
+            KeyLookup::NoMatch
+        ));
+        assert!(matches!(
+            set.lookup(Some("hmac"), Algorithm::HS256),
+            KeyLookup::UnknownKid
+        ));
+        assert!(matches!(
+            set.lookup(None, Algorithm::EdDSA),
+            KeyLookup::Found(_)
+        ));
 
         let mut set = KeySet::from_jwks(doc.to_string().as_bytes(), true).unwrap();
         assert_eq!(set.keys.len(), 2, "inline JWKS may carry oct keys");
         // One candidate per algorithm: still unambiguous without a kid.
-        assert!(matches!(set.lookup(None, Algorithm::EdDSA), KeyLookup::Found(_)));
+        assert!(matches!(
+            set.lookup(None, Algorithm::EdDSA),
+            KeyLookup::Found(_)
+        ));
         set.keys.push(parse_jwk(good_ed2(), false).unwrap());
-        assert!(matches!(set.lookup(None, Algorithm::EdDSA), KeyLookup::NoMatch));
+        assert!(matches!(
+            set.lookup(None, Algorithm::EdDSA),
+            KeyLookup::NoMatch
+        ));
     }
 
     fn good_ed2() -> serde_json::Value {
@@ -392,7 +418,11 @@ mod tests {
     fn garbage_is_not_a_jwks() {
         assert!(KeySet::from_jwks(b"<html>", false).is_err());
         assert!(KeySet::from_jwks(b"{\"keys\": 5}", false).is_err());
-        assert!(KeySet::from_jwks(b"{\"keys\": []}", false).unwrap().is_empty());
+        assert!(
+            KeySet::from_jwks(b"{\"keys\": []}", false)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -400,6 +430,8 @@ mod tests {
         assert!(looks_like_public_key(b"-----BEGIN PUBLIC KEY-----\n"));
         assert!(looks_like_public_key(b"\n -----BEGIN RSA PUBLIC KEY-----"));
         assert!(looks_like_public_key(&[0x30, 0x82, 0x01, 0x22]));
-        assert!(!looks_like_public_key(b"a perfectly ordinary long secret value!!"));
+        assert!(!looks_like_public_key(
+            b"a perfectly ordinary long secret value!!"
+        ));
     }
 }

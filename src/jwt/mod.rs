@@ -81,10 +81,10 @@ impl IssuerVerifier {
         if !self.algorithms.contains(tok.alg) {
             return Err(invalid("the token algorithm is not accepted"));
         }
-        if let Some(expected) = &self.required_typ {
-            if !token::typ_matches(tok.typ.as_deref(), expected) {
-                return Err(invalid("the token type is not accepted"));
-            }
+        if let Some(expected) = &self.required_typ
+            && !token::typ_matches(tok.typ.as_deref(), expected)
+        {
+            return Err(invalid("the token type is not accepted"));
         }
         let kid = tok.kid.as_deref();
         if kid.is_some_and(|k| k.is_empty() || k.len() > 256) {
@@ -122,7 +122,8 @@ impl IssuerVerifier {
             }
         };
 
-        match jsonwebtoken::crypto::verify(tok.signature, tok.message.as_bytes(), &key.key, tok.alg) {
+        match jsonwebtoken::crypto::verify(tok.signature, tok.message.as_bytes(), &key.key, tok.alg)
+        {
             Ok(true) => {}
             _ => return Err(invalid("the token signature is invalid")),
         }
@@ -141,10 +142,9 @@ impl IssuerVerifier {
             .ok_or_else(|| invalid("the token has no exp claim"))?;
         if let Some(nbf) =
             numeric_date(claims.get("nbf")).map_err(|()| invalid("the nbf claim is malformed"))?
+            && nbf > now + leeway
         {
-            if nbf > now + leeway {
-                return Err(invalid("the token is not yet valid"));
-            }
+            return Err(invalid("the token is not yet valid"));
         }
         numeric_date(claims.get("iat")).map_err(|()| invalid("the iat claim is malformed"))?;
         match claims.get("iss") {
@@ -167,7 +167,10 @@ impl IssuerVerifier {
         // Expiry last: a token that is wrong in any other way is reported as
         // invalid, not merely expired.
         if exp + leeway <= now {
-            return Err(Rejection::Refuse(AuthErrorKind::Expired, "the token has expired"));
+            return Err(Rejection::Refuse(
+                AuthErrorKind::Expired,
+                "the token has expired",
+            ));
         }
         Ok(())
     }
@@ -249,7 +252,10 @@ mod tests {
         // expired within leeway
         assert_eq!(with("", 0.0, 999_950.0), None);
         // nbf in the future beyond leeway
-        assert_eq!(with("nbf", 1_000_100.0, 2e6), Some(AuthErrorKind::InvalidToken));
+        assert_eq!(
+            with("nbf", 1_000_100.0, 2e6),
+            Some(AuthErrorKind::InvalidToken)
+        );
         assert_eq!(with("nbf", 1_000_030.0, 2e6), None);
     }
 }

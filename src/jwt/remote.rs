@@ -79,10 +79,10 @@ impl RemoteKeySettings {
                     ttl = 0;
                     break;
                 }
-                if let Some(v) = lower.strip_prefix("max-age=") {
-                    if let Ok(secs) = v.trim_matches('"').parse::<u64>() {
-                        ttl = secs;
-                    }
+                if let Some(v) = lower.strip_prefix("max-age=")
+                    && let Ok(secs) = v.trim_matches('"').parse::<u64>()
+                {
+                    ttl = secs;
                 }
             }
         }
@@ -95,7 +95,9 @@ impl RemoteKeySettings {
 pub(crate) enum RemoteLocation {
     Jwks(String),
     /// Discover `jwks_uri` from `<issuer>/.well-known/openid-configuration`.
-    Discovery { issuer: String },
+    Discovery {
+        issuer: String,
+    },
 }
 
 /// Why a fetch did not produce keys.
@@ -235,7 +237,10 @@ impl RemoteKeys {
             let (last, window) = if have_keys {
                 (st.last_kid_refresh, self.settings.cooldown())
             } else {
-                (st.last_attempt, self.settings.cooldown().min(Duration::from_secs(1)))
+                (
+                    st.last_attempt,
+                    self.settings.cooldown().min(Duration::from_secs(1)),
+                )
             };
             last.is_some_and(|at| at.elapsed() < window)
         };
@@ -300,15 +305,20 @@ impl RemoteKeys {
     async fn fetch(&self) -> Result<Option<(KeySet, Duration)>, FetchError> {
         let url = self.jwks_url().await?;
         let etag = self.state.lock().ok().and_then(|s| s.etag.clone());
-        let mut req = self.client.get(&url).header(http::header::ACCEPT, "application/json");
+        let mut req = self
+            .client
+            .get(&url)
+            .header(http::header::ACCEPT, "application/json");
         if let (Some(etag), true) = (&etag, self.keys.load().is_some()) {
             req = req.header(http::header::IF_NONE_MATCH, etag.as_str());
         }
         self.fetch_count.fetch_add(1, Ordering::Relaxed);
         let (status, headers, body) = self.send(req).await?;
-        let ttl = self
-            .settings
-            .ttl_from(headers.get(http::header::CACHE_CONTROL).and_then(|v| v.to_str().ok()));
+        let ttl = self.settings.ttl_from(
+            headers
+                .get(http::header::CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok()),
+        );
         if status == http::StatusCode::NOT_MODIFIED {
             self.schedule(ttl);
             return Ok(None);
@@ -341,7 +351,10 @@ impl RemoteKeys {
                     "{}/.well-known/openid-configuration",
                     issuer.trim_end_matches('/')
                 );
-                let req = self.client.get(&url).header(http::header::ACCEPT, "application/json");
+                let req = self
+                    .client
+                    .get(&url)
+                    .header(http::header::ACCEPT, "application/json");
                 let (status, _, body) = self.send(req).await?;
                 if !status.is_success() {
                     return Err(FetchError::Status(status.as_u16()));
@@ -378,11 +391,18 @@ impl RemoteKeys {
         req: reqwest::RequestBuilder,
     ) -> Result<(http::StatusCode, http::HeaderMap, Vec<u8>), FetchError> {
         let work = async {
-            let mut resp = req.send().await.map_err(|e| FetchError::Http(e.to_string()))?;
+            let mut resp = req
+                .send()
+                .await
+                .map_err(|e| FetchError::Http(e.to_string()))?;
             let status = resp.status();
             let headers = resp.headers().clone();
             let mut body = Vec::new();
-            while let Some(chunk) = resp.chunk().await.map_err(|e| FetchError::Http(e.to_string()))? {
+            while let Some(chunk) = resp
+                .chunk()
+                .await
+                .map_err(|e| FetchError::Http(e.to_string()))?
+            {
                 if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
                     return Err(FetchError::Garbage("document too large".into()));
                 }
@@ -404,9 +424,15 @@ mod tests {
     fn ttl_honours_max_age_within_bounds() {
         let s = RemoteKeySettings::default();
         assert_eq!(s.ttl_from(None), Duration::from_secs(600));
-        assert_eq!(s.ttl_from(Some("public, max-age=3600")), Duration::from_secs(3600));
+        assert_eq!(
+            s.ttl_from(Some("public, max-age=3600")),
+            Duration::from_secs(3600)
+        );
         assert_eq!(s.ttl_from(Some("max-age=5")), Duration::from_secs(60));
-        assert_eq!(s.ttl_from(Some("max-age=99999999")), Duration::from_secs(86_400));
+        assert_eq!(
+            s.ttl_from(Some("max-age=99999999")),
+            Duration::from_secs(86_400)
+        );
         assert_eq!(s.ttl_from(Some("no-cache")), Duration::from_secs(60));
         assert_eq!(s.ttl_from(Some("max-age=abc")), Duration::from_secs(600));
     }

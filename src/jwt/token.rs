@@ -97,7 +97,9 @@ pub(crate) fn parse(token: &str) -> Result<UnverifiedToken<'_>, ParseError> {
         .get(..h64.len() + 1 + p64.len())
         .ok_or(ParseError::Shape)?;
 
-    let header_json = URL_SAFE_NO_PAD.decode(h64).map_err(|_| ParseError::Encoding)?;
+    let header_json = URL_SAFE_NO_PAD
+        .decode(h64)
+        .map_err(|_| ParseError::Encoding)?;
     let header: RawHeader<'_> =
         serde_json::from_slice(&header_json).map_err(|_| ParseError::Header)?;
     let alg = parse_alg(&header.alg).ok_or(ParseError::Algorithm)?;
@@ -110,7 +112,9 @@ pub(crate) fn parse(token: &str) -> Result<UnverifiedToken<'_>, ParseError> {
     let kid = header.kid.map(|k| k.into_owned());
     let typ = header.typ.map(|t| t.into_owned());
 
-    let payload_json = URL_SAFE_NO_PAD.decode(p64).map_err(|_| ParseError::Encoding)?;
+    let payload_json = URL_SAFE_NO_PAD
+        .decode(p64)
+        .map_err(|_| ParseError::Encoding)?;
     let claims: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&payload_json).map_err(|_| ParseError::Payload)?;
 
@@ -128,7 +132,10 @@ pub(crate) fn parse(token: &str) -> Result<UnverifiedToken<'_>, ParseError> {
 /// §4.1.9: case-insensitive, `application/` prefix optional.
 pub(crate) fn typ_matches(actual: Option<&str>, expected: &str) -> bool {
     fn strip(s: &str) -> &str {
-        if s.len() > 12 && s.get(..12).is_some_and(|p| p.eq_ignore_ascii_case("application/")) {
+        if s.len() > 12
+            && s.get(..12)
+                .is_some_and(|p| p.eq_ignore_ascii_case("application/"))
+        {
             s.get(12..).unwrap_or(s)
         } else {
             s
@@ -151,7 +158,10 @@ mod tests {
 
     #[test]
     fn accepts_well_formed() {
-        let t = tok(r#"{"alg":"RS256","kid":"k1","typ":"at+jwt"}"#, r#"{"iss":"x"}"#);
+        let t = tok(
+            r#"{"alg":"RS256","kid":"k1","typ":"at+jwt"}"#,
+            r#"{"iss":"x"}"#,
+        );
         let p = parse(&t).unwrap();
         assert_eq!(p.alg, Algorithm::RS256);
         assert_eq!(p.kid.as_deref(), Some("k1"));
@@ -169,7 +179,10 @@ mod tests {
         let no_sig = t.rsplit_once('.').unwrap().0.to_string() + ".";
         assert_eq!(parse(&no_sig).unwrap_err(), ParseError::Shape);
         assert_eq!(parse(&format!("{t}=")).unwrap_err(), ParseError::Encoding);
-        assert_eq!(parse(&t.replacen('.', "+.", 1)).unwrap_err(), ParseError::Encoding);
+        assert_eq!(
+            parse(&t.replacen('.', "+.", 1)).unwrap_err(),
+            ParseError::Encoding
+        );
     }
 
     #[test]

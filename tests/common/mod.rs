@@ -64,7 +64,10 @@ pub fn public_pem(alg: Algorithm) -> &'static str {
 }
 
 pub fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// Default valid claims.
@@ -199,7 +202,11 @@ pub async fn send(app: &Router, method: &str, path: &str, headers: &[(&str, &[u8
     for (k, v) in headers {
         req = req.header(*k, http::HeaderValue::from_bytes(v).unwrap());
     }
-    let res = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let res = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let status = res.status();
     let www_authenticate = res
         .headers()
@@ -262,7 +269,14 @@ impl JwksServer {
             not_modified.clone(),
         );
         let jwks_route = get(move |headers: http::HeaderMap| {
-            let (f, j, b, cc, et, nm) = (f.clone(), j.clone(), b.clone(), cc.clone(), et.clone(), nm.clone());
+            let (f, j, b, cc, et, nm) = (
+                f.clone(),
+                j.clone(),
+                b.clone(),
+                cc.clone(),
+                et.clone(),
+                nm.clone(),
+            );
             async move {
                 f.fetch_add(1, Ordering::SeqCst);
                 let behaviour = b.lock().unwrap().clone();
@@ -276,11 +290,11 @@ impl JwksServer {
                 }
                 match behaviour {
                     Behaviour::Serve => {
-                        if let (Some(e), Some(inm)) = (&etag, headers.get("if-none-match")) {
-                            if inm.as_bytes() == e.as_bytes() {
-                                nm.fetch_add(1, Ordering::SeqCst);
-                                return res.status(304).body(Body::empty()).unwrap();
-                            }
+                        if let (Some(e), Some(inm)) = (&etag, headers.get("if-none-match"))
+                            && inm.as_bytes() == e.as_bytes()
+                        {
+                            nm.fetch_add(1, Ordering::SeqCst);
+                            return res.status(304).body(Body::empty()).unwrap();
                         }
                         let body = j.lock().unwrap().to_string();
                         res.header("content-type", "application/json")
