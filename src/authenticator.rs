@@ -183,14 +183,45 @@ pub fn install_crypto_backend(backend: CryptoBackend) -> Result<(), ConfigError>
             )));
         }
     };
-    match provider.install_default() {
-        Ok(()) => Ok(()),
-        Err(existing) if std::ptr::eq(existing, provider) => Ok(()),
-        Err(_) => Err(ConfigError::new(format!(
-            "a different jsonwebtoken crypto provider is already installed in this process \
-             (wanted {backend:?}); install one backend once, before any token is encoded or decoded"
-        ))),
+    if let Some(installed) = INSTALLED_BACKEND.get() {
+        return if *installed == backend {
+            Ok(())
+        } else {
+            Err(ConfigError::new(format!(
+                "crypto backend {installed:?} is already installed in this process (wanted \
+                 {backend:?}); jsonwebtoken allows one per process"
+            )))
+        };
     }
+    match provider.install_default() {
+        Ok(()) => {
+            let _ = INSTALLED_BACKEND.set(backend);
+            Ok(())
+        }
+        // Something used or installed jsonwebtoken's provider before us. With
+        // exactly one backend compiled in that is a working provider; with
+        // both or neither (Cargo feature unification), jsonwebtoken installed
+        // a stand-in that panics on first use. Find out now, not per request.
+        Err(_) if provider_verifies() => Ok(()),
+        Err(_) => Err(ConfigError::new(
+            "jsonwebtoken's process-wide crypto provider was initialised before tollgate could \
+             choose one, and it cannot verify (both or neither of its `aws_lc_rs` and \
+             `rust_crypto` features are enabled): call tollgate::install_crypto_backend() \
+             before any other use of jsonwebtoken",
+        )),
+    }
+}
+
+/// The backend tollgate installed, if it did.
+static INSTALLED_BACKEND: std::sync::OnceLock<CryptoBackend> = std::sync::OnceLock::new();
+
+/// Whether the installed provider can verify at all (the stand-in panics).
+fn provider_verifies() -> bool {
+    let probe = || {
+        let key = DecodingKey::from_secret(b"tollgate-provider-probe");
+        jsonwebtoken::crypto::verify("AAAA", b"probe", &key, Algorithm::HS256)
+    };
+    std::panic::catch_unwind(probe).is_ok()
 }
 
 fn alg_named(name: &str) -> Result<Algorithm, ConfigError> {

@@ -347,3 +347,110 @@ pub fn extract<'a, R: RequestParts + ?Sized>(
 
     Ok(creds)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAX: usize = DEFAULT_MAX_TOKEN_BYTES;
+
+    #[test]
+    fn bearer_syntax() {
+        assert_eq!(
+            parse_authorization(b"Bearer abc.def-_~+/==", MAX),
+            Ok(Some("abc.def-_~+/=="))
+        );
+        assert_eq!(parse_authorization(b"bEaReR   abc  ", MAX), Ok(Some("abc")));
+        assert_eq!(
+            parse_authorization(b"Bearer", MAX),
+            Err(CredentialsError::EmptyToken)
+        );
+        assert_eq!(
+            parse_authorization(b"Bearer   ", MAX),
+            Err(CredentialsError::EmptyToken)
+        );
+        assert_eq!(
+            parse_authorization(b"Bearer ===", MAX),
+            Err(CredentialsError::Malformed)
+        );
+        assert_eq!(
+            parse_authorization(b"Bearer a=b", MAX),
+            Err(CredentialsError::Malformed)
+        );
+        assert_eq!(
+            parse_authorization(b"Bearer a b", MAX),
+            Err(CredentialsError::Malformed)
+        );
+        assert_eq!(
+            parse_authorization(b"Bearer a\xffb", MAX),
+            Err(CredentialsError::Malformed)
+        );
+        assert_eq!(
+            parse_authorization(b"", MAX),
+            Err(CredentialsError::Malformed)
+        );
+        assert_eq!(
+            parse_authorization(b"Basic abc", MAX),
+            Err(CredentialsError::UnsupportedScheme)
+        );
+        assert_eq!(
+            parse_authorization(b"Bearerx abc", MAX),
+            Err(CredentialsError::UnsupportedScheme)
+        );
+        assert_eq!(
+            parse_authorization(b"Bearer abcdef", 5),
+            Err(CredentialsError::TooLarge)
+        );
+        assert_eq!(parse_authorization(b"Bearer abcde", 5), Ok(Some("abcde")));
+    }
+
+    #[test]
+    fn duplicate_header_and_multiple_methods() {
+        let mut h = http::HeaderMap::new();
+        h.append("authorization", "Bearer a".parse().unwrap());
+        h.append("authorization", "Bearer a".parse().unwrap());
+        let src = CredentialSources::default();
+        assert_eq!(
+            extract(&h, &src).unwrap_err(),
+            CredentialsError::DuplicateAuthorization
+        );
+
+        let src = CredentialSources {
+            cookie: Some("at".into()),
+            ..CredentialSources::default()
+        };
+        let mut h = http::HeaderMap::new();
+        h.insert("authorization", "Bearer a".parse().unwrap());
+        h.insert("cookie", "at=b".parse().unwrap());
+        assert_eq!(
+            extract(&h, &src).unwrap_err(),
+            CredentialsError::MultipleMethods
+        );
+        let mut h = http::HeaderMap::new();
+        h.append("cookie", "x=1; at=\"tok\"".parse().unwrap());
+        assert_eq!(extract(&h, &src).unwrap().bearer.unwrap().as_str(), "tok");
+        h.append("cookie", "at=other".parse().unwrap());
+        assert_eq!(extract(&h, &src).unwrap_err(), CredentialsError::Malformed);
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let t = BearerToken("secret-token");
+        assert_eq!(format!("{t:?}"), "BearerToken(******)");
+    }
+
+    #[test]
+    fn source_validation() {
+        assert!(CredentialSources::default().validate().is_ok());
+        let bad = CredentialSources {
+            cookie: Some("a b".into()),
+            ..CredentialSources::default()
+        };
+        assert!(bad.validate().is_err());
+        let none = CredentialSources {
+            authorization_header: false,
+            ..CredentialSources::default()
+        };
+        assert!(none.validate().is_err());
+    }
+}
