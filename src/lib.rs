@@ -48,6 +48,7 @@ pub mod error;
 pub(crate) mod jwt;
 pub mod policy;
 pub mod scope;
+pub mod session;
 
 #[cfg(feature = "axum")]
 pub mod axum;

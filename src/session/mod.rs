@@ -1,0 +1,490 @@
+//! Customer sessions: opaque session IDs looked up in a [`SessionStore`].
+//!
+//! A session belongs to an account, may be bound to one customer, and carries
+//! the scopes it grants. Anonymous sessions (no customer yet) serve the
+//! onboarding flow of a storefront: the frontend creates a customer through
+//! the session, then binds that customer to it, exactly once.
+//!
+//! The rules live here, once, in the provided methods of [`SessionStore`];
+//! a storage backend implements only the primitives (`insert`, `load`,
+//! `compare_and_swap`, `remove`, `remove_customer`). Two backends ship:
+//! [`MemoryStore`] (the embedded default) and, with feature `redis`,
+//! `RedisStore`.
+//!
+//! Binding a customer to an anonymous session needs a [`BindAuthority`]:
+//! either proof that the customer was created through that same session, or
+//! the app's backend credential (an [`AuthContext`] authenticated with an
+//! access token, which only tollgate can build). Holding an anonymous session
+//! ID is never enough to attach an *existing* customer.
+
+mod memory;
+
+pub use memory::{DEFAULT_MAX_SESSIONS, MemoryStore};
+
+use crate::context::{AuthContext, CredentialKinds};
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use subtle::ConstantTimeEq;
+
+/// Prefix of every session ID.
+pub const SESSION_ID_PREFIX: &str = "sess_";
+/// Random bytes in a session ID (256 bits).
+const SESSION_ID_RANDOM_BYTES: usize = 32;
+/// Length of the base64url text of the random part.
+const SESSION_ID_TEXT_LEN: usize = 43;
+/// Default absolute lifetime: 24 hours.
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// An opaque session ID: `sess_` + 256 random bits from the OS CSPRNG,
+/// base64url. Compared in constant time; `Debug` shows only a prefix.
+#[derive(Clone)]
+pub struct SessionId(Box<str>);
+
+impl SessionId {
+    /// A fresh ID from the operating system's CSPRNG.
+    pub fn generate() -> Result<Self, StoreError> {
+        let mut bytes = [0u8; SESSION_ID_RANDOM_BYTES];
+        getrandom::fill(&mut bytes).map_err(|e| StoreError::Backend(format!("OS RNG failed: {e}")))?;
+        let mut s = String::with_capacity(SESSION_ID_PREFIX.len() + SESSION_ID_TEXT_LEN);
+        s.push_str(SESSION_ID_PREFIX);
+        URL_SAFE_NO_PAD.encode_string(bytes, &mut s);
+        Ok(Self(s.into_boxed_str()))
+    }
+
+    /// Checks the format before anything looks the ID up.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::is_well_formed(s).then(|| Self(s.into()))
+    }
+
+    /// Whether `s` has the shape of a session ID.
+    pub fn is_well_formed(s: &str) -> bool {
+        let Some(rest) = s.strip_prefix(SESSION_ID_PREFIX) else {
+            return false;
+        };
+        rest.len() == SESSION_ID_TEXT_LEN
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            // The last character carries 2 padding bits that must be zero
+            // for the encoding to be canonical.
+            && URL_SAFE_NO_PAD.decode(rest).is_ok()
+    }
+
+    /// The full ID. Treat it as a secret.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A short, non-secret prefix for logs.
+    pub fn redacted(&self) -> &str {
+        self.0.get(..SESSION_ID_PREFIX.len() + 4).unwrap_or(SESSION_ID_PREFIX)
+    }
+}
+
+impl PartialEq for SessionId {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl Eq for SessionId {}
+
+impl std::hash::Hash for SessionId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({}…)", self.redacted())
+    }
+}
+
+impl Serialize for SessionId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).ok_or_else(|| serde::de::Error::custom("malformed session id"))
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A stored session.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// The session ID.
+    pub id: SessionId,
+    /// The account (tenant).
+    pub account: String,
+    /// The client application the session was created for, if known.
+    pub client_id: Option<String>,
+    /// The bound customer; `None` for an anonymous (onboarding) session.
+    pub customer: Option<String>,
+    /// Scopes the session grants (space-delimited).
+    pub scopes: String,
+    /// Creation time, ms since the epoch.
+    pub created_at_ms: u64,
+    /// Absolute expiry, ms since the epoch.
+    pub expires_at_ms: u64,
+    /// Idle timeout, if any.
+    pub idle_ttl_ms: Option<u64>,
+    /// Last use, ms since the epoch (for idle expiry).
+    pub last_seen_ms: u64,
+    /// Customers created through this session (the only ones it may bind
+    /// on its own authority).
+    pub created_customers: Vec<String>,
+    /// Free-form metadata.
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Bumped on every change; the store compares it to apply updates atomically.
+    pub version: u64,
+}
+
+impl SessionRecord {
+    /// When the session stops being valid if not used again, ms since the epoch.
+    pub fn deadline_ms(&self) -> u64 {
+        match self.idle_ttl_ms {
+            Some(idle) => self.expires_at_ms.min(self.last_seen_ms.saturating_add(idle)),
+            None => self.expires_at_ms,
+        }
+    }
+
+    /// Whether the session is expired at `now_ms`.
+    pub fn is_expired_at(&self, now_ms: u64) -> bool {
+        now_ms >= self.deadline_ms()
+    }
+}
+
+/// What to create.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    /// The account.
+    pub account: String,
+    /// The client application.
+    pub client_id: Option<String>,
+    /// The customer, or `None` for an anonymous session.
+    pub customer: Option<String>,
+    /// Granted scopes (space-delimited).
+    pub scopes: String,
+    /// Absolute lifetime (default 24 h).
+    pub ttl: Duration,
+    /// Idle timeout (sliding), if any.
+    pub idle_ttl: Option<Duration>,
+}
+
+impl NewSession {
+    /// An anonymous session for `account` with `scopes`, 24 h lifetime.
+    pub fn anonymous(account: impl Into<String>, scopes: impl Into<String>) -> Self {
+        Self {
+            account: account.into(),
+            client_id: None,
+            customer: None,
+            scopes: scopes.into(),
+            ttl: DEFAULT_SESSION_TTL,
+            idle_ttl: None,
+        }
+    }
+
+    /// A session bound to `customer`.
+    pub fn for_customer(
+        account: impl Into<String>,
+        customer: impl Into<String>,
+        scopes: impl Into<String>,
+    ) -> Self {
+        Self {
+            customer: Some(customer.into()),
+            ..Self::anonymous(account, scopes)
+        }
+    }
+}
+
+/// Why a store call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend is unreachable or timed out: answer 503, never 401.
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
+    /// The backend failed otherwise (also answered with 503).
+    #[error("session store error: {0}")]
+    Backend(String),
+    /// The store is full.
+    #[error("session store is full")]
+    Full,
+    /// No such (live) session.
+    #[error("no such session")]
+    NotFound,
+    /// The session already has a customer.
+    #[error("the session is already bound to a customer")]
+    AlreadyBound,
+    /// The binding is not allowed on this authority.
+    #[error("this authority may not bind that customer")]
+    NotAllowed,
+    /// Concurrent updates kept colliding.
+    #[error("the session changed concurrently; retry")]
+    Conflict,
+}
+
+/// On whose authority a customer is bound to an anonymous session.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum BindAuthority<'a> {
+    /// The session itself, for a customer created through it (see
+    /// [`SessionStore::record_created_customer`]).
+    CreatedThroughSession,
+    /// The app's backend credential: a context authenticated with an access
+    /// token for the session's account.
+    Backend(&'a AuthContext),
+}
+
+/// Storage for sessions. Backends implement the primitives; the provided
+/// methods hold the rules and should not be overridden.
+#[async_trait]
+pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
+    /// Stores a new record; fails if the ID exists.
+    async fn insert(&self, record: &SessionRecord) -> Result<(), StoreError>;
+    /// Loads a record (expired ones may be returned; callers check).
+    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError>;
+    /// Replaces the record if its stored version is `expected_version`.
+    /// Returns whether it was replaced.
+    async fn compare_and_swap(
+        &self,
+        expected_version: u64,
+        record: &SessionRecord,
+    ) -> Result<bool, StoreError>;
+    /// Deletes a record. Returns whether it existed.
+    async fn remove(&self, id: &SessionId) -> Result<bool, StoreError>;
+    /// Deletes every session of a customer in an account. Returns how many.
+    async fn remove_customer(&self, account: &str, customer: &str) -> Result<u64, StoreError>;
+
+    /// Creates a session.
+    async fn create(&self, new: NewSession) -> Result<SessionRecord, StoreError> {
+        let now = now_ms();
+        let record = SessionRecord {
+            id: SessionId::generate()?,
+            account: new.account,
+            client_id: new.client_id,
+            customer: new.customer,
+            scopes: new.scopes,
+            created_at_ms: now,
+            expires_at_ms: now.saturating_add(ms(new.ttl)),
+            idle_ttl_ms: new.idle_ttl.map(ms),
+            last_seen_ms: now,
+            created_customers: Vec::new(),
+            metadata: serde_json::Map::new(),
+            version: 0,
+        };
+        self.insert(&record).await?;
+        Ok(record)
+    }
+
+    /// A live session, or `None` (unknown, expired or revoked).
+    async fn get(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self.load(id).await?.filter(|r| !r.is_expired_at(now_ms())))
+    }
+
+    /// Applies `change` atomically (retrying on concurrent updates).
+    async fn update(
+        &self,
+        id: &SessionId,
+        change: &(dyn for<'r> Fn(&'r mut SessionRecord) -> Result<(), StoreError> + Send + Sync),
+    ) -> Result<SessionRecord, StoreError> {
+        for _ in 0..8 {
+            let Some(mut record) = self.get(id).await? else {
+                return Err(StoreError::NotFound);
+            };
+            let expected = record.version;
+            change(&mut record)?;
+            record.version = expected.wrapping_add(1);
+            if self.compare_and_swap(expected, &record).await? {
+                return Ok(record);
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    /// Records that `customer` was created through session `id`, so the
+    /// session may bind it on its own authority.
+    async fn record_created_customer(&self, id: &SessionId, customer: &str) -> Result<(), StoreError> {
+        let customer = customer.to_owned();
+        self.update(id, &move |r| {
+            if !r.created_customers.contains(&customer) {
+                r.created_customers.push(customer.clone());
+            }
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Binds `customer` to an anonymous session, exactly once.
+    async fn bind_customer(
+        &self,
+        id: &SessionId,
+        customer: &str,
+        authority: BindAuthority<'_>,
+    ) -> Result<SessionRecord, StoreError> {
+        let backend_account = match authority {
+            BindAuthority::Backend(ctx) => {
+                if !ctx.credentials().contains(CredentialKinds::ACCESS_TOKEN) {
+                    return Err(StoreError::NotAllowed);
+                }
+                Some(ctx.account().map(str::to_owned))
+            }
+            BindAuthority::CreatedThroughSession => None,
+        };
+        let customer = customer.to_owned();
+        self.update(id, &move |r| {
+            // Exactly once: a bound session is never rebound, not even to
+            // the same customer.
+            if r.customer.is_some() {
+                return Err(StoreError::AlreadyBound);
+            }
+            match &backend_account {
+                Some(account) => {
+                    if account.as_deref() != Some(r.account.as_str()) {
+                        return Err(StoreError::NotAllowed);
+                    }
+                }
+                None => {
+                    if !r.created_customers.contains(&customer) {
+                        return Err(StoreError::NotAllowed);
+                    }
+                }
+            }
+            r.customer = Some(customer.clone());
+            Ok(())
+        })
+        .await
+    }
+
+    /// Replaces the session's metadata.
+    async fn update_metadata(
+        &self,
+        id: &SessionId,
+        metadata: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<SessionRecord, StoreError> {
+        self.update(id, &move |r| {
+            r.metadata = metadata.clone();
+            Ok(())
+        })
+        .await
+    }
+
+    /// Marks the session used now (sliding idle expiry).
+    async fn touch(&self, id: &SessionId) -> Result<SessionRecord, StoreError> {
+        self.update(id, &|r| {
+            r.last_seen_ms = now_ms();
+            Ok(())
+        })
+        .await
+    }
+
+    /// Revokes one session.
+    async fn revoke(&self, id: &SessionId) -> Result<bool, StoreError> {
+        self.remove(id).await
+    }
+
+    /// Revokes every session of a customer.
+    async fn revoke_customer(&self, account: &str, customer: &str) -> Result<u64, StoreError> {
+        self.remove_customer(account, customer).await
+    }
+}
+
+/// Builds the `Set-Cookie` value for a session: `Secure; HttpOnly;
+/// SameSite=Lax; Path=/` and the session's absolute expiry.
+pub fn session_cookie(name: &str, record: &SessionRecord) -> Option<http::HeaderValue> {
+    let expires = UNIX_EPOCH + Duration::from_millis(record.expires_at_ms);
+    let max_age = record.expires_at_ms.saturating_sub(now_ms()) / 1000;
+    let v = format!(
+        "{name}={}; Path=/; Expires={}; Max-Age={max_age}; Secure; HttpOnly; SameSite=Lax",
+        record.id.as_str(),
+        httpdate::fmt_http_date(expires),
+    );
+    http::HeaderValue::from_str(&v).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_well_formed_and_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..100_000 {
+            let id = SessionId::generate().unwrap();
+            assert!(SessionId::is_well_formed(id.as_str()), "{}", id.as_str());
+            assert!(seen.insert(id.as_str().to_owned()));
+        }
+    }
+
+    #[test]
+    fn malformed_ids_are_refused() {
+        let good = SessionId::generate().unwrap();
+        let s = good.as_str();
+        assert!(SessionId::parse(s).is_some());
+        for bad in [
+            "",
+            "sess_",
+            &s[..s.len() - 1],
+            &format!("{s}A"),
+            &s.replace("sess_", "sesh_"),
+            &format!("sess_{}", "!".repeat(43)),
+            &format!("sess_{}", "A".repeat(42) + "B"), // non-canonical last char
+            "../../etc/passwd",
+        ] {
+            assert!(SessionId::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_id() {
+        let id = SessionId::generate().unwrap();
+        let dbg = format!("{id:?}");
+        assert!(!dbg.contains(&id.as_str()[10..]), "{dbg}");
+    }
+
+    #[test]
+    fn cookie_attributes() {
+        let id = SessionId::generate().unwrap();
+        let rec = SessionRecord {
+            id: id.clone(),
+            account: "a".into(),
+            client_id: None,
+            customer: None,
+            scopes: String::new(),
+            created_at_ms: 0,
+            expires_at_ms: now_ms() + 3_600_000,
+            idle_ttl_ms: None,
+            last_seen_ms: 0,
+            created_customers: vec![],
+            metadata: Default::default(),
+            version: 0,
+        };
+        let c = session_cookie("sid", &rec).unwrap();
+        let c = c.to_str().unwrap();
+        assert!(c.starts_with(&format!("sid={}; Path=/; Expires=", id.as_str())));
+        assert!(c.ends_with("; Secure; HttpOnly; SameSite=Lax"));
+        assert!(c.contains("GMT"));
+    }
+}
