@@ -259,6 +259,95 @@ impl IssuerConfig {
     }
 }
 
+/// How a token declares its type, so access and customer tokens from the
+/// same issuer can never stand in for each other.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum TokenMarker {
+    /// A claim with a fixed string value (e.g. `token_use: "customer"`).
+    Claim {
+        /// The claim name.
+        claim: String,
+        /// The value that marks the token type.
+        value: String,
+    },
+    /// The `typ` header (e.g. `customer+jwt`; compared per RFC 7515 §4.1.9).
+    Typ {
+        /// The media type.
+        typ: String,
+    },
+}
+
+impl Default for TokenMarker {
+    fn default() -> Self {
+        Self::Claim {
+            claim: "token_use".into(),
+            value: "customer".into(),
+        }
+    }
+}
+
+/// Customer tokens: a second JWT, bound to one customer, in its own header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CustomerTokenConfig {
+    /// The header carrying the token (default `X-Customer-Token`; e.g.
+    /// `X-Moltin-Customer-Token`). The value is the bare token, or
+    /// `Bearer <token>`.
+    pub header: String,
+    /// Issuers of customer tokens; empty means the access-token issuers.
+    pub issuers: Vec<IssuerConfig>,
+    /// What marks a customer token (default claim `token_use: "customer"`).
+    /// Customer tokens must carry it; access tokens must not.
+    pub marker: TokenMarker,
+    /// The required customer-id claim (default `customer_id`).
+    pub customer_claim: String,
+    /// The app claim that must match the access token's client id (default `client_id`).
+    pub client_claim: String,
+    /// The account claim that must match the access token's account (default `account_id`).
+    pub account_claim: String,
+    /// Accept a customer token without an app credential beside it (default off).
+    pub allow_alone: bool,
+    /// What a customer grant allows; effective scopes are the app's scopes
+    /// intersected with this (default `customer:read customer:write orders:read orders:write`).
+    pub grant: String,
+}
+
+impl Default for CustomerTokenConfig {
+    fn default() -> Self {
+        Self {
+            header: "x-customer-token".into(),
+            issuers: Vec::new(),
+            marker: TokenMarker::default(),
+            customer_claim: "customer_id".into(),
+            client_claim: "client_id".into(),
+            account_claim: "account_id".into(),
+            allow_alone: false,
+            grant: "customer:read customer:write orders:read orders:write".into(),
+        }
+    }
+}
+
+/// Where session IDs are read from (used when a session store is configured).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionSources {
+    /// Header carrying the session ID (default `X-Session-Id`); `None` to disable.
+    pub header: Option<String>,
+    /// Cookie carrying the session ID, if any.
+    pub cookie: Option<String>,
+}
+
+impl Default for SessionSources {
+    fn default() -> Self {
+        Self {
+            header: Some("x-session-id".into()),
+            cookie: None,
+        }
+    }
+}
+
 /// The whole configuration of an [`Authenticator`](crate::Authenticator).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -282,6 +371,10 @@ pub struct AuthConfig {
     pub allow_cors_preflight: bool,
     /// The crypto backend.
     pub crypto_backend: CryptoBackend,
+    /// Customer tokens (off unless configured).
+    pub customer_tokens: Option<CustomerTokenConfig>,
+    /// Where session IDs are read from, once a session store is set.
+    pub sessions: SessionSources,
 }
 
 impl Default for AuthConfig {
@@ -296,6 +389,8 @@ impl Default for AuthConfig {
             remote_keys: RemoteKeySettings::default(),
             allow_cors_preflight: true,
             crypto_backend: CryptoBackend::default(),
+            customer_tokens: None,
+            sessions: SessionSources::default(),
         }
     }
 }

@@ -7,6 +7,7 @@
 use crate::error::{AuthError, ErrorSettings};
 use crate::policy::Requirement;
 use crate::scope::{ScopeRules, ScopeSet};
+use crate::session::SessionId;
 use serde::de::DeserializeOwned;
 use std::fmt;
 use std::sync::Arc;
@@ -18,10 +19,19 @@ pub struct CredentialKinds(u8);
 impl CredentialKinds {
     /// An access token (bearer JWT).
     pub const ACCESS_TOKEN: Self = Self(1);
+    /// A customer token (JWT bound to one customer).
+    pub const CUSTOMER_TOKEN: Self = Self(2);
+    /// A customer session ID.
+    pub const SESSION: Self = Self(4);
 
     /// Whether every kind in `other` is present.
     pub fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0 && other.0 != 0
+    }
+
+    /// Whether any kind in `other` is present.
+    pub fn intersects(self, other: Self) -> bool {
+        self.0 & other.0 != 0
     }
 
     /// Adds the kinds in `other`.
@@ -29,9 +39,18 @@ impl CredentialKinds {
         self.0 |= other.0;
     }
 
+    /// Both sets of kinds.
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
     /// Names of the kinds present, for logs and JSON.
     pub fn names(self) -> impl Iterator<Item = &'static str> {
-        [(Self::ACCESS_TOKEN, "access_token")]
+        [
+            (Self::ACCESS_TOKEN, "access_token"),
+            (Self::CUSTOMER_TOKEN, "customer_token"),
+            (Self::SESSION, "session"),
+        ]
             .into_iter()
             .filter(move |(k, _)| self.contains(*k))
             .map(|(_, n)| n)
@@ -56,6 +75,8 @@ struct Inner {
     account: Option<Box<str>>,
     client_id: Option<Box<str>>,
     subject: Option<Box<str>>,
+    customer: Option<Box<str>>,
+    session: Option<SessionId>,
     scopes: ScopeSet,
     expires_at: Option<u64>,
     credentials: CredentialKinds,
@@ -73,6 +94,8 @@ pub(crate) struct ContextParts {
     pub(crate) account: Option<Box<str>>,
     pub(crate) client_id: Option<Box<str>>,
     pub(crate) subject: Option<Box<str>>,
+    pub(crate) customer: Option<Box<str>>,
+    pub(crate) session: Option<SessionId>,
     pub(crate) scopes: ScopeSet,
     pub(crate) expires_at: Option<u64>,
     pub(crate) credentials: CredentialKinds,
@@ -86,6 +109,8 @@ impl AuthContext {
             account: parts.account,
             client_id: parts.client_id,
             subject: parts.subject,
+            customer: parts.customer,
+            session: parts.session,
             scopes: parts.scopes,
             expires_at: parts.expires_at,
             credentials: parts.credentials,
@@ -112,6 +137,47 @@ impl AuthContext {
     /// The token subject (`sub`).
     pub fn subject(&self) -> Option<&str> {
         self.0.subject.as_deref()
+    }
+
+    /// The customer this request acts for, if a customer credential (customer
+    /// token or bound session) was presented.
+    pub fn customer(&self) -> Option<&str> {
+        self.0.customer.as_deref()
+    }
+
+    /// The session, if a session credential was presented.
+    pub fn session_id(&self) -> Option<&SessionId> {
+        self.0.session.as_ref()
+    }
+
+    /// Whether the caller is scoped to one customer (or to a customer not
+    /// yet known: an anonymous onboarding session).
+    pub fn is_customer_scoped(&self) -> bool {
+        self.0
+            .credentials
+            .intersects(CredentialKinds::CUSTOMER_TOKEN.union(CredentialKinds::SESSION))
+    }
+
+    /// The one-line ownership check: a customer-scoped caller may only reach
+    /// its own customer's records (403 `insufficient_scope` otherwise);
+    /// app-level callers pass.
+    ///
+    /// ```
+    /// # fn handler(auth: tollgate::AuthContext, path_id: String) -> Result<(), tollgate::AuthError> {
+    /// auth.ensure_customer(&path_id)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn ensure_customer(&self, customer_id: &str) -> Result<(), AuthError> {
+        if !self.is_customer_scoped() {
+            return Ok(());
+        }
+        match self.customer() {
+            Some(own) if bool::from(subtle::ConstantTimeEq::ct_eq(own.as_bytes(), customer_id.as_bytes())) => Ok(()),
+            _ => Err(AuthError::forbidden(
+                "the caller may only access its own customer",
+                &self.0.shared.errors,
+            )),
+        }
     }
 
     /// The effective scopes.
@@ -150,7 +216,7 @@ impl AuthContext {
 
     /// Whether the context's scopes satisfy `requirement`.
     pub fn satisfies(&self, requirement: &Requirement) -> bool {
-        requirement.is_met_by(&self.0.scopes, &self.0.shared.scope_rules)
+        requirement.is_met_by_context(self)
     }
 
     /// Checks `requirement`, answering 403 `insufficient_scope` naming the
@@ -163,11 +229,7 @@ impl AuthContext {
     /// # Ok(()) }
     /// ```
     pub fn require(&self, requirement: &Requirement) -> Result<(), AuthError> {
-        requirement.check(
-            &self.0.scopes,
-            &self.0.shared.scope_rules,
-            &self.0.shared.errors,
-        )
+        requirement.check(self)
     }
 
     /// Shorthand for [`require`](Self::require) with one scope string.
@@ -207,6 +269,16 @@ impl<'de> serde::Deserializer<'de> for MapRef<'de> {
     }
 }
 
+impl AuthContext {
+    pub(crate) fn scope_rules(&self) -> &ScopeRules {
+        &self.0.shared.scope_rules
+    }
+
+    pub(crate) fn error_settings(&self) -> &ErrorSettings {
+        &self.0.shared.errors
+    }
+}
+
 impl fmt::Debug for AuthContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Claims may carry personal data; show identifiers only.
@@ -215,6 +287,8 @@ impl fmt::Debug for AuthContext {
             .field("account", &self.0.account)
             .field("client_id", &self.0.client_id)
             .field("subject", &self.0.subject)
+            .field("customer", &self.0.customer)
+            .field("session", &self.0.session)
             .field("scopes", &self.0.scopes)
             .field("expires_at", &self.0.expires_at)
             .field("credentials", &self.0.credentials)
@@ -225,11 +299,12 @@ impl fmt::Debug for AuthContext {
 impl serde::Serialize for AuthContext {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("AuthContext", 7)?;
+        let mut s = serializer.serialize_struct("AuthContext", 8)?;
         s.serialize_field("issuer", &*self.0.issuer)?;
         s.serialize_field("account", &self.0.account)?;
         s.serialize_field("client_id", &self.0.client_id)?;
         s.serialize_field("subject", &self.0.subject)?;
+        s.serialize_field("customer", &self.0.customer)?;
         s.serialize_field("scopes", &self.0.scopes)?;
         s.serialize_field("expires_at", &self.0.expires_at)?;
         s.serialize_field(

@@ -114,6 +114,12 @@ impl AuthError {
         err
     }
 
+    /// A 403 `insufficient_scope` without a scope attribute: the caller is
+    /// authenticated but this credential combination is not allowed here.
+    pub(crate) fn forbidden(description: &'static str, settings: &ErrorSettings) -> Self {
+        Self::new(AuthErrorKind::InsufficientScope, description, settings)
+    }
+
     /// A 401 for a request with no credentials, with the default realm.
     ///
     /// Used when an extractor finds no authentication result at all (the

@@ -15,6 +15,7 @@
 //! front of a route with the tower
 //! [`RequireScopesLayer`](crate::tower::RequireScopesLayer).
 
+use crate::context::AuthContext;
 use crate::error::{AuthError, ErrorSettings};
 use crate::scope::{Scope, ScopeError, ScopeRules, ScopeSet};
 
@@ -28,6 +29,9 @@ pub enum Requirement {
     All(Vec<Requirement>),
     /// At least one requirement must be met.
     Any(Vec<Requirement>),
+    /// The caller must be bound to a customer (customer token or a session
+    /// with a customer).
+    Customer,
 }
 
 /// A requirement for one scope.
@@ -43,6 +47,11 @@ pub fn scope(s: &str) -> Requirement {
         Ok(r) => r,
         Err(e) => panic!("invalid scope {s:?} in requirement: {e}"),
     }
+}
+
+/// The caller must act for a customer (customer token or bound session).
+pub fn customer() -> Requirement {
+    Requirement::Customer
 }
 
 /// Every requirement must be met.
@@ -61,20 +70,31 @@ impl Requirement {
         Scope::parse(s, rules).map(Self::Scope)
     }
 
-    /// Whether `granted` meets this requirement.
+    /// Whether `granted` meets this requirement (a [`Customer`](Self::Customer)
+    /// requirement is never met by scopes alone).
     pub fn is_met_by(&self, granted: &ScopeSet, rules: &ScopeRules) -> bool {
+        self.met(granted, rules, None)
+    }
+
+    pub(crate) fn is_met_by_context(&self, ctx: &AuthContext) -> bool {
+        self.met(ctx.scopes(), ctx.scope_rules(), ctx.customer())
+    }
+
+    fn met(&self, granted: &ScopeSet, rules: &ScopeRules, customer: Option<&str>) -> bool {
         match self {
             Self::Scope(s) => granted.allows(s, rules),
-            Self::All(reqs) => reqs.iter().all(|r| r.is_met_by(granted, rules)),
+            Self::All(reqs) => reqs.iter().all(|r| r.met(granted, rules, customer)),
             // An empty `any` is never met: requiring "one of nothing" is a
             // configuration mistake, and failing closed is the safe reading.
-            Self::Any(reqs) => reqs.iter().any(|r| r.is_met_by(granted, rules)),
+            Self::Any(reqs) => reqs.iter().any(|r| r.met(granted, rules, customer)),
+            Self::Customer => customer.is_some(),
         }
     }
 
     /// The scopes to report when this requirement is not met.
     fn missing(&self, granted: &ScopeSet, rules: &ScopeRules, out: &mut Vec<String>) {
         match self {
+            Self::Customer => {}
             Self::Scope(s) => {
                 if !granted.allows(s, rules) && !out.iter().any(|o| o == s.as_str()) {
                     out.push(s.as_str().to_owned());
@@ -86,7 +106,7 @@ impl Requirement {
                 }
             }
             Self::Any(reqs) => {
-                if !self.is_met_by(granted, rules) {
+                if !reqs.iter().any(|r| r.is_met_by(granted, rules)) {
                     for r in reqs {
                         r.missing(granted, rules, out);
                     }
@@ -95,17 +115,24 @@ impl Requirement {
         }
     }
 
-    pub(crate) fn check(
+    pub(crate) fn check(&self, ctx: &AuthContext) -> Result<(), AuthError> {
+        if self.is_met_by_context(ctx) {
+            return Ok(());
+        }
+        self.refusal(ctx.scopes(), ctx.scope_rules(), ctx.error_settings())
+    }
+
+    fn refusal(
         &self,
         granted: &ScopeSet,
         rules: &ScopeRules,
         errors: &ErrorSettings,
     ) -> Result<(), AuthError> {
-        if self.is_met_by(granted, rules) {
-            return Ok(());
-        }
         let mut missing = Vec::new();
         self.missing(granted, rules, &mut missing);
+        if missing.is_empty() {
+            return Err(AuthError::forbidden("a customer-bound credential is required", errors));
+        }
         Err(AuthError::insufficient_scope(missing.join(" "), errors))
     }
 }
@@ -136,7 +163,7 @@ mod tests {
             scope("orders:write"),
             scope("customer:read"),
         ])
-        .check(&granted, &rules, &ErrorSettings::default())
+        .refusal(&granted, &rules, &ErrorSettings::default())
         .unwrap_err();
         assert_eq!(err.status(), 403);
         assert_eq!(err.scope(), Some("orders:write customer:read"));

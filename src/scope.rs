@@ -280,6 +280,19 @@ impl ScopeSet {
         self.scopes.iter().any(|g| g.satisfies(required, rules))
     }
 
+    /// What both sets allow: every scope of either set that the other set
+    /// also allows (so `orders:*` ∩ `orders:read` is `orders:read`).
+    pub fn intersection(&self, other: &ScopeSet, rules: &ScopeRules) -> ScopeSet {
+        let mut out = ScopeSet::new();
+        for s in self.scopes.iter().filter(|s| other.allows(s, rules)) {
+            out.insert(s.clone());
+        }
+        for s in other.scopes.iter().filter(|s| self.allows(s, rules)) {
+            out.insert(s.clone());
+        }
+        out
+    }
+
     /// Number of scopes held.
     pub fn len(&self) -> usize {
         self.scopes.len()
@@ -404,6 +417,24 @@ mod tests {
         };
         let set = ScopeSet::parse_delimited("customer.read", &dot);
         assert!(set.allows(&s("customer.read", &dot), &dot));
+    }
+
+    #[test]
+    fn intersection_keeps_what_both_allow() {
+        let on = ScopeRules {
+            wildcards: true,
+            ..r()
+        };
+        let app = ScopeSet::parse_delimited("orders:read orders:write customer:read admin:read", &on);
+        let grant = ScopeSet::parse_delimited("customer:read customer:write orders:read", &on);
+        let both = app.intersection(&grant, &on);
+        let mut got: Vec<_> = both.iter().map(|s| s.as_str().to_owned()).collect();
+        got.sort();
+        assert_eq!(got, ["customer:read", "orders:read"]);
+        let wild = ScopeSet::parse_delimited("orders:*", &on);
+        let both = wild.intersection(&grant, &on);
+        assert!(both.allows(&s("orders:read", &on), &on));
+        assert!(!both.allows(&s("orders:write", &on), &on));
     }
 
     #[test]

@@ -91,8 +91,9 @@ where
                 ResponseFuture::inner(self.inner.call(req))
             }
             Attempt::Done(Err(err)) => ResponseFuture::rejected(err.to_response()),
-            Attempt::NeedsKeys => {
-                // The service that was polled ready goes into the future; a
+            Attempt::NeedsAsync => {
+                // A key fetch or session lookup must be awaited. The service that
+                // was polled ready goes into the future; a
                 // fresh clone stays behind (tower's clone-and-swap).
                 let clone = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, clone);

@@ -1,0 +1,618 @@
+//! The engine: request credentials → verifiers → [`AuthContext`].
+//!
+//! Every adapter (tower, axum, and later actix) calls [`Authenticator`] and
+//! only translates its answer; no check lives anywhere else.
+//!
+//! ```
+//! use tollgate::{Authenticator, IssuerConfig};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let auth = Authenticator::builder()
+//!     .issuer(
+//!         IssuerConfig::new("https://issuer.example")
+//!             .audience("orders-api")
+//!             .hmac_secret("a-very-long-shared-secret-of-32+-bytes"),
+//!     )
+//!     .build()
+//!     .unwrap();
+//!
+//! let mut headers = http::HeaderMap::new();
+//! headers.insert("authorization", "Bearer not-a-jwt".parse().unwrap());
+//! let err = auth.authenticate(&headers).await.unwrap_err();
+//! assert_eq!(err.status(), 401);
+//! # });
+//! ```
+
+mod build;
+
+pub use build::{AuthenticatorBuilder, install_crypto_backend};
+
+use crate::config::{ClaimNames, TokenMarker};
+use crate::context::{AuthContext, ContextParts, ContextShared, CredentialKinds};
+use crate::credentials::{self, CredentialSources, CredentialsError, RequestParts};
+use crate::error::{AuthError, AuthErrorKind};
+use crate::jwt::{IssuerVerifier, Rejection, token};
+use crate::scope::ScopeSet;
+use crate::session::{SessionId, SessionStore, StoreError};
+use std::fmt;
+use std::sync::Arc;
+
+/// Verifies credentials and builds [`AuthContext`]s. Cheap to clone.
+#[derive(Clone)]
+pub struct Authenticator {
+    engine: Arc<Engine>,
+}
+
+struct Engine {
+    issuers: Vec<Arc<IssuerVerifier>>,
+    customer: Option<CustomerRules>,
+    sessions: Option<SessionRules>,
+    sources: CredentialSources,
+    claims: ClaimNames,
+    shared: Arc<ContextShared>,
+    allow_cors_preflight: bool,
+}
+
+struct CustomerRules {
+    header: String,
+    issuers: Vec<Arc<IssuerVerifier>>,
+    marker: TokenMarker,
+    customer_claim: String,
+    client_claim: String,
+    account_claim: String,
+    allow_alone: bool,
+    grant: ScopeSet,
+}
+
+struct SessionRules {
+    store: Arc<dyn SessionStore>,
+    header: Option<String>,
+    cookie: Option<String>,
+}
+
+/// Whether a request without credentials may pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Refuse requests without credentials (401).
+    Required,
+    /// Let requests without credentials through; present credentials must
+    /// still verify.
+    Optional,
+}
+
+/// What the engine decided for a request.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Decision {
+    /// Credentials verified.
+    Authenticated(AuthContext),
+    /// No credentials, and the mode lets the request through.
+    Anonymous,
+    /// A CORS preflight, let through unauthenticated.
+    Preflight,
+}
+
+/// Outcome of the synchronous fast path.
+pub(crate) enum Attempt {
+    Done(Result<Decision, AuthError>),
+    /// A key fetch or a session lookup must be awaited: use the async path.
+    NeedsAsync,
+}
+
+enum VerifyError {
+    Refuse(AuthErrorKind, &'static str),
+    NeedKeys { issuer: usize, generation: u64 },
+}
+
+/// Which kind of JWT a token must be.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TokenKind {
+    Access,
+    Customer,
+}
+
+/// One verified credential, before credentials are combined.
+struct Identity {
+    kind: CredentialKinds,
+    issuer: Option<Box<str>>,
+    account: Option<Box<str>>,
+    client_id: Option<Box<str>>,
+    subject: Option<Box<str>>,
+    customer: Option<Box<str>>,
+    session: Option<SessionId>,
+    scopes: ScopeSet,
+    expires_at: Option<u64>,
+    claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The credentials of one request, borrowed from it.
+struct Presented<'r> {
+    bearer: Option<&'r str>,
+    customer_token: Option<&'r str>,
+    session: Option<&'r str>,
+    other_scheme: bool,
+}
+
+fn claim_text(claims: &serde_json::Map<String, serde_json::Value>, name: &str) -> Option<Box<str>> {
+    match claims.get(name)? {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.as_str().into()),
+        serde_json::Value::Number(n) => Some(n.to_string().into_boxed_str()),
+        _ => None,
+    }
+}
+
+impl TokenMarker {
+    fn matches(&self, tok: &token::UnverifiedToken<'_>) -> bool {
+        match self {
+            TokenMarker::Claim { claim, value } => {
+                tok.claims.get(claim).and_then(|v| v.as_str()) == Some(value.as_str())
+            }
+            TokenMarker::Typ { typ } => token::typ_matches(tok.typ.as_deref(), typ),
+        }
+    }
+}
+
+impl Authenticator {
+    /// Starts a builder.
+    pub fn builder() -> AuthenticatorBuilder {
+        AuthenticatorBuilder::default()
+    }
+
+    fn error(&self, kind: AuthErrorKind, desc: &'static str) -> AuthError {
+        AuthError::new(kind, desc, &self.engine.shared.errors)
+    }
+
+    /// The 401 for a request without credentials.
+    pub fn missing_credentials(&self) -> AuthError {
+        self.error(AuthErrorKind::Missing, "credentials are required")
+    }
+
+    /// Authenticates a request: `Ok(None)` when it carries no credentials,
+    /// `Err` when it carries credentials that do not all verify.
+    pub async fn authenticate<R: RequestParts + ?Sized>(
+        &self,
+        req: &R,
+    ) -> Result<Option<AuthContext>, AuthError> {
+        match self.decide(req, Mode::Optional).await? {
+            Decision::Authenticated(ctx) => Ok(Some(ctx)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Decides a request in `mode`; the one entry point adapters call.
+    pub async fn decide<R: RequestParts + ?Sized>(
+        &self,
+        req: &R,
+        mode: Mode,
+    ) -> Result<Decision, AuthError> {
+        if self.is_cors_preflight(req) {
+            return Ok(Decision::Preflight);
+        }
+        let presented = self.extract(req)?;
+        let access = match presented.bearer {
+            Some(raw) => Some(self.verify_jwt_async(raw, TokenKind::Access).await?),
+            None => None,
+        };
+        let customer = match presented.customer_token {
+            Some(raw) => Some(self.verify_jwt_async(raw, TokenKind::Customer).await?),
+            None => None,
+        };
+        let session = match presented.session {
+            Some(raw) => Some(self.load_session(raw).await?),
+            None => None,
+        };
+        self.combine(access, customer, session, presented.other_scheme, mode)
+    }
+
+    /// The synchronous fast path: answers unless a key fetch or a session
+    /// lookup must be awaited.
+    pub(crate) fn try_decide<R: RequestParts + ?Sized>(&self, req: &R, mode: Mode) -> Attempt {
+        if self.is_cors_preflight(req) {
+            return Attempt::Done(Ok(Decision::Preflight));
+        }
+        let presented = match self.extract(req) {
+            Ok(p) => p,
+            Err(e) => return Attempt::Done(Err(e)),
+        };
+        if presented.session.is_some() {
+            return Attempt::NeedsAsync;
+        }
+        let verify = |raw: Option<&str>, kind| match raw {
+            None => Ok(None),
+            Some(raw) => self.verify_jwt_now(raw, kind, true).map(Some),
+        };
+        let access = verify(presented.bearer, TokenKind::Access);
+        let customer = verify(presented.customer_token, TokenKind::Customer);
+        match (access, customer) {
+            (Ok(a), Ok(c)) => {
+                Attempt::Done(self.combine(a, c, None, presented.other_scheme, mode))
+            }
+            // A definite refusal of either credential is final.
+            (Err(VerifyError::Refuse(kind, desc)), _) | (_, Err(VerifyError::Refuse(kind, desc))) => {
+                Attempt::Done(Err(self.error(kind, desc)))
+            }
+            _ => Attempt::NeedsAsync,
+        }
+    }
+
+    /// Whether this is a CORS preflight that passes unauthenticated.
+    pub fn is_cors_preflight<R: RequestParts + ?Sized>(&self, req: &R) -> bool {
+        if !self.engine.allow_cors_preflight || !req.method().eq_ignore_ascii_case("OPTIONS") {
+            return false;
+        }
+        let mut has = false;
+        req.visit_header("access-control-request-method", &mut |_| has = true);
+        has
+    }
+
+    fn credentials_error(&self, e: CredentialsError) -> AuthError {
+        tracing::debug!(reason = %e, "tollgate: refused credentials");
+        match e {
+            CredentialsError::TooLarge => {
+                self.error(AuthErrorKind::InvalidToken, "the token exceeds the size limit")
+            }
+            CredentialsError::DuplicateAuthorization => self.error(
+                AuthErrorKind::InvalidRequest,
+                "more than one Authorization header",
+            ),
+            CredentialsError::EmptyToken => {
+                self.error(AuthErrorKind::InvalidRequest, "the credential is empty")
+            }
+            CredentialsError::MultipleMethods => self.error(
+                AuthErrorKind::InvalidRequest,
+                "a credential was sent by more than one method",
+            ),
+            CredentialsError::UnsupportedScheme => self.error(
+                AuthErrorKind::Missing,
+                "unsupported authorization scheme; use Bearer",
+            ),
+            _ => self.error(
+                AuthErrorKind::InvalidRequest,
+                "a credential header is malformed",
+            ),
+        }
+    }
+
+    fn extract<'r, R: RequestParts + ?Sized>(&self, req: &'r R) -> Result<Presented<'r>, AuthError> {
+        let e = &self.engine;
+        let creds = credentials::extract(req, &e.sources).map_err(|err| self.credentials_error(err))?;
+        let customer_token = match &e.customer {
+            Some(rules) => credentials::header_token(req, &rules.header, e.sources.max_token_bytes)
+                .map_err(|err| self.credentials_error(err))?,
+            None => None,
+        };
+        let session = match &e.sessions {
+            Some(rules) => credentials::session_id(req, rules.header.as_deref(), rules.cookie.as_deref())
+                .map_err(|err| self.credentials_error(err))?,
+            None => None,
+        };
+        Ok(Presented {
+            bearer: creds.bearer.map(|b| b.as_str()),
+            customer_token,
+            session,
+            other_scheme: creds.other_scheme,
+        })
+    }
+
+    /// Verifies one access token (the `Authorization: Bearer` value) on its own.
+    pub async fn verify_access_token(&self, token: &str) -> Result<AuthContext, AuthError> {
+        let id = self.verify_jwt_async(token, TokenKind::Access).await?;
+        Ok(self.context(id))
+    }
+
+    async fn verify_jwt_async(&self, raw: &str, kind: TokenKind) -> Result<Identity, AuthError> {
+        match self.verify_jwt_now(raw, kind, true) {
+            Ok(id) => Ok(id),
+            Err(VerifyError::Refuse(k, desc)) => Err(self.error(k, desc)),
+            Err(VerifyError::NeedKeys { issuer, generation }) => {
+                let remote = self
+                    .issuers_for(kind)
+                    .get(issuer)
+                    .and_then(|i| i.remote.clone());
+                if let Some(remote) = remote {
+                    remote.refresh_for(generation).await;
+                }
+                self.verify_jwt_now(raw, kind, false).map_err(|e| match e {
+                    VerifyError::Refuse(k, desc) => self.error(k, desc),
+                    VerifyError::NeedKeys { .. } => self.error(
+                        AuthErrorKind::Unavailable,
+                        "the issuer's keys are unavailable",
+                    ),
+                })
+            }
+        }
+    }
+
+    fn issuers_for(&self, kind: TokenKind) -> &[Arc<IssuerVerifier>] {
+        match (kind, &self.engine.customer) {
+            (TokenKind::Customer, Some(rules)) => &rules.issuers,
+            _ => &self.engine.issuers,
+        }
+    }
+
+    fn verify_jwt_now(&self, raw: &str, kind: TokenKind, allow_fetch: bool) -> Result<Identity, VerifyError> {
+        let refuse = |desc| VerifyError::Refuse(AuthErrorKind::InvalidToken, desc);
+        if raw.len() > self.engine.sources.max_token_bytes {
+            return Err(refuse("the token exceeds the size limit"));
+        }
+        let tok = token::parse(raw).map_err(|e| refuse(e.description()))?;
+        // Type confusion is refused both ways: a customer token is never an
+        // access token, and only a marked token is a customer token.
+        let marked = self.engine.customer.as_ref().map(|c| c.marker.matches(&tok));
+        match (kind, marked) {
+            (TokenKind::Access, Some(true)) => {
+                return Err(refuse("a customer token cannot be used as an access token"));
+            }
+            (TokenKind::Customer, Some(false) | None) => {
+                return Err(refuse("the token is not a customer token"));
+            }
+            _ => {}
+        }
+        let iss = tok.claims.get("iss").and_then(|v| v.as_str());
+        let issuers = self.issuers_for(kind);
+        let Some((idx, issuer)) = issuers
+            .iter()
+            .enumerate()
+            .find(|(_, i)| iss == Some(&*i.issuer))
+        else {
+            return Err(refuse("the token issuer is not accepted"));
+        };
+        issuer.verify(&tok, allow_fetch).map_err(|r| match r {
+            Rejection::Refuse(kind, desc) => {
+                tracing::debug!(reason = desc, "tollgate: token refused");
+                VerifyError::Refuse(kind, desc)
+            }
+            Rejection::NeedKeys(generation) => VerifyError::NeedKeys { issuer: idx, generation },
+        })?;
+        let claims = tok.claims;
+        let names = &self.engine.claims;
+        let rules = &self.engine.shared.scope_rules;
+        let mut scopes = match claims.get(&names.scope) {
+            Some(serde_json::Value::String(s)) => Some(ScopeSet::parse_delimited(s, rules)),
+            Some(serde_json::Value::Array(items)) => Some(ScopeSet::from_strs(
+                items.iter().filter_map(|v| v.as_str()),
+                rules,
+            )),
+            _ => None,
+        };
+        let expires_at = claims.get("exp").and_then(|v| v.as_f64()).map(|f| f as u64);
+        let id = match (kind, &self.engine.customer) {
+            (TokenKind::Customer, Some(c)) => {
+                let Some(customer) = claim_text(&claims, &c.customer_claim) else {
+                    return Err(refuse("the customer token has no customer claim"));
+                };
+                // A customer grant caps what the token may do; a scope
+                // claim in the token narrows it further.
+                let grant = match scopes.take() {
+                    Some(own) => own.intersection(&c.grant, rules),
+                    None => c.grant.clone(),
+                };
+                Identity {
+                    kind: CredentialKinds::CUSTOMER_TOKEN,
+                    issuer: Some(issuer.issuer.clone()),
+                    account: claim_text(&claims, &c.account_claim),
+                    client_id: claim_text(&claims, &c.client_claim),
+                    subject: claim_text(&claims, "sub"),
+                    customer: Some(customer),
+                    session: None,
+                    scopes: grant,
+                    expires_at,
+                    claims,
+                }
+            }
+            _ => Identity {
+                kind: CredentialKinds::ACCESS_TOKEN,
+                issuer: Some(issuer.issuer.clone()),
+                account: claim_text(&claims, &names.account),
+                client_id: claim_text(&claims, &names.client_id),
+                subject: claim_text(&claims, "sub"),
+                customer: None,
+                session: None,
+                scopes: scopes.unwrap_or_default(),
+                expires_at,
+                claims,
+            },
+        };
+        Ok(id)
+    }
+
+    async fn load_session(&self, raw: &str) -> Result<Identity, AuthError> {
+        let Some(rules) = &self.engine.sessions else {
+            return Err(self.error(AuthErrorKind::InvalidToken, "sessions are not enabled"));
+        };
+        // Format-checked before any store lookup.
+        let Some(id) = SessionId::parse(raw) else {
+            return Err(self.error(AuthErrorKind::InvalidToken, "the session id is malformed"));
+        };
+        let unavailable = |e: StoreError| {
+            tracing::warn!(error = %e, "tollgate: session store unavailable");
+            self.error(AuthErrorKind::Unavailable, "the session store is unavailable")
+        };
+        let record = match rules.store.get(&id).await {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                return Err(self.error(AuthErrorKind::InvalidToken, "unknown or expired session"));
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
+        let record = if record.idle_ttl_ms.is_some() {
+            match rules.store.touch(&id).await {
+                Ok(r) => r,
+                Err(StoreError::NotFound) => {
+                    return Err(self.error(AuthErrorKind::InvalidToken, "unknown or expired session"));
+                }
+                Err(StoreError::Conflict) => record,
+                Err(e) => return Err(unavailable(e)),
+            }
+        } else {
+            record
+        };
+        let rules_s = &self.engine.shared.scope_rules;
+        Ok(Identity {
+            kind: CredentialKinds::SESSION,
+            issuer: None,
+            account: Some(record.account.into_boxed_str()),
+            client_id: record.client_id.map(String::into_boxed_str),
+            subject: None,
+            customer: record.customer.map(String::into_boxed_str),
+            session: Some(record.id),
+            scopes: ScopeSet::parse_delimited(&record.scopes, rules_s),
+            expires_at: Some(record.expires_at_ms / 1000),
+            claims: serde_json::Map::new(),
+        })
+    }
+
+    /// Combines every presented credential into one context. Each one has
+    /// verified; here they must also agree with each other.
+    fn combine(
+        &self,
+        access: Option<Identity>,
+        customer: Option<Identity>,
+        session: Option<Identity>,
+        other_scheme: bool,
+        mode: Mode,
+    ) -> Result<Decision, AuthError> {
+        if access.is_none() && other_scheme {
+            return Err(self.error(
+                AuthErrorKind::Missing,
+                "unsupported authorization scheme; use Bearer",
+            ));
+        }
+        if let (None, Some(_), Some(rules)) = (&access, &customer, &self.engine.customer) {
+            if !rules.allow_alone && session.is_none() {
+                return Err(self.error(
+                    AuthErrorKind::Missing,
+                    "a customer token needs the app's access token beside it",
+                ));
+            }
+        }
+        let mut merged: Option<Identity> = None;
+        for id in [access, customer, session].into_iter().flatten() {
+            merged = Some(match merged {
+                None => id,
+                Some(base) => self.merge(base, id)?,
+            });
+        }
+        match (merged, mode) {
+            (Some(id), _) => Ok(Decision::Authenticated(self.context(id))),
+            (None, Mode::Optional) => Ok(Decision::Anonymous),
+            (None, Mode::Required) => Err(self.missing_credentials()),
+        }
+    }
+
+    /// Two credentials of one request: they must name the same account, app
+    /// and customer (where both name one); scopes are what both allow.
+    fn merge(&self, mut base: Identity, other: Identity) -> Result<Identity, AuthError> {
+        let forbidden = |desc| AuthError::forbidden(desc, &self.engine.shared.errors);
+        let differs = |a: &Option<Box<str>>, b: &Option<Box<str>>| match (a, b) {
+            (Some(a), Some(b)) => a != b,
+            _ => false,
+        };
+        // The customer token binding: same app and same account, both named.
+        if other.kind == CredentialKinds::CUSTOMER_TOKEN
+            && base.kind.contains(CredentialKinds::ACCESS_TOKEN)
+            && (base.client_id != other.client_id || base.account != other.account)
+        {
+            return Err(forbidden("the customer token belongs to another app or account"));
+        }
+        if differs(&base.account, &other.account) {
+            return Err(forbidden("the credentials belong to different accounts"));
+        }
+        if differs(&base.client_id, &other.client_id) {
+            return Err(forbidden("the credentials belong to different apps"));
+        }
+        if differs(&base.customer, &other.customer) {
+            return Err(forbidden("the credentials belong to different customers"));
+        }
+        let rules = &self.engine.shared.scope_rules;
+        base.scopes = base.scopes.intersection(&other.scopes, rules);
+        base.kind.insert(other.kind);
+        base.account = base.account.or(other.account);
+        base.client_id = base.client_id.or(other.client_id);
+        base.customer = base.customer.or(other.customer);
+        base.session = base.session.or(other.session);
+        base.subject = base.subject.or(other.subject);
+        base.issuer = base.issuer.or(other.issuer);
+        base.expires_at = match (base.expires_at, other.expires_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if base.claims.is_empty() {
+            base.claims = other.claims;
+        }
+        Ok(base)
+    }
+
+    fn context(&self, id: Identity) -> AuthContext {
+        AuthContext::new(
+            ContextParts {
+                issuer: id.issuer.unwrap_or_default(),
+                account: id.account,
+                client_id: id.client_id,
+                subject: id.subject,
+                customer: id.customer,
+                session: id.session,
+                scopes: id.scopes,
+                expires_at: id.expires_at,
+                credentials: id.kind,
+                claims: id.claims,
+            },
+            self.engine.shared.clone(),
+        )
+    }
+
+    /// The session store, if sessions are enabled.
+    pub fn session_store(&self) -> Option<&Arc<dyn SessionStore>> {
+        self.engine.sessions.as_ref().map(|s| &s.store)
+    }
+
+    /// Fetches every remote key set now, so the first requests do not wait.
+    pub async fn prefetch_keys(&self) -> Result<(), AuthError> {
+        let mut missing = false;
+        let customer = self.engine.customer.iter().flat_map(|c| c.issuers.iter());
+        for issuer in self.engine.issuers.iter().chain(customer) {
+            if let Some(remote) = &issuer.remote {
+                if remote.current().is_none() {
+                    remote.refresh_for(remote.generation()).await;
+                }
+                missing |= remote.current().is_none();
+            }
+        }
+        if missing {
+            return Err(self.error(
+                AuthErrorKind::Unavailable,
+                "the issuer's keys are unavailable",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Total HTTP fetches of remote key sets so far (diagnostics and tests).
+    pub fn key_fetch_count(&self) -> u64 {
+        self.engine
+            .issuers
+            .iter()
+            .filter_map(|i| i.remote.as_ref())
+            .map(|r| r.fetch_count())
+            .sum()
+    }
+
+    /// The realm used in challenges.
+    pub fn realm(&self) -> &str {
+        &self.engine.shared.errors.realm
+    }
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field(
+                "issuers",
+                &self.engine.issuers.iter().map(|i| &*i.issuer).collect::<Vec<_>>(),
+            )
+            .field("realm", &self.realm())
+            .field("customer_tokens", &self.engine.customer.is_some())
+            .field("sessions", &self.engine.sessions.is_some())
+            .finish_non_exhaustive()
+    }
+}
