@@ -1,5 +1,6 @@
-//! axum integration: the [`Auth`] extractor (and `Option<Auth>`),
-//! `IntoResponse` for [`AuthError`], and [`require`] for route layers.
+//! axum integration: extractors ([`Auth`], `Option<Auth>`, [`Customer`],
+//! [`Require`]), `IntoResponse` for [`AuthError`], and [`require`] for route
+//! layers.
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -29,45 +30,32 @@
 //! # let _ = app;
 //! ```
 
+pub use crate::extract::{Auth, Customer, Require};
+
 use crate::authenticator::Authenticator;
 use crate::context::AuthContext;
 use crate::error::AuthError;
+use crate::extract::{self, ScopeRequirement};
 use crate::policy::Requirement;
 use crate::tower::RequireScopesLayer;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use std::convert::Infallible;
-use std::ops::Deref;
 
-/// The authenticated caller. Rejects with 401 when the request was not
-/// authenticated by an [`AuthLayer`](crate::tower::AuthLayer).
-///
-/// `Option<Auth>` yields `None` for anonymous requests (optional mode).
-#[derive(Clone, Debug)]
-pub struct Auth(pub AuthContext);
-
-impl Deref for Auth {
-    type Target = AuthContext;
-    fn deref(&self) -> &AuthContext {
-        &self.0
-    }
+fn found(parts: &Parts) -> (Option<&AuthContext>, Option<&Authenticator>) {
+    (
+        parts.extensions.get::<AuthContext>(),
+        parts.extensions.get::<Authenticator>(),
+    )
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Auth {
     type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        match parts.extensions.get::<AuthContext>() {
-            Some(ctx) => Ok(Auth(ctx.clone())),
-            None => Err(match parts.extensions.get::<Authenticator>() {
-                Some(auth) => auth.missing_credentials(),
-                None => {
-                    tracing::error!("tollgate: `Auth` extractor used on a route without AuthLayer");
-                    AuthError::missing()
-                }
-            }),
-        }
+        let (ctx, auth) = found(parts);
+        extract::authenticated(ctx, auth).map(Auth)
     }
 }
 
@@ -79,8 +67,26 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Auth {
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         // Malformed or invalid credentials never reach the handler: the
-        // layer refused them. Absent means anonymous.
+        // middleware refused them. Absent means anonymous.
         Ok(parts.extensions.get::<AuthContext>().cloned().map(Auth))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Customer {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let (ctx, auth) = found(parts);
+        extract::customer(ctx, auth)
+    }
+}
+
+impl<S: Send + Sync, R: ScopeRequirement> FromRequestParts<S> for Require<R> {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let (ctx, auth) = found(parts);
+        extract::enforce(ctx, auth, R::requirement()).map(|()| Require::new())
     }
 }
 

@@ -290,12 +290,12 @@ pub fn extract<'a, R: RequestParts + ?Sized>(
         }
     }
 
-    if let Some(name) = &sources.cookie {
-        if let Some(raw) = find_cookie(req, name)? {
-            let token = checked_token(raw, max)?;
-            if creds.bearer.replace(BearerToken(token)).is_some() {
-                return Err(CredentialsError::MultipleMethods);
-            }
+    if let Some(name) = &sources.cookie
+        && let Some(raw) = find_cookie(req, name)?
+    {
+        let token = checked_token(raw, max)?;
+        if creds.bearer.replace(BearerToken(token)).is_some() {
+            return Err(CredentialsError::MultipleMethods);
         }
     }
 

@@ -45,11 +45,14 @@ pub mod config;
 pub mod context;
 pub mod credentials;
 pub mod error;
+pub mod extract;
 pub(crate) mod jwt;
 pub mod policy;
 pub mod scope;
 pub mod session;
 
+#[cfg(feature = "actix")]
+pub mod actix;
 #[cfg(feature = "axum")]
 pub mod axum;
 #[cfg(feature = "tower")]
@@ -63,4 +66,15 @@ pub use config::{
 };
 pub use context::{AuthContext, CredentialKinds};
 pub use error::{AuthError, AuthErrorKind};
+pub use extract::{Auth, Customer, Require, ScopeRequirement};
 pub use jwt::RemoteKeySettings;
+
+#[cfg(feature = "macros")]
+pub use tollgate_macros::{require, scopes};
+
+/// Items the macros expand to. Not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::extract::ScopeRequirement;
+    pub use crate::policy;
+}

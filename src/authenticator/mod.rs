@@ -224,11 +224,10 @@ impl Authenticator {
         let access = verify(presented.bearer, TokenKind::Access);
         let customer = verify(presented.customer_token, TokenKind::Customer);
         match (access, customer) {
-            (Ok(a), Ok(c)) => {
-                Attempt::Done(self.combine(a, c, None, presented.other_scheme, mode))
-            }
+            (Ok(a), Ok(c)) => Attempt::Done(self.combine(a, c, None, presented.other_scheme, mode)),
             // A definite refusal of either credential is final.
-            (Err(VerifyError::Refuse(kind, desc)), _) | (_, Err(VerifyError::Refuse(kind, desc))) => {
+            (Err(VerifyError::Refuse(kind, desc)), _)
+            | (_, Err(VerifyError::Refuse(kind, desc))) => {
                 Attempt::Done(Err(self.error(kind, desc)))
             }
             _ => Attempt::NeedsAsync,
@@ -248,9 +247,10 @@ impl Authenticator {
     fn credentials_error(&self, e: CredentialsError) -> AuthError {
         tracing::debug!(reason = %e, "tollgate: refused credentials");
         match e {
-            CredentialsError::TooLarge => {
-                self.error(AuthErrorKind::InvalidToken, "the token exceeds the size limit")
-            }
+            CredentialsError::TooLarge => self.error(
+                AuthErrorKind::InvalidToken,
+                "the token exceeds the size limit",
+            ),
             CredentialsError::DuplicateAuthorization => self.error(
                 AuthErrorKind::InvalidRequest,
                 "more than one Authorization header",
@@ -273,17 +273,23 @@ impl Authenticator {
         }
     }
 
-    fn extract<'r, R: RequestParts + ?Sized>(&self, req: &'r R) -> Result<Presented<'r>, AuthError> {
+    fn extract<'r, R: RequestParts + ?Sized>(
+        &self,
+        req: &'r R,
+    ) -> Result<Presented<'r>, AuthError> {
         let e = &self.engine;
-        let creds = credentials::extract(req, &e.sources).map_err(|err| self.credentials_error(err))?;
+        let creds =
+            credentials::extract(req, &e.sources).map_err(|err| self.credentials_error(err))?;
         let customer_token = match &e.customer {
             Some(rules) => credentials::header_token(req, &rules.header, e.sources.max_token_bytes)
                 .map_err(|err| self.credentials_error(err))?,
             None => None,
         };
         let session = match &e.sessions {
-            Some(rules) => credentials::session_id(req, rules.header.as_deref(), rules.cookie.as_deref())
-                .map_err(|err| self.credentials_error(err))?,
+            Some(rules) => {
+                credentials::session_id(req, rules.header.as_deref(), rules.cookie.as_deref())
+                    .map_err(|err| self.credentials_error(err))?
+            }
             None => None,
         };
         Ok(Presented {
@@ -330,7 +336,12 @@ impl Authenticator {
         }
     }
 
-    fn verify_jwt_now(&self, raw: &str, kind: TokenKind, allow_fetch: bool) -> Result<Identity, VerifyError> {
+    fn verify_jwt_now(
+        &self,
+        raw: &str,
+        kind: TokenKind,
+        allow_fetch: bool,
+    ) -> Result<Identity, VerifyError> {
         let refuse = |desc| VerifyError::Refuse(AuthErrorKind::InvalidToken, desc);
         if raw.len() > self.engine.sources.max_token_bytes {
             return Err(refuse("the token exceeds the size limit"));
@@ -338,7 +349,11 @@ impl Authenticator {
         let tok = token::parse(raw).map_err(|e| refuse(e.description()))?;
         // Type confusion is refused both ways: a customer token is never an
         // access token, and only a marked token is a customer token.
-        let marked = self.engine.customer.as_ref().map(|c| c.marker.matches(&tok));
+        let marked = self
+            .engine
+            .customer
+            .as_ref()
+            .map(|c| c.marker.matches(&tok));
         match (kind, marked) {
             (TokenKind::Access, Some(true)) => {
                 return Err(refuse("a customer token cannot be used as an access token"));
@@ -362,7 +377,10 @@ impl Authenticator {
                 tracing::debug!(reason = desc, "tollgate: token refused");
                 VerifyError::Refuse(kind, desc)
             }
-            Rejection::NeedKeys(generation) => VerifyError::NeedKeys { issuer: idx, generation },
+            Rejection::NeedKeys(generation) => VerifyError::NeedKeys {
+                issuer: idx,
+                generation,
+            },
         })?;
         let claims = tok.claims;
         let names = &self.engine.claims;
@@ -426,7 +444,10 @@ impl Authenticator {
         };
         let unavailable = |e: StoreError| {
             tracing::warn!(error = %e, "tollgate: session store unavailable");
-            self.error(AuthErrorKind::Unavailable, "the session store is unavailable")
+            self.error(
+                AuthErrorKind::Unavailable,
+                "the session store is unavailable",
+            )
         };
         let record = match rules.store.get(&id).await {
             Ok(Some(r)) => r,
@@ -439,7 +460,9 @@ impl Authenticator {
             match rules.store.touch(&id).await {
                 Ok(r) => r,
                 Err(StoreError::NotFound) => {
-                    return Err(self.error(AuthErrorKind::InvalidToken, "unknown or expired session"));
+                    return Err(
+                        self.error(AuthErrorKind::InvalidToken, "unknown or expired session")
+                    );
                 }
                 Err(StoreError::Conflict) => record,
                 Err(e) => return Err(unavailable(e)),
@@ -478,13 +501,14 @@ impl Authenticator {
                 "unsupported authorization scheme; use Bearer",
             ));
         }
-        if let (None, Some(_), Some(rules)) = (&access, &customer, &self.engine.customer) {
-            if !rules.allow_alone && session.is_none() {
-                return Err(self.error(
-                    AuthErrorKind::Missing,
-                    "a customer token needs the app's access token beside it",
-                ));
-            }
+        if let (None, Some(_), Some(rules)) = (&access, &customer, &self.engine.customer)
+            && !rules.allow_alone
+            && session.is_none()
+        {
+            return Err(self.error(
+                AuthErrorKind::Missing,
+                "a customer token needs the app's access token beside it",
+            ));
         }
         let mut merged: Option<Identity> = None;
         for id in [access, customer, session].into_iter().flatten() {
@@ -513,7 +537,9 @@ impl Authenticator {
             && base.kind.contains(CredentialKinds::ACCESS_TOKEN)
             && (base.client_id != other.client_id || base.account != other.account)
         {
-            return Err(forbidden("the customer token belongs to another app or account"));
+            return Err(forbidden(
+                "the customer token belongs to another app or account",
+            ));
         }
         if differs(&base.account, &other.account) {
             return Err(forbidden("the credentials belong to different accounts"));
@@ -608,7 +634,12 @@ impl fmt::Debug for Authenticator {
         f.debug_struct("Authenticator")
             .field(
                 "issuers",
-                &self.engine.issuers.iter().map(|i| &*i.issuer).collect::<Vec<_>>(),
+                &self
+                    .engine
+                    .issuers
+                    .iter()
+                    .map(|i| &*i.issuer)
+                    .collect::<Vec<_>>(),
             )
             .field("realm", &self.realm())
             .field("customer_tokens", &self.engine.customer.is_some())

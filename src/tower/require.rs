@@ -5,7 +5,7 @@
 use super::future::ResponseFuture;
 use crate::authenticator::Authenticator;
 use crate::context::AuthContext;
-use crate::error::AuthError;
+use crate::extract::enforce;
 use crate::policy::Requirement;
 use http::{Request, Response};
 use std::sync::Arc;
@@ -61,13 +61,12 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let verdict = match req.extensions().get::<AuthContext>() {
-            Some(ctx) => ctx.require(&self.requirement),
-            None => Err(match req.extensions().get::<Authenticator>() {
-                Some(auth) => auth.missing_credentials(),
-                None => AuthError::missing(),
-            }),
-        };
+        let ext = req.extensions();
+        let verdict = enforce(
+            ext.get::<AuthContext>(),
+            ext.get::<Authenticator>(),
+            &self.requirement,
+        );
         match verdict {
             Ok(()) => ResponseFuture::inner(self.inner.call(req)),
             Err(err) => ResponseFuture::rejected(err.to_response()),
