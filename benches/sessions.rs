@@ -46,14 +46,21 @@ fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
 
 fn bench(c: &mut Criterion) {
     tollgate::install_crypto_backend(CryptoBackend::AwsLcRs).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let mut group = c.benchmark_group("sessions");
 
     // Memory store.
     let memory: Arc<dyn SessionStore> = Arc::new(MemoryStore::default());
     let auth = builder().session_store(memory.clone()).build().unwrap();
     let s = rt
-        .block_on(memory.create(NewSession::for_customer("acct", "cust", "customer:read orders:read")))
+        .block_on(memory.create(NewSession::for_customer(
+            "acct",
+            "cust",
+            "customer:read orders:read",
+        )))
         .unwrap();
     let h = headers(&[("x-session-id", s.id.as_str())]);
     assert!(now_or_never(auth.authenticate(&h)).unwrap().is_some());
@@ -89,7 +96,10 @@ fn bench(c: &mut Criterion) {
 
     // Access token alone vs access token + customer token.
     let mut group = c.benchmark_group("customer_token");
-    let auth = builder().customer_tokens(CustomerTokenConfig::default()).build().unwrap();
+    let auth = builder()
+        .customer_tokens(CustomerTokenConfig::default())
+        .build()
+        .unwrap();
     let key = EncodingKey::from_rsa_pem(&rsa_pem("rsa.pem")).unwrap();
     let exp = 4_000_000_000u64;
     let access = jsonwebtoken::encode(
@@ -109,7 +119,13 @@ fn bench(c: &mut Criterion) {
     let bearer = format!("Bearer {access}");
     let single = headers(&[("authorization", &bearer)]);
     let pair = headers(&[("authorization", &bearer), ("x-customer-token", &customer)]);
-    assert!(now_or_never(auth.authenticate(&pair)).unwrap().unwrap().customer().is_some());
+    assert!(
+        now_or_never(auth.authenticate(&pair))
+            .unwrap()
+            .unwrap()
+            .customer()
+            .is_some()
+    );
     group.bench_function("RS256/access_token", |b| {
         b.iter(|| now_or_never(auth.authenticate(black_box(&single))))
     });

@@ -51,9 +51,9 @@ impl CredentialKinds {
             (Self::CUSTOMER_TOKEN, "customer_token"),
             (Self::SESSION, "session"),
         ]
-            .into_iter()
-            .filter(move |(k, _)| self.contains(*k))
-            .map(|(_, n)| n)
+        .into_iter()
+        .filter(move |(k, _)| self.contains(*k))
+        .map(|(_, n)| n)
     }
 }
 
@@ -172,7 +172,14 @@ impl AuthContext {
             return Ok(());
         }
         match self.customer() {
-            Some(own) if bool::from(subtle::ConstantTimeEq::ct_eq(own.as_bytes(), customer_id.as_bytes())) => Ok(()),
+            Some(own)
+                if bool::from(subtle::ConstantTimeEq::ct_eq(
+                    own.as_bytes(),
+                    customer_id.as_bytes(),
+                )) =>
+            {
+                Ok(())
+            }
             _ => Err(AuthError::forbidden(
                 "the caller may only access its own customer",
                 &self.0.shared.errors,

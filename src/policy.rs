@@ -131,7 +131,10 @@ impl Requirement {
         let mut missing = Vec::new();
         self.missing(granted, rules, &mut missing);
         if missing.is_empty() {
-            return Err(AuthError::forbidden("a customer-bound credential is required", errors));
+            return Err(AuthError::forbidden(
+                "a customer-bound credential is required",
+                errors,
+            ));
         }
         Err(AuthError::insufficient_scope(missing.join(" "), errors))
     }

@@ -425,7 +425,8 @@ mod tests {
             wildcards: true,
             ..r()
         };
-        let app = ScopeSet::parse_delimited("orders:read orders:write customer:read admin:read", &on);
+        let app =
+            ScopeSet::parse_delimited("orders:read orders:write customer:read admin:read", &on);
         let grant = ScopeSet::parse_delimited("customer:read customer:write orders:read", &on);
         let both = app.intersection(&grant, &on);
         let mut got: Vec<_> = both.iter().map(|s| s.as_str().to_owned()).collect();

@@ -18,7 +18,11 @@ use tollgate::{AuthError, Authenticator, IssuerConfig};
 fn auth_with(ct: CustomerTokenConfig) -> Authenticator {
     install_backend();
     Authenticator::builder()
-        .issuer(IssuerConfig::new(ISSUER).audience(AUDIENCE).hmac_secret(HMAC_SECRET))
+        .issuer(
+            IssuerConfig::new(ISSUER)
+                .audience(AUDIENCE)
+                .hmac_secret(HMAC_SECRET),
+        )
         .customer_tokens(ct)
         .build()
         .unwrap()
@@ -26,7 +30,10 @@ fn auth_with(ct: CustomerTokenConfig) -> Authenticator {
 
 fn shop(auth: Authenticator) -> Router {
     Router::new()
-        .route("/whoami", get(|Auth(ctx): Auth| async move { axum::Json(ctx) }))
+        .route(
+            "/whoami",
+            get(|Auth(ctx): Auth| async move { axum::Json(ctx) }),
+        )
         .route(
             "/customers/{id}",
             get(|auth: Auth, Path(id): Path<String>| async move {
@@ -72,7 +79,10 @@ async fn pair(app: &Router, method: &str, path: &str, access: &str, customer_tok
         app,
         method,
         path,
-        &[("authorization", bearer.as_bytes()), ("x-customer-token", customer_token.as_bytes())],
+        &[
+            ("authorization", bearer.as_bytes()),
+            ("x-customer-token", customer_token.as_bytes()),
+        ],
     )
     .await
 }
@@ -86,12 +96,28 @@ async fn valid_pair_puts_the_customer_in_context() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["customer"], "cust-1");
     assert_eq!(r.body["client_id"], "client-123");
-    assert_eq!(r.body["credentials"], json!(["access_token", "customer_token"]));
+    assert_eq!(
+        r.body["credentials"],
+        json!(["access_token", "customer_token"])
+    );
     // Effective scopes: the app's, intersected with the customer grant.
     let mut scopes: Vec<String> = serde_json::from_value(r.body["scopes"].clone()).unwrap();
     scopes.sort();
-    assert_eq!(scopes, ["customer:read", "customer:write", "orders:read", "orders:write"]);
-    assert_eq!(pair(&app, "GET", "/customers/cust-1", &access, &ct).await.status, StatusCode::OK);
+    assert_eq!(
+        scopes,
+        [
+            "customer:read",
+            "customer:write",
+            "orders:read",
+            "orders:write"
+        ]
+    );
+    assert_eq!(
+        pair(&app, "GET", "/customers/cust-1", &access, &ct)
+            .await
+            .status,
+        StatusCode::OK
+    );
     assert_eq!(pair(&app, "GET", "/me", &access, &ct).await.text, "cust-1");
     // `Bearer <token>` in the customer header is accepted too.
     let r = pair(&app, "GET", "/me", &access, &format!("Bearer {ct}")).await;
@@ -107,9 +133,15 @@ async fn another_customers_record_is_403() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.error(), Some("insufficient_scope"));
     // App-level callers keep their normal reach.
-    assert_eq!(get_bearer(&app, "/customers/cust-2", &access).await.status, StatusCode::OK);
+    assert_eq!(
+        get_bearer(&app, "/customers/cust-2", &access).await.status,
+        StatusCode::OK
+    );
     // And a customer-only route refuses them.
-    assert_eq!(get_bearer(&app, "/me", &access).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        get_bearer(&app, "/me", &access).await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[tokio::test]
@@ -141,15 +173,31 @@ async fn type_confusion_is_refused_both_ways() {
     let ct = mint(Algorithm::HS256, None, &customer_claims("cust-1"));
     // A customer token as the bearer.
     let r = get_bearer(&app, "/whoami", &ct).await;
-    assert_eq!((r.status, r.error()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_token"))
+    );
     // An access token in the customer header.
     let r = pair(&app, "GET", "/whoami", &access, &access).await;
-    assert_eq!((r.status, r.error()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_token"))
+    );
     // A customer-marked token without a customer id.
     let mut c = customer_claims("x");
     c.as_object_mut().unwrap().remove("customer_id");
-    let r = pair(&app, "GET", "/whoami", &access, &mint(Algorithm::HS256, None, &c)).await;
-    assert_eq!((r.status, r.error()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
+    let r = pair(
+        &app,
+        "GET",
+        "/whoami",
+        &access,
+        &mint(Algorithm::HS256, None, &c),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_token"))
+    );
 }
 
 #[tokio::test]
@@ -173,7 +221,10 @@ async fn typ_marker_distinguishes_tokens_from_one_issuer() {
         &app,
         "GET",
         "/me",
-        &[("authorization", bearer.as_bytes()), ("x-moltin-customer-token", ct.as_bytes())],
+        &[
+            ("authorization", bearer.as_bytes()),
+            ("x-moltin-customer-token", ct.as_bytes()),
+        ],
     )
     .await;
     assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, "cust-7"));
@@ -194,7 +245,13 @@ async fn customer_token_alone_needs_the_setting() {
     }));
     let r = send(&app, "GET", "/me", &[("x-customer-token", ct.as_bytes())]).await;
     assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, "cust-1"));
-    let r = send(&app, "GET", "/customers/cust-2", &[("x-customer-token", ct.as_bytes())]).await;
+    let r = send(
+        &app,
+        "GET",
+        "/customers/cust-2",
+        &[("x-customer-token", ct.as_bytes())],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
@@ -207,9 +264,18 @@ async fn scopes_are_the_intersection_with_the_grant() {
     let access = mint(Algorithm::HS256, None, &app_claims());
     let ct = mint(Algorithm::HS256, None, &customer_claims("cust-1"));
     // The app holds orders:write; the customer grant lacks it.
-    assert_eq!(get_bearer(&app, "/whoami", &access).await.status, StatusCode::OK);
+    assert_eq!(
+        get_bearer(&app, "/whoami", &access).await.status,
+        StatusCode::OK
+    );
     let bearer = format!("Bearer {access}");
-    let r = send(&app, "POST", "/orders", &[("authorization", bearer.as_bytes())]).await;
+    let r = send(
+        &app,
+        "POST",
+        "/orders",
+        &[("authorization", bearer.as_bytes())],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
     let r = pair(&app, "POST", "/orders", &access, &ct).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -222,8 +288,18 @@ async fn expired_customer_token_with_valid_app_token_is_401() {
     let access = mint(Algorithm::HS256, None, &app_claims());
     let mut c = customer_claims("cust-1");
     c["exp"] = json!(now() - 3600);
-    let r = pair(&app, "GET", "/whoami", &access, &mint(Algorithm::HS256, None, &c)).await;
-    assert_eq!((r.status, r.error()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
+    let r = pair(
+        &app,
+        "GET",
+        "/whoami",
+        &access,
+        &mint(Algorithm::HS256, None, &c),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_token"))
+    );
     // A good app token never rescues a bad customer token.
     let r = pair(&app, "GET", "/whoami", &access, "garbage").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -232,7 +308,11 @@ async fn expired_customer_token_with_valid_app_token_is_401() {
         &app,
         "GET",
         "/whoami",
-        &[("authorization", bearer.as_bytes()), ("x-customer-token", b"a"), ("x-customer-token", b"b")],
+        &[
+            ("authorization", bearer.as_bytes()),
+            ("x-customer-token", b"a"),
+            ("x-customer-token", b"b"),
+        ],
     )
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -242,11 +322,20 @@ async fn expired_customer_token_with_valid_app_token_is_401() {
 async fn separate_customer_issuer() {
     install_backend();
     let auth = Authenticator::builder()
-        .issuer(IssuerConfig::new(ISSUER).audience(AUDIENCE).hmac_secret(HMAC_SECRET))
+        .issuer(
+            IssuerConfig::new(ISSUER)
+                .audience(AUDIENCE)
+                .hmac_secret(HMAC_SECRET),
+        )
         .customer_tokens(CustomerTokenConfig {
-            issuers: vec![IssuerConfig::new("https://customers.test")
-                .audience("storefront")
-                .public_key_pem(String::from_utf8(read_key("ed25519.pub.pem")).unwrap(), "EdDSA")],
+            issuers: vec![
+                IssuerConfig::new("https://customers.test")
+                    .audience("storefront")
+                    .public_key_pem(
+                        String::from_utf8(read_key("ed25519.pub.pem")).unwrap(),
+                        "EdDSA",
+                    ),
+            ],
             ..CustomerTokenConfig::default()
         })
         .build()
@@ -257,8 +346,14 @@ async fn separate_customer_issuer() {
     c["iss"] = json!("https://customers.test");
     c["aud"] = json!("storefront");
     let ct = mint(Algorithm::EdDSA, None, &c);
-    assert_eq!(pair(&app, "GET", "/me", &access, &ct).await.status, StatusCode::OK);
+    assert_eq!(
+        pair(&app, "GET", "/me", &access, &ct).await.status,
+        StatusCode::OK
+    );
     // A customer token from the access-token issuer is not from the customer issuer.
     let ct = mint(Algorithm::HS256, None, &customer_claims("cust-1"));
-    assert_eq!(pair(&app, "GET", "/me", &access, &ct).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        pair(&app, "GET", "/me", &access, &ct).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }

@@ -8,9 +8,9 @@ use crate::config::{
 use crate::context::ContextShared;
 use crate::credentials::CredentialSources;
 use crate::error::ErrorSettings;
+use crate::jwt::IssuerVerifier;
 use crate::jwt::keys::{AlgSet, KeySet, VerifyingKey, looks_like_public_key, parse_alg};
 use crate::jwt::remote::{RemoteKeys, RemoteLocation};
-use crate::jwt::IssuerVerifier;
 use crate::scope::ScopeSet;
 use crate::session::SessionStore;
 use base64::Engine as _;
@@ -339,12 +339,16 @@ impl Authenticator {
                     ("account_claim", &ct.account_claim),
                 ] {
                     if name.is_empty() {
-                        return Err(ConfigError::new(format!("customer_tokens.{what} must not be empty")));
+                        return Err(ConfigError::new(format!(
+                            "customer_tokens.{what} must not be empty"
+                        )));
                     }
                 }
                 match &ct.marker {
                     TokenMarker::Claim { claim, value } if claim.is_empty() || value.is_empty() => {
-                        return Err(ConfigError::new("customer_tokens.marker needs a claim and a value"));
+                        return Err(ConfigError::new(
+                            "customer_tokens.marker needs a claim and a value",
+                        ));
                     }
                     TokenMarker::Typ { typ } if typ.is_empty() => {
                         return Err(ConfigError::new("customer_tokens.marker needs a typ"));
@@ -372,7 +376,11 @@ impl Authenticator {
         let sessions = match store {
             None => None,
             Some(store) => {
-                let header = config.sessions.header.as_ref().map(|h| h.to_ascii_lowercase());
+                let header = config
+                    .sessions
+                    .header
+                    .as_ref()
+                    .map(|h| h.to_ascii_lowercase());
                 if let Some(h) = &header {
                     check_header_name(h, "sessions.header")?;
                 }
@@ -434,12 +442,11 @@ fn build_issuers(
     client: &mut Option<reqwest::Client>,
 ) -> Result<Vec<Arc<IssuerVerifier>>, ConfigError> {
     let mut issuers: Vec<Arc<IssuerVerifier>> = Vec::with_capacity(configs.len());
-for ic in configs {
+    for ic in configs {
         if ic.issuer.is_empty() {
             return Err(ConfigError::new("an issuer has an empty `issuer`"));
         }
-        if issuers.iter().any(|i| *i.issuer == *ic.issuer)
-        {
+        if issuers.iter().any(|i| *i.issuer == *ic.issuer) {
             return Err(ConfigError::new(format!(
                 "issuer {:?} configured twice",
                 ic.issuer
@@ -472,8 +479,7 @@ for ic in configs {
                     Some(RemoteLocation::Jwks(url.clone()))
                 }
                 KeySource::Discovery => {
-                    if !(ic.issuer.starts_with("https://") || ic.issuer.starts_with("http://"))
-                    {
+                    if !(ic.issuer.starts_with("https://") || ic.issuer.starts_with("http://")) {
                         return Err(ConfigError::new(format!(
                             "issuer {:?}: discovery needs an http(s) issuer URL",
                             ic.issuer
@@ -522,8 +528,7 @@ for ic in configs {
                 let c = match client {
                     Some(c) => c.clone(),
                     None => {
-                        let timeout =
-                            Duration::from_millis(remote_settings.fetch_timeout_ms);
+                        let timeout = Duration::from_millis(remote_settings.fetch_timeout_ms);
                         let built = reqwest::Client::builder()
                             .timeout(timeout)
                             .connect_timeout(timeout)
@@ -539,11 +544,7 @@ for ic in configs {
                         built
                     }
                 };
-                Some(Arc::new(RemoteKeys::new(
-                    loc,
-                    remote_settings.clone(),
-                    c,
-                )))
+                Some(Arc::new(RemoteKeys::new(loc, remote_settings.clone(), c)))
             }
         };
         issuers.push(Arc::new(IssuerVerifier {

@@ -32,7 +32,9 @@ impl MemoryStore {
         }
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<SessionId, SessionRecord>>, StoreError> {
+    fn lock(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, HashMap<SessionId, SessionRecord>>, StoreError> {
         self.inner
             .lock()
             .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
@@ -87,7 +89,11 @@ impl SessionStore for MemoryStore {
         }
     }
 
-    async fn compare_and_swap(&self, expected_version: u64, record: &SessionRecord) -> Result<bool, StoreError> {
+    async fn compare_and_swap(
+        &self,
+        expected_version: u64,
+        record: &SessionRecord,
+    ) -> Result<bool, StoreError> {
         let mut map = self.lock()?;
         match map.get_mut(&record.id) {
             Some(current) if current.version == expected_version => {
