@@ -18,7 +18,11 @@
 //! ID is never enough to attach an *existing* customer.
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisSettings, RedisStore};
 pub use memory::{DEFAULT_MAX_SESSIONS, MemoryStore};
 
 use crate::context::{AuthContext, CredentialKinds};
@@ -48,7 +52,8 @@ impl SessionId {
     /// A fresh ID from the operating system's CSPRNG.
     pub fn generate() -> Result<Self, StoreError> {
         let mut bytes = [0u8; SESSION_ID_RANDOM_BYTES];
-        getrandom::fill(&mut bytes).map_err(|e| StoreError::Backend(format!("OS RNG failed: {e}")))?;
+        getrandom::fill(&mut bytes)
+            .map_err(|e| StoreError::Backend(format!("OS RNG failed: {e}")))?;
         let mut s = String::with_capacity(SESSION_ID_PREFIX.len() + SESSION_ID_TEXT_LEN);
         s.push_str(SESSION_ID_PREFIX);
         URL_SAFE_NO_PAD.encode_string(bytes, &mut s);
@@ -81,7 +86,9 @@ impl SessionId {
 
     /// A short, non-secret prefix for logs.
     pub fn redacted(&self) -> &str {
-        self.0.get(..SESSION_ID_PREFIX.len() + 4).unwrap_or(SESSION_ID_PREFIX)
+        self.0
+            .get(..SESSION_ID_PREFIX.len() + 4)
+            .unwrap_or(SESSION_ID_PREFIX)
     }
 }
 
@@ -164,7 +171,9 @@ impl SessionRecord {
     /// When the session stops being valid if not used again, ms since the epoch.
     pub fn deadline_ms(&self) -> u64 {
         match self.idle_ttl_ms {
-            Some(idle) => self.expires_at_ms.min(self.last_seen_ms.saturating_add(idle)),
+            Some(idle) => self
+                .expires_at_ms
+                .min(self.last_seen_ms.saturating_add(idle)),
             None => self.expires_at_ms,
         }
     }
@@ -325,7 +334,11 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
 
     /// Records that `customer` was created through session `id`, so the
     /// session may bind it on its own authority.
-    async fn record_created_customer(&self, id: &SessionId, customer: &str) -> Result<(), StoreError> {
+    async fn record_created_customer(
+        &self,
+        id: &SessionId,
+        customer: &str,
+    ) -> Result<(), StoreError> {
         let customer = customer.to_owned();
         self.update(id, &move |r| {
             if !r.created_customers.contains(&customer) {
