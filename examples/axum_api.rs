@@ -17,19 +17,15 @@
 //!
 //! It prints `listening on http://ADDR` once it accepts connections.
 
+mod common;
+
 use axum::routing::get;
 use axum::{Json, Router};
-use base64::Engine as _;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use tollgate::Authenticator;
 use tollgate::axum::{Auth, require};
 use tollgate::policy::scope;
 use tollgate::tower::AuthLayer;
-use tollgate::{AuthConfig, Authenticator, ClaimNames, IssuerConfig, KeySource, Secret};
-
-const DEFAULT_ISSUER: &str = "https://tollgate.local";
-const DEFAULT_AUDIENCE: &str = "tollgate-demo";
 
 fn app(auth: Authenticator) -> Router {
     Router::new()
@@ -71,153 +67,14 @@ async fn whoami(Auth(ctx): Auth) -> Json<serde_json::Value> {
     }))
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-fn parse_env<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
-    match env(name) {
-        None => Ok(default),
-        Some(v) => v.parse().map_err(|_| format!("{name}={v:?} is not valid")),
-    }
-}
-
-/// A signing key generated for this run, with what the verifier needs.
-struct DemoKey {
-    encoding: EncodingKey,
-    public_raw: Vec<u8>,
-}
-
-fn generate_demo_key() -> Result<DemoKey, String> {
-    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new())
-        .map_err(|_| "cannot generate an Ed25519 key".to_string())?;
-    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
-        .map_err(|_| "cannot load the generated key".to_string())?;
-    Ok(DemoKey {
-        encoding: EncodingKey::from_ed_der(pkcs8.as_ref()),
-        public_raw: pair.public_key().as_ref().to_vec(),
-    })
-}
-
-fn build_config(demo: Option<&DemoKey>) -> Result<AuthConfig, String> {
-    let issuer = env("TOLLGATE_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.into());
-    let audience = env("TOLLGATE_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into());
-    let mut ic = IssuerConfig::new(issuer)
-        .audience(audience)
-        .leeway_secs(parse_env("TOLLGATE_LEEWAY_SECS", 60u64)?);
-    let sources = [
-        env("TOLLGATE_JWKS_URL").is_some(),
-        env("TOLLGATE_DISCOVERY").is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
-        env("TOLLGATE_HS256_SECRET").is_some(),
-    ];
-    if sources.iter().filter(|s| **s).count() > 1 {
-        return Err(
-            "set only one of TOLLGATE_JWKS_URL, TOLLGATE_DISCOVERY=1 and TOLLGATE_HS256_SECRET"
-                .into(),
-        );
-    }
-    if let Some(url) = env("TOLLGATE_JWKS_URL") {
-        ic = ic.jwks_url(url);
-    } else if sources[1] {
-        ic = ic.discovery();
-    } else if let Some(secret) = env("TOLLGATE_HS256_SECRET") {
-        if secret.len() < 32 {
-            eprintln!(
-                "warning: TOLLGATE_HS256_SECRET is shorter than the 32 bytes RFC 7518 requires"
-            );
-        }
-        ic = ic.key(KeySource::HmacSecret {
-            secret: Secret::new(secret),
-            algorithm: Some("HS256".into()),
-            allow_short: true,
-        });
-    } else if let Some(demo) = demo {
-        ic = ic.key(KeySource::PublicKeyDer {
-            der_base64: base64::engine::general_purpose::STANDARD.encode(&demo.public_raw),
-            algorithm: "EdDSA".into(),
-            kid: Some("demo".into()),
-        });
-    }
-    Ok(AuthConfig {
-        issuers: vec![ic],
-        claims: ClaimNames {
-            scope: env("TOLLGATE_SCOPE_CLAIM").unwrap_or_else(|| "scope".into()),
-            ..ClaimNames::default()
-        },
-        expired_status: parse_env("TOLLGATE_EXPIRED_STATUS", 401u16)?,
-        ..AuthConfig::default()
-    })
-}
-
-fn mint_demo_token(key: &DemoKey, cfg: &AuthConfig, scopes: &str) -> Result<String, String> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|e| e.to_string())?
-        .as_secs();
-    let issuer = cfg.issuers.first().ok_or("no issuer")?;
-    let claims = serde_json::json!({
-        "iss": issuer.issuer,
-        "aud": issuer.audiences.first(),
-        "sub": "demo-app",
-        "client_id": "demo-app",
-        "account_id": "demo-account",
-        cfg.claims.scope.clone(): scopes,
-        "iat": now,
-        "exp": now + 3600,
-    });
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.kid = Some("demo".into());
-    jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(|e| e.to_string())
-}
-
 async fn run() -> Result<(), String> {
-    let bind = env("TOLLGATE_BIND").unwrap_or_else(|| "127.0.0.1:3000".into());
-    let embedded = [
-        "TOLLGATE_JWKS_URL",
-        "TOLLGATE_DISCOVERY",
-        "TOLLGATE_HS256_SECRET",
-    ]
-    .iter()
-    .all(|v| env(v).is_none());
-    tollgate::install_crypto_backend(tollgate::CryptoBackend::AwsLcRs)
-        .map_err(|e| e.to_string())?;
-    let demo = if embedded {
-        Some(generate_demo_key()?)
-    } else {
-        None
-    };
-    let cfg = build_config(demo.as_ref())?;
-    let auth = Authenticator::from_config(cfg.clone()).map_err(|e| e.to_string())?;
-    if !embedded && let Err(e) = auth.prefetch_keys().await {
-        eprintln!("warning: {e}; requests answer 503 until the keys can be fetched");
-    }
-
-    let listener = tokio::net::TcpListener::bind(&bind)
+    let setup = common::setup().await?;
+    let listener = tokio::net::TcpListener::bind(&setup.bind)
         .await
-        .map_err(|e| format!("cannot bind {bind}: {e}"))?;
+        .map_err(|e| format!("cannot bind {}: {e}", setup.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-
-    if let Some(key) = &demo {
-        println!(
-            "embedded demo issuer {DEFAULT_ISSUER}, audience {DEFAULT_AUDIENCE}; tokens valid for 1 hour:"
-        );
-        let routes = [
-            ("GET", "/whoami", "orders:read orders:write customer:read"),
-            ("GET", "/orders", "orders:read"),
-            ("POST", "/orders", "orders:write"),
-            ("GET", "/customers/42", "customer:read"),
-        ];
-        for (method, path, scopes) in routes {
-            let token = mint_demo_token(key, &cfg, scopes)?;
-            println!("curl -i -X {method} http://{addr}{path} -H 'Authorization: Bearer {token}'");
-        }
-    }
-    println!("listening on http://{addr}");
-    use std::io::Write as _;
-    let _ = std::io::stdout().flush();
-
-    axum::serve(listener, app(auth))
+    common::announce(&setup, addr)?;
+    axum::serve(listener, app(setup.auth))
         .await
         .map_err(|e| e.to_string())
 }

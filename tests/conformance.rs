@@ -27,7 +27,11 @@ tollgate::scopes! {
 fn authenticator(store: Arc<dyn SessionStore>) -> Authenticator {
     install_backend();
     Authenticator::builder()
-        .issuer(IssuerConfig::new(ISSUER).audience(AUDIENCE).hmac_secret(HMAC_SECRET))
+        .issuer(
+            IssuerConfig::new(ISSUER)
+                .audience(AUDIENCE)
+                .hmac_secret(HMAC_SECRET),
+        )
         .customer_tokens(CustomerTokenConfig::default())
         .session_store(store)
         .build()
@@ -38,7 +42,10 @@ fn axum_app(auth: Authenticator) -> axum::Router {
     use axum::extract::Path;
     use axum::routing::get;
     axum::Router::new()
-        .route("/whoami", get(|Auth(ctx): Auth| async move { axum::Json(ctx) }))
+        .route(
+            "/whoami",
+            get(|Auth(ctx): Auth| async move { axum::Json(ctx) }),
+        )
         .route(
             "/orders",
             get(|_: Require<OrdersRead>| async { "orders" })
@@ -46,10 +53,12 @@ fn axum_app(auth: Authenticator) -> axum::Router {
         )
         .route(
             "/customers/{id}",
-            get(|_: Require<CustomerRead>, auth: Auth, Path(id): Path<String>| async move {
-                auth.ensure_customer(&id)?;
-                Ok::<_, AuthError>(id)
-            }),
+            get(
+                |_: Require<CustomerRead>, auth: Auth, Path(id): Path<String>| async move {
+                    auth.ensure_customer(&id)?;
+                    Ok::<_, AuthError>(id)
+                },
+            ),
         )
         .route("/me", get(|c: Customer| async move { c.id().to_owned() }))
         .layer(tollgate::tower::AuthLayer::required(auth))
@@ -73,8 +82,14 @@ fn actix_app(
             "/whoami",
             web::get().to(|Auth(ctx): Auth| async move { HttpResponse::Ok().json(&ctx) }),
         )
-        .route("/orders", web::get().to(|_: Require<OrdersRead>| async { "orders" }))
-        .route("/orders", web::post().to(|_: Require<OrdersWrite>| async { "created" }))
+        .route(
+            "/orders",
+            web::get().to(|_: Require<OrdersRead>| async { "orders" }),
+        )
+        .route(
+            "/orders",
+            web::post().to(|_: Require<OrdersWrite>| async { "created" }),
+        )
         .route(
             "/customers/{id}",
             web::get().to(
@@ -84,7 +99,10 @@ fn actix_app(
                 },
             ),
         )
-        .route("/me", web::get().to(|c: Customer| async move { c.id().to_owned() }))
+        .route(
+            "/me",
+            web::get().to(|c: Customer| async move { c.id().to_owned() }),
+        )
 }
 
 #[derive(Debug, PartialEq)]
@@ -134,13 +152,27 @@ async fn cases(store: &Arc<dyn SessionStore>) -> Vec<Case> {
     let wrong_aud = mint(Algorithm::HS256, None, &c);
     let (msg, _) = good.rsplit_once('.').unwrap();
     let bad_sig = format!("{msg}.{}", b64([7u8; 32]));
-    let none_alg = format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(claims().to_string()));
+    let none_alg = format!(
+        "{}.{}.",
+        b64(r#"{"alg":"none"}"#),
+        b64(claims().to_string())
+    );
     let ct = mint(Algorithm::HS256, None, &customer_claims("cust-1"));
     let mut other_app = customer_claims("cust-1");
     other_app["client_id"] = json!("other-app");
     let ct_other_app = mint(Algorithm::HS256, None, &other_app);
-    let session = store.create(NewSession::for_customer("acct-9", "cust-1", "customer:read orders:read")).await.unwrap();
-    let anon = store.create(NewSession::anonymous("acct-9", "customer:read")).await.unwrap();
+    let session = store
+        .create(NewSession::for_customer(
+            "acct-9",
+            "cust-1",
+            "customer:read orders:read",
+        ))
+        .await
+        .unwrap();
+    let anon = store
+        .create(NewSession::anonymous("acct-9", "customer:read"))
+        .await
+        .unwrap();
     let unknown_session = tollgate::session::SessionId::generate().unwrap();
 
     let invalid = |desc: &str| challenge("invalid_token", desc);
@@ -154,35 +186,270 @@ async fn cases(store: &Arc<dyn SessionStore>) -> Vec<Case> {
     let h = |k: &'static str, v: &str| (k, v.as_bytes().to_vec());
 
     vec![
-        Case { name: "missing", method: "GET", path: "/whoami", headers: vec![], status: 401, challenge: bare.clone(), error: Some("unauthorized") },
-        Case { name: "basic scheme", method: "GET", path: "/whoami", headers: vec![h("authorization", "Basic dXNlcjpwYXNz")], status: 401, challenge: bare.clone(), error: Some("unauthorized") },
-        Case { name: "valid", method: "GET", path: "/whoami", headers: vec![bearer(&good)], status: 200, challenge: None, error: None },
-        Case { name: "lowercase bearer", method: "GET", path: "/orders", headers: vec![h("authorization", &format!("bearer {good}"))], status: 200, challenge: None, error: None },
-        Case { name: "duplicate authorization", method: "GET", path: "/whoami", headers: vec![bearer(&good), bearer(&good)], status: 400, challenge: challenge("invalid_request", "more than one Authorization header"), error: Some("invalid_request") },
-        Case { name: "empty bearer", method: "GET", path: "/whoami", headers: vec![h("authorization", "Bearer ")], status: 400, challenge: challenge("invalid_request", "the credential is empty"), error: Some("invalid_request") },
-        Case { name: "malformed bearer", method: "GET", path: "/whoami", headers: vec![h("authorization", "Bearer a b")], status: 400, challenge: challenge("invalid_request", "a credential header is malformed"), error: Some("invalid_request") },
-        Case { name: "garbage token", method: "GET", path: "/whoami", headers: vec![bearer("garbage")], status: 401, challenge: invalid("the token is not a compact JWS (three dot-separated parts)"), error: Some("invalid_token") },
-        Case { name: "bad signature", method: "GET", path: "/whoami", headers: vec![bearer(&bad_sig)], status: 401, challenge: invalid("the token signature is invalid"), error: Some("invalid_token") },
-        Case { name: "alg none", method: "GET", path: "/whoami", headers: vec![bearer(&none_alg)], status: 401, challenge: invalid("the token is not a compact JWS (three dot-separated parts)"), error: Some("invalid_token") },
-        Case { name: "expired", method: "GET", path: "/whoami", headers: vec![bearer(&expired)], status: 401, challenge: invalid("expired"), error: Some("invalid_token") },
-        Case { name: "wrong audience", method: "GET", path: "/whoami", headers: vec![bearer(&wrong_aud)], status: 401, challenge: invalid("the token audience is not accepted"), error: Some("invalid_token") },
-        Case { name: "oversized", method: "GET", path: "/whoami", headers: vec![bearer(&"a".repeat(9000))], status: 401, challenge: invalid("the token exceeds the size limit"), error: Some("invalid_token") },
-        Case { name: "scope ok", method: "GET", path: "/orders", headers: vec![bearer(&read_only)], status: 200, challenge: None, error: None },
-        Case { name: "insufficient scope", method: "POST", path: "/orders", headers: vec![bearer(&read_only)], status: 403, challenge: scope_err("orders:write"), error: Some("insufficient_scope") },
-        Case { name: "customer pair", method: "GET", path: "/me", headers: vec![bearer(&good), h("x-customer-token", &ct)], status: 200, challenge: None, error: None },
-        Case { name: "customer own record", method: "GET", path: "/customers/cust-1", headers: vec![bearer(&good), h("x-customer-token", &ct)], status: 200, challenge: None, error: None },
-        Case { name: "customer other record", method: "GET", path: "/customers/cust-2", headers: vec![bearer(&good), h("x-customer-token", &ct)], status: 403, challenge: forbidden("the caller may only access its own customer"), error: Some("insufficient_scope") },
-        Case { name: "customer token of another app", method: "GET", path: "/me", headers: vec![bearer(&good), h("x-customer-token", &ct_other_app)], status: 403, challenge: forbidden("the customer token belongs to another app or account"), error: Some("insufficient_scope") },
-        Case { name: "customer token as bearer", method: "GET", path: "/whoami", headers: vec![bearer(&ct)], status: 401, challenge: invalid("a customer token cannot be used as an access token"), error: Some("invalid_token") },
-        Case { name: "access token as customer token", method: "GET", path: "/me", headers: vec![bearer(&good), h("x-customer-token", &good)], status: 401, challenge: invalid("the token is not a customer token"), error: Some("invalid_token") },
-        Case { name: "customer token alone", method: "GET", path: "/me", headers: vec![h("x-customer-token", &ct)], status: 401, challenge: bare.clone(), error: Some("unauthorized") },
-        Case { name: "app caller on customer route", method: "GET", path: "/me", headers: vec![bearer(&good)], status: 403, challenge: forbidden("a customer-bound credential is required"), error: Some("insufficient_scope") },
-        Case { name: "session", method: "GET", path: "/me", headers: vec![h("x-session-id", session.id.as_str())], status: 200, challenge: None, error: None },
-        Case { name: "session lacks scope", method: "POST", path: "/orders", headers: vec![h("x-session-id", session.id.as_str())], status: 403, challenge: scope_err("orders:write"), error: Some("insufficient_scope") },
-        Case { name: "unknown session", method: "GET", path: "/me", headers: vec![h("x-session-id", unknown_session.as_str())], status: 401, challenge: invalid("unknown or expired session"), error: Some("invalid_token") },
-        Case { name: "malformed session", method: "GET", path: "/me", headers: vec![h("x-session-id", "sess_nope")], status: 401, challenge: invalid("the session id is malformed"), error: Some("invalid_token") },
-        Case { name: "anonymous session on customer route", method: "GET", path: "/me", headers: vec![h("x-session-id", anon.id.as_str())], status: 403, challenge: forbidden("a customer-bound credential is required"), error: Some("insufficient_scope") },
-        Case { name: "cors preflight", method: "OPTIONS", path: "/orders", headers: vec![h("access-control-request-method", "POST"), h("origin", "https://shop.example")], status: 0, challenge: None, error: None },
+        Case {
+            name: "missing",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![],
+            status: 401,
+            challenge: bare.clone(),
+            error: Some("unauthorized"),
+        },
+        Case {
+            name: "basic scheme",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![h("authorization", "Basic dXNlcjpwYXNz")],
+            status: 401,
+            challenge: bare.clone(),
+            error: Some("unauthorized"),
+        },
+        Case {
+            name: "valid",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![bearer(&good)],
+            status: 200,
+            challenge: None,
+            error: None,
+        },
+        Case {
+            name: "lowercase bearer",
+            method: "GET",
+            path: "/orders",
+            headers: vec![h("authorization", &format!("bearer {good}"))],
+            status: 200,
+            challenge: None,
+            error: None,
+        },
+        Case {
+            name: "duplicate authorization",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![bearer(&good), bearer(&good)],
+            status: 400,
+            challenge: challenge("invalid_request", "more than one Authorization header"),
+            error: Some("invalid_request"),
+        },
+        Case {
+            name: "empty bearer",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![h("authorization", "Bearer ")],
+            status: 400,
+            challenge: challenge("invalid_request", "the credential is empty"),
+            error: Some("invalid_request"),
+        },
+        Case {
+            name: "malformed bearer",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![h("authorization", "Bearer a b")],
+            status: 400,
+            challenge: challenge("invalid_request", "a credential header is malformed"),
+            error: Some("invalid_request"),
+        },
+        Case {
+            name: "garbage token",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![bearer("garbage")],
+            status: 401,
+            challenge: invalid("the token is not a compact JWS (three dot-separated parts)"),
+            error: Some("invalid_token"),
+        },
+        Case {
+            name: "bad signature",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![bearer(&bad_sig)],
+            status: 401,
+            challenge: invalid("the token signature is invalid"),
+            error: Some("invalid_token"),
+        },
+        Case {
+            name: "alg none",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![bearer(&none_alg)],
+            status: 401,
+            challenge: invalid("the token is not a compact JWS (three dot-separated parts)"),
+            error: Some("invalid_token"),
+        },
+        Case {
+            name: "expired",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![bearer(&expired)],
+            status: 401,
+            challenge: invalid("expired"),
+            error: Some("invalid_token"),
+        },
+        Case {
+            name: "wrong audience",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![bearer(&wrong_aud)],
+            status: 401,
+            challenge: invalid("the token audience is not accepted"),
+            error: Some("invalid_token"),
+        },
+        Case {
+            name: "oversized",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![bearer(&"a".repeat(9000))],
+            status: 401,
+            challenge: invalid("the token exceeds the size limit"),
+            error: Some("invalid_token"),
+        },
+        Case {
+            name: "scope ok",
+            method: "GET",
+            path: "/orders",
+            headers: vec![bearer(&read_only)],
+            status: 200,
+            challenge: None,
+            error: None,
+        },
+        Case {
+            name: "insufficient scope",
+            method: "POST",
+            path: "/orders",
+            headers: vec![bearer(&read_only)],
+            status: 403,
+            challenge: scope_err("orders:write"),
+            error: Some("insufficient_scope"),
+        },
+        Case {
+            name: "customer pair",
+            method: "GET",
+            path: "/me",
+            headers: vec![bearer(&good), h("x-customer-token", &ct)],
+            status: 200,
+            challenge: None,
+            error: None,
+        },
+        Case {
+            name: "customer own record",
+            method: "GET",
+            path: "/customers/cust-1",
+            headers: vec![bearer(&good), h("x-customer-token", &ct)],
+            status: 200,
+            challenge: None,
+            error: None,
+        },
+        Case {
+            name: "customer other record",
+            method: "GET",
+            path: "/customers/cust-2",
+            headers: vec![bearer(&good), h("x-customer-token", &ct)],
+            status: 403,
+            challenge: forbidden("the caller may only access its own customer"),
+            error: Some("insufficient_scope"),
+        },
+        Case {
+            name: "customer token of another app",
+            method: "GET",
+            path: "/me",
+            headers: vec![bearer(&good), h("x-customer-token", &ct_other_app)],
+            status: 403,
+            challenge: forbidden("the customer token belongs to another app or account"),
+            error: Some("insufficient_scope"),
+        },
+        Case {
+            name: "customer token as bearer",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![bearer(&ct)],
+            status: 401,
+            challenge: invalid("a customer token cannot be used as an access token"),
+            error: Some("invalid_token"),
+        },
+        Case {
+            name: "access token as customer token",
+            method: "GET",
+            path: "/me",
+            headers: vec![bearer(&good), h("x-customer-token", &good)],
+            status: 401,
+            challenge: invalid("the token is not a customer token"),
+            error: Some("invalid_token"),
+        },
+        Case {
+            name: "customer token alone",
+            method: "GET",
+            path: "/me",
+            headers: vec![h("x-customer-token", &ct)],
+            status: 401,
+            challenge: bare.clone(),
+            error: Some("unauthorized"),
+        },
+        Case {
+            name: "app caller on customer route",
+            method: "GET",
+            path: "/me",
+            headers: vec![bearer(&good)],
+            status: 403,
+            challenge: forbidden("a customer-bound credential is required"),
+            error: Some("insufficient_scope"),
+        },
+        Case {
+            name: "session",
+            method: "GET",
+            path: "/me",
+            headers: vec![h("x-session-id", session.id.as_str())],
+            status: 200,
+            challenge: None,
+            error: None,
+        },
+        Case {
+            name: "session lacks scope",
+            method: "POST",
+            path: "/orders",
+            headers: vec![h("x-session-id", session.id.as_str())],
+            status: 403,
+            challenge: scope_err("orders:write"),
+            error: Some("insufficient_scope"),
+        },
+        Case {
+            name: "unknown session",
+            method: "GET",
+            path: "/me",
+            headers: vec![h("x-session-id", unknown_session.as_str())],
+            status: 401,
+            challenge: invalid("unknown or expired session"),
+            error: Some("invalid_token"),
+        },
+        Case {
+            name: "malformed session",
+            method: "GET",
+            path: "/me",
+            headers: vec![h("x-session-id", "sess_nope")],
+            status: 401,
+            challenge: invalid("the session id is malformed"),
+            error: Some("invalid_token"),
+        },
+        Case {
+            name: "anonymous session on customer route",
+            method: "GET",
+            path: "/me",
+            headers: vec![h("x-session-id", anon.id.as_str())],
+            status: 403,
+            challenge: forbidden("a customer-bound credential is required"),
+            error: Some("insufficient_scope"),
+        },
+        Case {
+            name: "cors preflight",
+            method: "OPTIONS",
+            path: "/orders",
+            headers: vec![
+                h("access-control-request-method", "POST"),
+                h("origin", "https://shop.example"),
+            ],
+            status: 0,
+            challenge: None,
+            error: None,
+        },
     ]
 }
 
@@ -191,10 +458,18 @@ async fn via_axum(app: &axum::Router, case: &Case) -> Outcome {
     for (k, v) in &case.headers {
         req = req.header(*k, http::HeaderValue::from_bytes(v).unwrap());
     }
-    let res = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let res = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let status = res.status().as_u16();
-    let www = res.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
-    let body = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    let www = res
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body =
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
     outcome(status, www, body)
 }
 
@@ -202,7 +477,12 @@ fn outcome(status: u16, www_authenticate: Option<String>, body: String) -> Outco
     let error = serde_json::from_str::<Value>(&body)
         .ok()
         .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned));
-    Outcome { status, www_authenticate, error, body }
+    Outcome {
+        status,
+        www_authenticate,
+        error,
+        body,
+    }
 }
 
 #[actix_web::test]
@@ -220,35 +500,64 @@ async fn axum_and_actix_answer_every_case_identically() {
             .method(case.method.parse().unwrap())
             .uri(case.path);
         for (k, v) in &case.headers {
-            req = req.append_header((*k, actix_web::http::header::HeaderValue::from_bytes(v).unwrap()));
+            req = req.append_header((
+                *k,
+                actix_web::http::header::HeaderValue::from_bytes(v).unwrap(),
+            ));
         }
         let res = atest::call_service(&actix, req.to_request()).await;
         let status = res.status().as_u16();
-        let www = res.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+        let www = res
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned());
         let body = String::from_utf8(atest::read_body(res).await.to_vec()).unwrap();
         let x = outcome(status, www, body);
 
         if case.status == 0 {
             // Preflight: not refused by auth in either framework.
             if a.status == 401 || x.status == 401 {
-                failures.push(format!("{}: preflight refused (axum {}, actix {})", case.name, a.status, x.status));
+                failures.push(format!(
+                    "{}: preflight refused (axum {}, actix {})",
+                    case.name, a.status, x.status
+                ));
             }
             continue;
         }
         for (fw, o) in [("axum", &a), ("actix", &x)] {
-            if o.status != case.status || o.www_authenticate != case.challenge || o.error.as_deref() != case.error {
+            if o.status != case.status
+                || o.www_authenticate != case.challenge
+                || o.error.as_deref() != case.error
+            {
                 failures.push(format!(
                     "{} [{fw}]: got {} {:?} {:?}, want {} {:?} {:?}",
-                    case.name, o.status, o.www_authenticate, o.error, case.status, case.challenge, case.error
+                    case.name,
+                    o.status,
+                    o.www_authenticate,
+                    o.error,
+                    case.status,
+                    case.challenge,
+                    case.error
                 ));
             }
         }
         if a.status != 200 && a.body != x.body {
-            failures.push(format!("{}: error bodies differ: axum {} / actix {}", case.name, a.body, x.body));
+            failures.push(format!(
+                "{}: error bodies differ: axum {} / actix {}",
+                case.name, a.body, x.body
+            ));
         }
         if a.status == 200 && case.path == "/me" && a.body != x.body {
-            failures.push(format!("{}: customer differs: {} / {}", case.name, a.body, x.body));
+            failures.push(format!(
+                "{}: customer differs: {} / {}",
+                case.name, a.body, x.body
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -23,15 +23,19 @@ impl Drop for Server {
     }
 }
 
-fn example_path() -> std::path::PathBuf {
-    // target/<profile>/deps/<test-binary> → target/<profile>/examples/axum_api
+fn example_path(name: &str) -> std::path::PathBuf {
+    // target/<profile>/deps/<test-binary> → target/<profile>/examples/<name>
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
-    dir.join("examples").join("axum_api")
+    dir.join("examples").join(name)
 }
 
 fn start(envs: &[(&str, &str)]) -> Server {
-    let mut cmd = Command::new(example_path());
+    start_example("axum_api", envs)
+}
+
+fn start_example(name: &str, envs: &[(&str, &str)]) -> Server {
+    let mut cmd = Command::new(example_path(name));
     cmd.env("TOLLGATE_BIND", "127.0.0.1:0")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -197,4 +201,107 @@ async fn environment_contract_with_jwks_url_and_discovery() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+}
+
+/// The actix example: same routes, same environment contract, hit once with
+/// a real HTTP client.
+#[cfg(all(feature = "actix", feature = "macros"))]
+#[tokio::test]
+async fn actix_example_serves_the_same_contract() {
+    let server = start_example(
+        "actix_api",
+        &[
+            ("TOLLGATE_ISSUER", ISSUER),
+            ("TOLLGATE_AUDIENCE", AUDIENCE),
+            ("TOLLGATE_HS256_SECRET", HMAC_SECRET),
+            ("TOLLGATE_EXPIRED_STATUS", "498"),
+        ],
+    );
+    let http = client();
+    let token = mint(Algorithm::HS256, None, &claims());
+    let res = http
+        .get(format!("{}/whoami", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["client_id"], "client-123");
+    assert_eq!(body["scopes"], json!(["orders:read", "customer:read"]));
+    let status = |r: reqwest::Response| r.status().as_u16();
+    assert_eq!(
+        status(
+            http.get(format!("{}/orders", server.base))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+        ),
+        200
+    );
+    assert_eq!(
+        status(
+            http.post(format!("{}/orders", server.base))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+        ),
+        403
+    );
+    assert_eq!(
+        status(
+            http.get(format!("{}/customers/9", server.base))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+        ),
+        200
+    );
+    let res = http
+        .get(format!("{}/whoami", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        "Bearer realm=\"tollgate\""
+    );
+    let mut c = claims();
+    c["exp"] = json!(now() - 3600);
+    let res = http
+        .get(format!("{}/whoami", server.base))
+        .bearer_auth(mint(Algorithm::HS256, None, &c))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 498);
+
+    // The embedded default prints curl lines that work against actix too.
+    let server = start_example("actix_api", &[]);
+    let curls: Vec<&String> = server
+        .stdout_lines
+        .iter()
+        .filter(|l| l.starts_with("curl "))
+        .collect();
+    assert_eq!(curls.len(), 4);
+    for line in curls {
+        let method = line.split_whitespace().nth(3).unwrap();
+        let url = line.split_whitespace().nth(4).unwrap();
+        let token = line
+            .rsplit("Bearer ")
+            .next()
+            .unwrap()
+            .trim_end_matches('\'');
+        let res = http
+            .request(method.parse().unwrap(), url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{line}: {}", res.status());
+    }
 }

@@ -147,3 +147,23 @@ pub(crate) fn list_to_tokens(list: &[Req], krate: &TokenStream) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::check_scope;
+
+    #[test]
+    fn compile_time_check_matches_the_shared_cases() {
+        let mut n = 0;
+        for line in include_str!("../../tests/scope_grammar_cases.txt").lines() {
+            if line.starts_with('#') || line.is_empty() {
+                continue;
+            }
+            let (want, scope) = line.split_once('\t').unwrap();
+            assert_eq!(check_scope(scope).is_ok(), want == "ok", "{scope:?}");
+            n += 1;
+        }
+        assert!(n >= 20);
+        assert!(check_scope(&"a".repeat(129)).is_err());
+    }
+}

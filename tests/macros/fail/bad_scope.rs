@@ -1,0 +1,6 @@
+#[tollgate::require("orders::write")]
+async fn create() -> &'static str {
+    "created"
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[tollgate::require(any("orders:read", "orders read"))]
+async fn list() -> &'static str {
+    "orders"
+}
+
+fn main() {}

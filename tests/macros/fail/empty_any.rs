@@ -1,0 +1,6 @@
+#[tollgate::require(any())]
+async fn list() -> &'static str {
+    "orders"
+}
+
+fn main() {}

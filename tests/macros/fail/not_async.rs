@@ -1,0 +1,6 @@
+#[tollgate::require("orders:read")]
+fn list() -> &'static str {
+    "orders"
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+tollgate::scopes! {
+    pub Good = "orders:read";
+    pub Bad = "orders:wr*te";
+}
+
+fn main() {}

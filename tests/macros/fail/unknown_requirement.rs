@@ -1,0 +1,6 @@
+#[tollgate::require(admin)]
+async fn list() -> &'static str {
+    "orders"
+}
+
+fn main() {}
