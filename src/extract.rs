@@ -71,6 +71,7 @@ impl<R> fmt::Debug for Require<R> {
 }
 
 impl<R> Require<R> {
+    #[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
     pub(crate) fn new() -> Self {
         Self(PhantomData)
     }
@@ -78,6 +79,7 @@ impl<R> Require<R> {
 
 /// The request's context, or the 401 to answer with (using the
 /// authenticator's realm when the middleware left one behind).
+#[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
 pub(crate) fn authenticated(
     ctx: Option<&AuthContext>,
     auth: Option<&Authenticator>,
@@ -97,6 +99,7 @@ pub(crate) fn authenticated(
 }
 
 /// Checks `requirement` for the request (401 if unauthenticated, 403 if unmet).
+#[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
 pub(crate) fn enforce(
     ctx: Option<&AuthContext>,
     auth: Option<&Authenticator>,
@@ -105,6 +108,7 @@ pub(crate) fn enforce(
     authenticated(ctx, auth)?.require(requirement)
 }
 
+#[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
 pub(crate) fn customer(
     ctx: Option<&AuthContext>,
     auth: Option<&Authenticator>,

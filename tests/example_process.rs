@@ -35,7 +35,22 @@ fn start(envs: &[(&str, &str)]) -> Server {
 }
 
 fn start_example(name: &str, envs: &[(&str, &str)]) -> Server {
-    let mut cmd = Command::new(example_path(name));
+    let path = example_path(name);
+    if !path.exists() {
+        // `cargo test --test example_process` alone does not build examples.
+        let features = if name == "actix_api" {
+            "actix,macros"
+        } else {
+            ""
+        };
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--example", name, "--features", features])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "building example {name}");
+    }
+    let mut cmd = Command::new(path);
     cmd.env("TOLLGATE_BIND", "127.0.0.1:0")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());

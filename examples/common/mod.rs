@@ -1,6 +1,6 @@
 //! What `axum_api` and `actix_api` share: the environment contract, the
 //! embedded demo key, and the printed curl walk-through.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -137,10 +137,8 @@ pub async fn setup() -> Result<Setup, String> {
     };
     let config = build_config(demo.as_ref())?;
     let auth = Authenticator::from_config(config.clone()).map_err(|e| e.to_string())?;
-    if !embedded {
-        if let Err(e) = auth.prefetch_keys().await {
-            eprintln!("warning: {e}; requests answer 503 until the keys can be fetched");
-        }
+    if !embedded && let Err(e) = auth.prefetch_keys().await {
+        eprintln!("warning: {e}; requests answer 503 until the keys can be fetched");
     }
     Ok(Setup {
         bind,

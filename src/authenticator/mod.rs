@@ -93,6 +93,7 @@ pub enum Decision {
 }
 
 /// Outcome of the synchronous fast path.
+#[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
 pub(crate) enum Attempt {
     Done(Result<Decision, AuthError>),
     /// A key fetch or a session lookup must be awaited: use the async path.
@@ -206,6 +207,7 @@ impl Authenticator {
 
     /// The synchronous fast path: answers unless a key fetch or a session
     /// lookup must be awaited.
+    #[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
     pub(crate) fn try_decide<R: RequestParts + ?Sized>(&self, req: &R, mode: Mode) -> Attempt {
         if self.is_cors_preflight(req) {
             return Attempt::Done(Ok(Decision::Preflight));
