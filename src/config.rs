@@ -337,6 +337,10 @@ pub struct SessionSources {
     pub header: Option<String>,
     /// Cookie carrying the session ID, if any.
     pub cookie: Option<String>,
+    /// How long an unknown session ID is remembered as unknown, so random
+    /// IDs cannot hammer the store (default 2000 ms; 0 turns it off). IDs
+    /// are 256-bit random, so an unknown ID never becomes valid later.
+    pub negative_cache_ms: u64,
 }
 
 impl Default for SessionSources {
@@ -344,6 +348,7 @@ impl Default for SessionSources {
         Self {
             header: Some("x-session-id".into()),
             cookie: None,
+            negative_cache_ms: 2000,
         }
     }
 }
@@ -375,6 +380,8 @@ pub struct AuthConfig {
     pub customer_tokens: Option<CustomerTokenConfig>,
     /// Where session IDs are read from, once a session store is set.
     pub sessions: SessionSources,
+    /// The verified-token cache (on by default).
+    pub token_cache: crate::jwt::TokenCacheSettings,
 }
 
 impl Default for AuthConfig {
@@ -391,6 +398,7 @@ impl Default for AuthConfig {
             crypto_backend: CryptoBackend::default(),
             customer_tokens: None,
             sessions: SessionSources::default(),
+            token_cache: crate::jwt::TokenCacheSettings::default(),
         }
     }
 }

@@ -67,7 +67,7 @@ pub use config::{
 pub use context::{AuthContext, CredentialKinds};
 pub use error::{AuthError, AuthErrorKind};
 pub use extract::{Auth, Customer, Require, ScopeRequirement};
-pub use jwt::RemoteKeySettings;
+pub use jwt::{RemoteKeySettings, TokenCacheSettings};
 
 #[cfg(feature = "macros")]
 pub use tollgate_macros::{require, scopes};

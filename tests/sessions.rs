@@ -33,6 +33,7 @@ fn auth_for(store: Arc<dyn SessionStore>) -> Authenticator {
         .session_sources(tollgate::config::SessionSources {
             header: Some("x-session-id".into()),
             cookie: Some("sid".into()),
+            ..Default::default()
         })
         .build()
         .unwrap()

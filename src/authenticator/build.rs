@@ -389,16 +389,20 @@ impl Authenticator {
                         "a session store is set but neither sessions.header nor sessions.cookie",
                     ));
                 }
+                let negative_ttl_ms = config.sessions.negative_cache_ms;
                 Some(SessionRules {
                     store,
                     header,
                     cookie: config.sessions.cookie.clone(),
+                    unknown: (negative_ttl_ms > 0).then(|| quick_cache::sync::Cache::new(10_000)),
+                    negative_ttl_ms,
                 })
             }
         };
 
         Ok(Self {
             engine: Arc::new(Engine {
+                cache: crate::jwt::cache::TokenCache::new(&config.token_cache),
                 issuers,
                 customer,
                 sessions,

@@ -31,6 +31,7 @@ use crate::config::{ClaimNames, TokenMarker};
 use crate::context::{AuthContext, ContextParts, ContextShared, CredentialKinds};
 use crate::credentials::{self, CredentialSources, CredentialsError, RequestParts};
 use crate::error::{AuthError, AuthErrorKind};
+use crate::jwt::cache::TokenCache;
 use crate::jwt::{IssuerVerifier, Rejection, token};
 use crate::scope::ScopeSet;
 use crate::session::{SessionId, SessionStore, StoreError};
@@ -45,6 +46,7 @@ pub struct Authenticator {
 
 struct Engine {
     issuers: Vec<Arc<IssuerVerifier>>,
+    cache: Option<TokenCache>,
     customer: Option<CustomerRules>,
     sessions: Option<SessionRules>,
     sources: CredentialSources,
@@ -68,6 +70,9 @@ struct SessionRules {
     store: Arc<dyn SessionStore>,
     header: Option<String>,
     cookie: Option<String>,
+    /// Recently unknown session IDs (SHA-256) → when they were looked up (ms).
+    unknown: Option<quick_cache::sync::Cache<[u8; 32], u64>>,
+    negative_ttl_ms: u64,
 }
 
 /// Whether a request without credentials may pass.
@@ -107,9 +112,10 @@ enum VerifyError {
 
 /// Which kind of JWT a token must be.
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum TokenKind {
-    Access,
-    Customer,
+    Access = 1,
+    Customer = 2,
 }
 
 /// One verified credential, before credentials are combined.
@@ -124,6 +130,14 @@ struct Identity {
     scopes: ScopeSet,
     expires_at: Option<u64>,
     claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What the verified-token cache needs to know about a verified token.
+struct CacheMeta {
+    valid_until: f64,
+    valid_from: Option<f64>,
+    issuer: usize,
+    generation: u64,
 }
 
 /// The credentials of one request, borrowed from it.
@@ -304,11 +318,10 @@ impl Authenticator {
 
     /// Verifies one access token (the `Authorization: Bearer` value) on its own.
     pub async fn verify_access_token(&self, token: &str) -> Result<AuthContext, AuthError> {
-        let id = self.verify_jwt_async(token, TokenKind::Access).await?;
-        Ok(self.context(id))
+        self.verify_jwt_async(token, TokenKind::Access).await
     }
 
-    async fn verify_jwt_async(&self, raw: &str, kind: TokenKind) -> Result<Identity, AuthError> {
+    async fn verify_jwt_async(&self, raw: &str, kind: TokenKind) -> Result<AuthContext, AuthError> {
         match self.verify_jwt_now(raw, kind, true) {
             Ok(id) => Ok(id),
             Err(VerifyError::Refuse(k, desc)) => Err(self.error(k, desc)),
@@ -338,12 +351,57 @@ impl Authenticator {
         }
     }
 
+    /// Key-set generation of issuer `idx` for `kind` (0 for static keys).
+    fn generation(&self, kind: TokenKind, idx: usize) -> u64 {
+        self.issuers_for(kind)
+            .get(idx)
+            .and_then(|i| i.remote.as_ref())
+            .map_or(0, |r| r.generation())
+    }
+
     fn verify_jwt_now(
         &self,
         raw: &str,
         kind: TokenKind,
         allow_fetch: bool,
-    ) -> Result<Identity, VerifyError> {
+    ) -> Result<AuthContext, VerifyError> {
+        let Some(cache) = &self.engine.cache else {
+            return self
+                .verify_jwt_uncached(raw, kind, allow_fetch)
+                .map(|(ctx, _)| ctx);
+        };
+        let key = TokenCache::key(kind as u8, raw);
+        let now = crate::jwt::now_secs();
+        if let Some((ctx, idx)) = cache.get(&key, now, |idx| self.generation(kind, idx)) {
+            // Hits still drive the background refresh of remote keys.
+            if let Some(remote) = self
+                .issuers_for(kind)
+                .get(idx)
+                .and_then(|i| i.remote.as_ref())
+            {
+                remote.refresh_if_due();
+            }
+            return Ok(ctx);
+        }
+        let (ctx, meta) = self.verify_jwt_uncached(raw, kind, allow_fetch)?;
+        cache.insert(
+            key,
+            raw.len(),
+            ctx.clone(),
+            meta.valid_until,
+            meta.valid_from,
+            meta.issuer,
+            meta.generation,
+        );
+        Ok(ctx)
+    }
+
+    fn verify_jwt_uncached(
+        &self,
+        raw: &str,
+        kind: TokenKind,
+        allow_fetch: bool,
+    ) -> Result<(AuthContext, CacheMeta), VerifyError> {
         let refuse = |desc| VerifyError::Refuse(AuthErrorKind::InvalidToken, desc);
         if raw.len() > self.engine.sources.max_token_bytes {
             return Err(refuse("the token exceeds the size limit"));
@@ -374,6 +432,7 @@ impl Authenticator {
         else {
             return Err(refuse("the token issuer is not accepted"));
         };
+        let generation = issuer.remote.as_ref().map_or(0, |r| r.generation());
         issuer.verify(&tok, allow_fetch).map_err(|r| match r {
             Rejection::Refuse(kind, desc) => {
                 tracing::debug!(reason = desc, "tollgate: token refused");
@@ -396,6 +455,16 @@ impl Authenticator {
             _ => None,
         };
         let expires_at = claims.get("exp").and_then(|v| v.as_f64()).map(|f| f as u64);
+        let leeway = issuer.leeway_secs as f64;
+        let meta = CacheMeta {
+            valid_until: claims.get("exp").and_then(|v| v.as_f64()).unwrap_or(0.0) + leeway,
+            valid_from: claims
+                .get("nbf")
+                .and_then(|v| v.as_f64())
+                .map(|n| n - leeway),
+            issuer: idx,
+            generation,
+        };
         let id = match (kind, &self.engine.customer) {
             (TokenKind::Customer, Some(c)) => {
                 let Some(customer) = claim_text(&claims, &c.customer_claim) else {
@@ -433,10 +502,10 @@ impl Authenticator {
                 claims,
             },
         };
-        Ok(id)
+        Ok((self.context(id), meta))
     }
 
-    async fn load_session(&self, raw: &str) -> Result<Identity, AuthError> {
+    async fn load_session(&self, raw: &str) -> Result<AuthContext, AuthError> {
         let Some(rules) = &self.engine.sessions else {
             return Err(self.error(AuthErrorKind::InvalidToken, "sessions are not enabled"));
         };
@@ -451,9 +520,24 @@ impl Authenticator {
                 "the session store is unavailable",
             )
         };
+        let unknown_key = rules
+            .unknown
+            .as_ref()
+            .map(|_| TokenCache::key(b's', id.as_str()));
+        if let (Some(unknown), Some(key)) = (&rules.unknown, &unknown_key)
+            && let Some(at) = unknown.get(key)
+        {
+            if crate::session::now_ms().saturating_sub(at) < rules.negative_ttl_ms {
+                return Err(self.error(AuthErrorKind::InvalidToken, "unknown or expired session"));
+            }
+            unknown.remove(key);
+        }
         let record = match rules.store.get(&id).await {
             Ok(Some(r)) => r,
             Ok(None) => {
+                if let (Some(unknown), Some(key)) = (&rules.unknown, unknown_key) {
+                    unknown.insert(key, crate::session::now_ms());
+                }
                 return Err(self.error(AuthErrorKind::InvalidToken, "unknown or expired session"));
             }
             Err(e) => return Err(unavailable(e)),
@@ -473,7 +557,7 @@ impl Authenticator {
             record
         };
         let rules_s = &self.engine.shared.scope_rules;
-        Ok(Identity {
+        Ok(self.context(Identity {
             kind: CredentialKinds::SESSION,
             issuer: None,
             account: Some(record.account.into_boxed_str()),
@@ -484,16 +568,16 @@ impl Authenticator {
             scopes: ScopeSet::parse_delimited(&record.scopes, rules_s),
             expires_at: Some(record.expires_at_ms / 1000),
             claims: serde_json::Map::new(),
-        })
+        }))
     }
 
     /// Combines every presented credential into one context. Each one has
     /// verified; here they must also agree with each other.
     fn combine(
         &self,
-        access: Option<Identity>,
-        customer: Option<Identity>,
-        session: Option<Identity>,
+        access: Option<AuthContext>,
+        customer: Option<AuthContext>,
+        session: Option<AuthContext>,
         other_scheme: bool,
         mode: Mode,
     ) -> Result<Decision, AuthError> {
@@ -512,15 +596,15 @@ impl Authenticator {
                 "a customer token needs the app's access token beside it",
             ));
         }
-        let mut merged: Option<Identity> = None;
-        for id in [access, customer, session].into_iter().flatten() {
+        let mut merged: Option<AuthContext> = None;
+        for ctx in [access, customer, session].into_iter().flatten() {
             merged = Some(match merged {
-                None => id,
-                Some(base) => self.merge(base, id)?,
+                None => ctx,
+                Some(base) => self.merge(&base, &ctx)?,
             });
         }
         match (merged, mode) {
-            (Some(id), _) => Ok(Decision::Authenticated(self.context(id))),
+            (Some(ctx), _) => Ok(Decision::Authenticated(ctx)),
             (None, Mode::Optional) => Ok(Decision::Anonymous),
             (None, Mode::Required) => Err(self.missing_credentials()),
         }
@@ -528,47 +612,58 @@ impl Authenticator {
 
     /// Two credentials of one request: they must name the same account, app
     /// and customer (where both name one); scopes are what both allow.
-    fn merge(&self, mut base: Identity, other: Identity) -> Result<Identity, AuthError> {
+    fn merge(&self, base: &AuthContext, other: &AuthContext) -> Result<AuthContext, AuthError> {
         let forbidden = |desc| AuthError::forbidden(desc, &self.engine.shared.errors);
-        let differs = |a: &Option<Box<str>>, b: &Option<Box<str>>| match (a, b) {
-            (Some(a), Some(b)) => a != b,
-            _ => false,
-        };
+        let differs =
+            |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(a), Some(b)) if a != b);
         // The customer token binding: same app and same account, both named.
-        if other.kind == CredentialKinds::CUSTOMER_TOKEN
-            && base.kind.contains(CredentialKinds::ACCESS_TOKEN)
-            && (base.client_id != other.client_id || base.account != other.account)
+        if other.credentials() == CredentialKinds::CUSTOMER_TOKEN
+            && base.credentials().contains(CredentialKinds::ACCESS_TOKEN)
+            && (base.client_id() != other.client_id() || base.account() != other.account())
         {
             return Err(forbidden(
                 "the customer token belongs to another app or account",
             ));
         }
-        if differs(&base.account, &other.account) {
+        if differs(base.account(), other.account()) {
             return Err(forbidden("the credentials belong to different accounts"));
         }
-        if differs(&base.client_id, &other.client_id) {
+        if differs(base.client_id(), other.client_id()) {
             return Err(forbidden("the credentials belong to different apps"));
         }
-        if differs(&base.customer, &other.customer) {
+        if differs(base.customer(), other.customer()) {
             return Err(forbidden("the credentials belong to different customers"));
         }
         let rules = &self.engine.shared.scope_rules;
-        base.scopes = base.scopes.intersection(&other.scopes, rules);
-        base.kind.insert(other.kind);
-        base.account = base.account.or(other.account);
-        base.client_id = base.client_id.or(other.client_id);
-        base.customer = base.customer.or(other.customer);
-        base.session = base.session.or(other.session);
-        base.subject = base.subject.or(other.subject);
-        base.issuer = base.issuer.or(other.issuer);
-        base.expires_at = match (base.expires_at, other.expires_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        let text = |a: Option<&str>, b: Option<&str>| a.or(b).map(Box::<str>::from);
+        let issuer = if base.issuer().is_empty() {
+            other.issuer()
+        } else {
+            base.issuer()
         };
-        if base.claims.is_empty() {
-            base.claims = other.claims;
-        }
-        Ok(base)
+        let claims = if base.raw_claims().is_empty() {
+            other.raw_claims()
+        } else {
+            base.raw_claims()
+        };
+        Ok(AuthContext::new(
+            ContextParts {
+                issuer: issuer.into(),
+                account: text(base.account(), other.account()),
+                client_id: text(base.client_id(), other.client_id()),
+                subject: text(base.subject(), other.subject()),
+                customer: text(base.customer(), other.customer()),
+                session: base.session_id().or(other.session_id()).cloned(),
+                scopes: base.scopes().intersection(other.scopes(), rules),
+                expires_at: match (base.expires_at(), other.expires_at()) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                },
+                credentials: base.credentials().union(other.credentials()),
+                claims: claims.clone(),
+            },
+            self.engine.shared.clone(),
+        ))
     }
 
     fn context(&self, id: Identity) -> AuthContext {
@@ -623,6 +718,11 @@ impl Authenticator {
             .filter_map(|i| i.remote.as_ref())
             .map(|r| r.fetch_count())
             .sum()
+    }
+
+    /// Entries in the verified-token cache (diagnostics and tests).
+    pub fn cached_tokens(&self) -> usize {
+        self.engine.cache.as_ref().map_or(0, TokenCache::len)
     }
 
     /// The realm used in challenges.

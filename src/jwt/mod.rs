@@ -14,10 +14,12 @@
 //! 6. `exp` (required; `Expired` when past, beyond leeway), `nbf`, `iss`
 //!    exact match, `aud` must contain a configured audience.
 
+pub(crate) mod cache;
 pub(crate) mod keys;
 pub(crate) mod remote;
 pub(crate) mod token;
 
+pub use cache::TokenCacheSettings;
 pub use remote::RemoteKeySettings;
 
 use crate::error::AuthErrorKind;
