@@ -119,6 +119,162 @@ pub(crate) struct VerifyingKey {
     pub(crate) kid: Option<Box<str>>,
     pub(crate) algs: AlgSet,
     pub(crate) key: DecodingKey,
+    /// The key parsed once into aws-lc's form, per algorithm, so the hot
+    /// path does no key parsing (`jsonwebtoken` re-parses per verify).
+    #[cfg(feature = "aws_lc_rs")]
+    pub(crate) parsed: Option<fast::ParsedKey>,
+}
+
+impl VerifyingKey {
+    pub(crate) fn new(kid: Option<Box<str>>, algs: AlgSet, key: DecodingKey) -> Self {
+        Self {
+            #[cfg(feature = "aws_lc_rs")]
+            parsed: fast::ParsedKey::new(&key, algs),
+            kid,
+            algs,
+            key,
+        }
+    }
+
+    /// Verifies `signature_b64` over `message` with `alg` (which the caller
+    /// has checked this key allows). Signatures are checked only by vetted
+    /// libraries: aws-lc with the pre-parsed key, else `jsonwebtoken`.
+    pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature_b64: &str) -> bool {
+        #[cfg(feature = "aws_lc_rs")]
+        if let Some(parsed) = &self.parsed
+            && let Some(ok) = parsed.verify(alg, message, signature_b64)
+        {
+            return ok;
+        }
+        matches!(
+            jsonwebtoken::crypto::verify(signature_b64, message, &self.key, alg),
+            Ok(true)
+        )
+    }
+}
+
+#[cfg(feature = "aws_lc_rs")]
+pub(crate) mod fast {
+    //! Pre-parsed aws-lc keys.
+
+    use super::{ALL_ALGORITHMS, AlgSet};
+    use aws_lc_rs::{hmac, signature};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind};
+
+    pub(crate) enum ParsedKey {
+        Hmac(Vec<(Algorithm, hmac::Key)>),
+        Public(Vec<(Algorithm, signature::ParsedPublicKey)>),
+    }
+
+    fn verification(alg: Algorithm) -> Option<&'static dyn signature::VerificationAlgorithm> {
+        Some(match alg {
+            Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+            Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+            Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+            Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+            Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+            Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+            Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
+            Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
+            Algorithm::EdDSA => &signature::ED25519,
+            _ => return None,
+        })
+    }
+
+    fn hmac_alg(alg: Algorithm) -> Option<hmac::Algorithm> {
+        Some(match alg {
+            Algorithm::HS256 => hmac::HMAC_SHA256,
+            Algorithm::HS384 => hmac::HMAC_SHA384,
+            Algorithm::HS512 => hmac::HMAC_SHA512,
+            _ => return None,
+        })
+    }
+
+    /// DER of a PKCS#1 `RSAPublicKey` from big-endian `n` and `e`.
+    pub(crate) fn rsa_pkcs1_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+        fn len(out: &mut Vec<u8>, l: usize) {
+            match l {
+                0..=0x7f => out.push(l as u8),
+                0x80..=0xff => out.extend_from_slice(&[0x81, l as u8]),
+                _ => out.extend_from_slice(&[0x82, (l >> 8) as u8, l as u8]),
+            }
+        }
+        fn integer(out: &mut Vec<u8>, v: &[u8]) {
+            // Minimal encoding: no leading zero bytes (keep one for zero).
+            let start = v.iter().position(|b| *b != 0).unwrap_or(v.len().saturating_sub(1));
+            let v = v.get(start..).unwrap_or_default();
+            let pad = v.first().is_some_and(|b| b & 0x80 != 0);
+            out.push(0x02);
+            len(out, v.len() + usize::from(pad));
+            if pad {
+                out.push(0);
+            }
+            out.extend_from_slice(v);
+        }
+        let mut body = Vec::with_capacity(n.len() + e.len() + 16);
+        integer(&mut body, n);
+        integer(&mut body, e);
+        let mut out = Vec::with_capacity(body.len() + 4);
+        out.push(0x30);
+        len(&mut out, body.len());
+        out.extend_from_slice(&body);
+        out
+    }
+
+    impl ParsedKey {
+        pub(crate) fn new(key: &DecodingKey, algs: AlgSet) -> Option<Self> {
+            let algs = ALL_ALGORITHMS.iter().copied().filter(|a| algs.contains(*a));
+            match key.kind() {
+                DecodingKeyKind::RsaModulusExponent { n, e } => {
+                    let der = rsa_pkcs1_der(n, e);
+                    Self::public(&der, algs)
+                }
+                DecodingKeyKind::SecretOrDer(bytes) => {
+                    if key.family() == jsonwebtoken::AlgorithmFamily::Hmac {
+                        let keys: Vec<_> = algs
+                            .filter_map(|a| hmac_alg(a).map(|h| (a, hmac::Key::new(h, bytes))))
+                            .collect();
+                        (!keys.is_empty()).then_some(Self::Hmac(keys))
+                    } else {
+                        Self::public(bytes, algs)
+                    }
+                }
+            }
+        }
+
+        fn public(bytes: &[u8], algs: impl Iterator<Item = Algorithm>) -> Option<Self> {
+            let keys: Vec<_> = algs
+                .filter_map(|a| {
+                    let v = verification(a)?;
+                    signature::ParsedPublicKey::new(v, bytes).ok().map(|k| (a, k))
+                })
+                .collect();
+            (!keys.is_empty()).then_some(Self::Public(keys))
+        }
+
+        /// `None` when this key has no pre-parsed form for `alg`.
+        pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature_b64: &str) -> Option<bool> {
+            // A JWS signature is at most 512 bytes (RSA-4096 is 512; RSA-8192
+            // 1024): decode onto the stack.
+            let mut buf = [0u8; 1024];
+            let Ok(n) = URL_SAFE_NO_PAD.decode_slice(signature_b64, &mut buf) else {
+                return Some(false);
+            };
+            let sig = buf.get(..n)?;
+            match self {
+                Self::Hmac(keys) => {
+                    let (_, key) = keys.iter().find(|(a, _)| *a == alg)?;
+                    Some(hmac::verify(key, message, sig).is_ok())
+                }
+                Self::Public(keys) => {
+                    let (_, key) = keys.iter().find(|(a, _)| *a == alg)?;
+                    Some(key.verify_sig(message, sig).is_ok())
+                }
+            }
+        }
+    }
 }
 
 impl fmt::Debug for VerifyingKey {
@@ -317,7 +473,7 @@ fn parse_jwk(value: serde_json::Value, allow_symmetric: bool) -> Result<Verifyin
         }
         None => family,
     };
-    Ok(VerifyingKey { kid, algs, key })
+    Ok(VerifyingKey::new(kid, algs, key))
 }
 
 /// Whether bytes look like a public key (PEM or DER `SubjectPublicKeyInfo`),
@@ -412,6 +568,14 @@ mod tests {
 
     fn good_ed2() -> serde_json::Value {
         serde_json::json!({"kty":"OKP","crv":"Ed25519","x": URL_SAFE_NO_PAD.encode([9u8;32]),"kid":"ed2"})
+    }
+
+    #[cfg(feature = "aws_lc_rs")]
+    #[test]
+    fn pkcs1_der_encoding() {
+        // n with the high bit set gets a 0x00 pad; leading zeros are dropped.
+        let der = super::fast::rsa_pkcs1_der(&[0, 0, 0x80, 1], &[1, 0, 1]);
+        assert_eq!(der, [0x30, 0x0a, 0x02, 0x03, 0x00, 0x80, 0x01, 0x02, 0x03, 0x01, 0x00, 0x01]);
     }
 
     #[test]

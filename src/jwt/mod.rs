@@ -124,10 +124,8 @@ impl IssuerVerifier {
             }
         };
 
-        match jsonwebtoken::crypto::verify(tok.signature, tok.message.as_bytes(), &key.key, tok.alg)
-        {
-            Ok(true) => {}
-            _ => return Err(invalid("the token signature is invalid")),
+        if !key.verify(tok.alg, tok.message.as_bytes(), tok.signature) {
+            return Err(invalid("the token signature is invalid"));
         }
 
         self.validate_claims(&tok.claims, now_secs())
