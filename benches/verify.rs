@@ -1,13 +1,20 @@
-//! Full `Authenticator` path (headers in → AuthContext out) beside raw
-//! `jsonwebtoken::decode` with the same key and claims, in the same run.
+//! Full `Authenticator` path (headers in → AuthContext out), uncached and
+//! cached, beside raw `jsonwebtoken::decode` with the same key and claims and
+//! the pre-parsed-key floor (aws-lc verifying the signature alone), in the
+//! same run; and the tower service call with and without the layer.
 
+use aws_lc_rs::{hmac, signature};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use std::convert::Infallible;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-use tollgate::{Authenticator, CryptoBackend, IssuerConfig, KeySource, Secret};
+use tollgate::{Authenticator, CryptoBackend, IssuerConfig, KeySource, Secret, TokenCacheSettings};
+use tower::Service;
 
 const ISSUER: &str = "https://issuer.bench";
 const AUDIENCE: &str = "bench-api";
@@ -28,6 +35,7 @@ fn now_or_never<F: Future>(f: F) -> F::Output {
     }
 }
 
+#[derive(Clone)]
 struct Case {
     name: &'static str,
     alg: Algorithm,
@@ -119,22 +127,109 @@ fn bench(c: &mut Criterion) {
             })
         });
 
-        let auth = Authenticator::builder()
-            .issuer(
-                IssuerConfig::new(ISSUER)
-                    .audience(AUDIENCE)
-                    .key(case.source),
-            )
-            .build()
-            .unwrap();
+        let build = |cache: bool| {
+            Authenticator::builder()
+                .issuer(
+                    IssuerConfig::new(ISSUER)
+                        .audience(AUDIENCE)
+                        .key(case.source.clone()),
+                )
+                .configure(|c| {
+                    c.token_cache = TokenCacheSettings {
+                        enabled: cache,
+                        ..Default::default()
+                    }
+                })
+                .build()
+                .unwrap()
+        };
         let mut headers = http::HeaderMap::new();
         headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
-        assert!(now_or_never(auth.authenticate(&headers)).unwrap().is_some());
-        group.bench_function(format!("{}/tollgate_authenticate", case.name), |b| {
-            b.iter(|| now_or_never(auth.authenticate(black_box(&headers))))
+        for (label, auth) in [
+            ("tollgate_uncached", build(false)),
+            ("tollgate_cached", build(true)),
+        ] {
+            assert!(now_or_never(auth.authenticate(&headers)).unwrap().is_some());
+            group.bench_function(format!("{}/{label}", case.name), |b| {
+                b.iter(|| now_or_never(auth.authenticate(black_box(&headers))))
+            });
+        }
+
+        // The floor: the signature check alone with a pre-parsed aws-lc key.
+        let (message, sig_b64) = token.rsplit_once('.').unwrap();
+        let sig = URL_SAFE_NO_PAD.decode(sig_b64).unwrap();
+        let message = message.as_bytes().to_vec();
+        let floor: Box<dyn Fn() -> bool> = match case.alg {
+            Algorithm::HS256 => {
+                let key = hmac::Key::new(hmac::HMAC_SHA256, SECRET.as_bytes());
+                Box::new(move || hmac::verify(&key, &message, &sig).is_ok())
+            }
+            alg => {
+                let (v, der): (&'static dyn signature::VerificationAlgorithm, Vec<u8>) = match alg {
+                    Algorithm::RS256 => (
+                        &signature::RSA_PKCS1_2048_8192_SHA256,
+                        spki_der("rsa.pub.pem"),
+                    ),
+                    Algorithm::ES256 => (
+                        &signature::ECDSA_P256_SHA256_FIXED,
+                        spki_der("ec256.pub.pem"),
+                    ),
+                    _ => (&signature::ED25519, spki_der("ed25519.pub.pem")),
+                };
+                let key = signature::ParsedPublicKey::new(v, der).unwrap();
+                Box::new(move || key.verify_sig(&message, &sig).is_ok())
+            }
+        };
+        assert!(floor());
+        group.bench_function(format!("{}/floor_preparsed_verify", case.name), |b| {
+            b.iter(|| black_box(floor()))
         });
     }
     group.finish();
+
+    // The tower service call on a trivial inner service, with and without
+    // the layer (RS256, cached).
+    let mut group = c.benchmark_group("tower_service");
+    let rsa = cases()
+        .into_iter()
+        .find(|c| c.alg == Algorithm::RS256)
+        .unwrap();
+    let token =
+        jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &rsa.encoding).unwrap();
+    let auth = Authenticator::builder()
+        .issuer(IssuerConfig::new(ISSUER).audience(AUDIENCE).key(rsa.source))
+        .build()
+        .unwrap();
+    let inner = tower::service_fn(|_req: http::Request<String>| async {
+        Ok::<_, Infallible>(http::Response::new(String::new()))
+    });
+    let mut bare = inner;
+    let mut layered = tower::ServiceBuilder::new()
+        .layer(tollgate::tower::AuthLayer::required(auth))
+        .service(inner);
+    let bearer = format!("Bearer {token}");
+    let request = || {
+        http::Request::builder()
+            .header("authorization", bearer.as_str())
+            .body(String::new())
+            .unwrap()
+    };
+    let first = now_or_never(layered.call(request())).unwrap();
+    assert_eq!(first.status(), 200);
+    group.bench_function("bare", |b| {
+        b.iter(|| now_or_never(bare.call(black_box(request()))))
+    });
+    group.bench_function("with_auth_layer_cached", |b| {
+        b.iter(|| now_or_never(layered.call(black_box(request()))))
+    });
+    group.finish();
+}
+
+/// DER SubjectPublicKeyInfo of a PEM public key.
+fn spki_der(name: &str) -> Vec<u8> {
+    let pem = String::from_utf8(key(name)).unwrap();
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    STANDARD.decode(b64).unwrap()
 }
 
 criterion_group!(benches, bench);

@@ -221,7 +221,11 @@ fn static_key(source: &KeySource, issuer: &str) -> Result<Vec<VerifyingKey>, Con
                     )));
                 }
             }
-            Ok(vec![VerifyingKey::new(None, AlgSet::one(alg), DecodingKey::from_secret(bytes))])
+            Ok(vec![VerifyingKey::new(
+                None,
+                AlgSet::one(alg),
+                DecodingKey::from_secret(bytes),
+            )])
         }
         KeySource::PublicKeyPem {
             pem,
@@ -245,7 +249,11 @@ fn static_key(source: &KeySource, issuer: &str) -> Result<Vec<VerifyingKey>, Con
                 }
             }
             .map_err(|e| err(format!("cannot read the {alg:?} PEM key: {e}")))?;
-            Ok(vec![VerifyingKey::new(kid.clone().map(String::into_boxed_str), AlgSet::one(alg), key)])
+            Ok(vec![VerifyingKey::new(
+                kid.clone().map(String::into_boxed_str),
+                AlgSet::one(alg),
+                key,
+            )])
         }
         KeySource::PublicKeyDer {
             der_base64,
@@ -271,7 +279,11 @@ fn static_key(source: &KeySource, issuer: &str) -> Result<Vec<VerifyingKey>, Con
                     )));
                 }
             };
-            Ok(vec![VerifyingKey::new(kid.clone().map(String::into_boxed_str), AlgSet::one(alg), key)])
+            Ok(vec![VerifyingKey::new(
+                kid.clone().map(String::into_boxed_str),
+                AlgSet::one(alg),
+                key,
+            )])
         }
         KeySource::Jwks { jwks } => {
             let set = KeySet::from_jwks(jwks.to_string().as_bytes(), true).map_err(err)?;

@@ -203,7 +203,10 @@ pub(crate) mod fast {
         }
         fn integer(out: &mut Vec<u8>, v: &[u8]) {
             // Minimal encoding: no leading zero bytes (keep one for zero).
-            let start = v.iter().position(|b| *b != 0).unwrap_or(v.len().saturating_sub(1));
+            let start = v
+                .iter()
+                .position(|b| *b != 0)
+                .unwrap_or(v.len().saturating_sub(1));
             let v = v.get(start..).unwrap_or_default();
             let pad = v.first().is_some_and(|b| b & 0x80 != 0);
             out.push(0x02);
@@ -248,14 +251,21 @@ pub(crate) mod fast {
             let keys: Vec<_> = algs
                 .filter_map(|a| {
                     let v = verification(a)?;
-                    signature::ParsedPublicKey::new(v, bytes).ok().map(|k| (a, k))
+                    signature::ParsedPublicKey::new(v, bytes)
+                        .ok()
+                        .map(|k| (a, k))
                 })
                 .collect();
             (!keys.is_empty()).then_some(Self::Public(keys))
         }
 
         /// `None` when this key has no pre-parsed form for `alg`.
-        pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature_b64: &str) -> Option<bool> {
+        pub(crate) fn verify(
+            &self,
+            alg: Algorithm,
+            message: &[u8],
+            signature_b64: &str,
+        ) -> Option<bool> {
             // A JWS signature is at most 512 bytes (RSA-4096 is 512; RSA-8192
             // 1024): decode onto the stack.
             let mut buf = [0u8; 1024];
@@ -575,7 +585,12 @@ mod tests {
     fn pkcs1_der_encoding() {
         // n with the high bit set gets a 0x00 pad; leading zeros are dropped.
         let der = super::fast::rsa_pkcs1_der(&[0, 0, 0x80, 1], &[1, 0, 1]);
-        assert_eq!(der, [0x30, 0x0a, 0x02, 0x03, 0x00, 0x80, 0x01, 0x02, 0x03, 0x01, 0x00, 0x01]);
+        assert_eq!(
+            der,
+            [
+                0x30, 0x0a, 0x02, 0x03, 0x00, 0x80, 0x01, 0x02, 0x03, 0x01, 0x00, 0x01
+            ]
+        );
     }
 
     #[test]

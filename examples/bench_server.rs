@@ -1,0 +1,207 @@
+//! One trivial route served by several auth setups, for `bench/http.sh`:
+//!
+//! `bench_server MODE PORT`, MODE one of `axum-bare`, `axum-tollgate`,
+//! `axum-tollgate-uncached`, `axum-jsonwebtoken`, `actix-bare`,
+//! `actix-tollgate`, `actix-httpauth`; or `bench_server mint` to print an
+//! RS256 token for the keys in `tests/keys/`. Each server runs one worker
+//! thread so the benchmark can pin it to one core.
+
+use std::sync::Arc;
+use tollgate::{Auth, Authenticator, CryptoBackend, IssuerConfig, TokenCacheSettings};
+
+const ISSUER: &str = "https://issuer.bench";
+const AUDIENCE: &str = "bench-api";
+
+fn key(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).expect("test key")
+}
+
+fn authenticator(cache: bool) -> Authenticator {
+    Authenticator::builder()
+        .issuer(IssuerConfig::new(ISSUER).audience(AUDIENCE).public_key_pem(
+            String::from_utf8(key("rsa.pub.pem")).expect("utf-8"),
+            "RS256",
+        ))
+        .configure(|c| {
+            c.token_cache = TokenCacheSettings {
+                enabled: cache,
+                ..Default::default()
+            }
+        })
+        .build()
+        .expect("authenticator")
+}
+
+fn validation() -> jsonwebtoken::Validation {
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.set_audience(&[AUDIENCE]);
+    v.set_issuer(&[ISSUER]);
+    v
+}
+
+fn announce(addr: std::net::SocketAddr) {
+    use std::io::Write as _;
+    println!("listening on http://{addr}");
+    let _ = std::io::stdout().flush();
+}
+
+async fn serve_axum(mode: &str, port: &str) {
+    use axum::routing::get;
+    let app: axum::Router = match mode {
+        "axum-bare" => axum::Router::new().route("/", get(|| async { "ok" })),
+        "axum-tollgate" | "axum-tollgate-uncached" => axum::Router::new()
+            .route(
+                "/",
+                get(|a: Auth| async move { a.client_id().unwrap_or_default().to_owned() }),
+            )
+            .layer(tollgate::tower::AuthLayer::required(authenticator(
+                mode == "axum-tollgate",
+            ))),
+        "axum-jsonwebtoken" => {
+            // What a user writes by hand: decode per request in a middleware.
+            let key = Arc::new(
+                jsonwebtoken::DecodingKey::from_rsa_pem(&key("rsa.pub.pem")).expect("key"),
+            );
+            let validation = Arc::new(validation());
+            axum::Router::new()
+                .route(
+                    "/",
+                    get(
+                        |axum::Extension(claims): axum::Extension<serde_json::Value>| async move {
+                            claims["client_id"].as_str().unwrap_or_default().to_owned()
+                        },
+                    ),
+                )
+                .layer(axum::middleware::from_fn(
+                    move |mut req: axum::extract::Request, next: axum::middleware::Next| {
+                        let (key, validation) = (key.clone(), validation.clone());
+                        async move {
+                            let token = req
+                                .headers()
+                                .get("authorization")
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|v| v.strip_prefix("Bearer "))
+                                .map(str::to_owned);
+                            let claims = token.and_then(|t| {
+                                jsonwebtoken::decode::<serde_json::Value>(&t, &key, &validation)
+                                    .ok()
+                            });
+                            match claims {
+                                Some(data) => {
+                                    req.extensions_mut().insert(data.claims);
+                                    next.run(req).await
+                                }
+                                None => axum::response::IntoResponse::into_response(
+                                    http::StatusCode::UNAUTHORIZED,
+                                ),
+                            }
+                        }
+                    },
+                ))
+        }
+        other => panic!("unknown mode {other}"),
+    };
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
+        .await
+        .expect("bind");
+    announce(listener.local_addr().expect("addr"));
+    axum::serve(listener, app).await.expect("serve");
+}
+
+#[cfg(feature = "actix")]
+fn serve_actix(mode: &str, port: &str) {
+    use actix_web::{App, HttpMessage, HttpResponse, HttpServer, web};
+    macro_rules! serve {
+        ($factory:expr) => {{
+            let server = HttpServer::new($factory)
+                .workers(1)
+                .bind(format!("127.0.0.1:{port}"))
+                .expect("bind");
+            let addr = server.addrs()[0];
+            let running = server.run();
+            announce(addr);
+            running.await.expect("serve");
+        }};
+    }
+    let mode = mode.to_owned();
+    let sys = actix_web::rt::System::new();
+    sys.block_on(async move {
+        match mode.as_str() {
+            "actix-bare" => serve!(|| App::new().route("/", web::get().to(|| async { "ok" }))),
+            "actix-tollgate" => {
+                let auth = authenticator(true);
+                serve!(move || App::new()
+                    .wrap(tollgate::actix::AuthMiddleware::required(auth.clone()))
+                    .route("/", web::get().to(|a: Auth| async move { a.client_id().unwrap_or_default().to_owned() })))
+            }
+            "actix-httpauth" => {
+                let dk = web::Data::new((
+                    jsonwebtoken::DecodingKey::from_rsa_pem(&key("rsa.pub.pem")).expect("key"),
+                    validation(),
+                ));
+                serve!(move || App::new()
+                    .app_data(dk.clone())
+                    .wrap(actix_web_httpauth::middleware::HttpAuthentication::bearer(
+                        |req: actix_web::dev::ServiceRequest, cred: actix_web_httpauth::extractors::bearer::BearerAuth| async move {
+                            let key = req
+                                .app_data::<web::Data<(jsonwebtoken::DecodingKey, jsonwebtoken::Validation)>>()
+                                .cloned();
+                            let claims = key.and_then(|k| {
+                                jsonwebtoken::decode::<serde_json::Value>(cred.token(), &k.0, &k.1).ok()
+                            });
+                            match claims {
+                                Some(data) => {
+                                    req.extensions_mut().insert(data.claims);
+                                    Ok(req)
+                                }
+                                None => Err((actix_web::error::ErrorUnauthorized("invalid token"), req)),
+                            }
+                        },
+                    ))
+                    .route(
+                        "/",
+                        web::get().to(|req: actix_web::HttpRequest| async move {
+                            let c = req
+                                .extensions()
+                                .get::<serde_json::Value>()
+                                .and_then(|c| c["client_id"].as_str().map(str::to_owned));
+                            HttpResponse::Ok().body(c.unwrap_or_default())
+                        }),
+                    ))
+            }
+            other => panic!("unknown mode {other}"),
+        }
+    });
+}
+
+fn main() {
+    tollgate::install_crypto_backend(CryptoBackend::AwsLcRs).expect("backend");
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().unwrap_or_else(|| "axum-bare".into());
+    let port = args.next().unwrap_or_else(|| "3200".into());
+    if mode == "mint" {
+        let claims = serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "exp": 4_000_000_000u64,
+            "client_id": "bench-client", "account_id": "acct", "scope": "orders:read"});
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(&key("rsa.pem")).expect("key");
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+            &claims,
+            &key,
+        )
+        .expect("token");
+        println!("{token}");
+        return;
+    }
+    if mode.starts_with("actix") {
+        #[cfg(feature = "actix")]
+        serve_actix(&mode, &port);
+        #[cfg(not(feature = "actix"))]
+        panic!("actix modes need --features actix");
+    } else {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(serve_axum(&mode, &port));
+    }
+}
