@@ -520,10 +520,8 @@ impl Authenticator {
                 "the session store is unavailable",
             )
         };
-        let unknown_key = rules
-            .unknown
-            .as_ref()
-            .map(|_| TokenCache::key(b's', id.as_str()));
+        // The ID is already 256 random bits: its text is a fine key as is.
+        let unknown_key = rules.unknown.as_ref().map(|_| id.cache_key());
         if let (Some(unknown), Some(key)) = (&rules.unknown, &unknown_key)
             && let Some(at) = unknown.get(key)
         {

@@ -14,7 +14,6 @@
 
 use crate::context::AuthContext;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// Verified-token cache settings (on by default).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,10 +98,24 @@ impl TokenCache {
     }
 
     pub(crate) fn key(kind: u8, token: &str) -> [u8; 32] {
-        let mut h = Sha256::new();
-        h.update([kind]);
-        h.update(token.as_bytes());
-        h.finalize().into()
+        // aws-lc's SHA-256 (SHA-NI where the CPU has it) when compiled in.
+        #[cfg(feature = "aws_lc_rs")]
+        {
+            let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+            ctx.update(&[kind]);
+            ctx.update(token.as_bytes());
+            let mut out = [0u8; 32];
+            out.copy_from_slice(ctx.finish().as_ref());
+            out
+        }
+        #[cfg(not(feature = "aws_lc_rs"))]
+        {
+            use sha2::{Digest, Sha256};
+            let mut h = Sha256::new();
+            h.update([kind]);
+            h.update(token.as_bytes());
+            h.finalize().into()
+        }
     }
 
     /// A still-valid entry, checked against the clock and the current

@@ -84,6 +84,20 @@ impl SessionId {
         &self.0
     }
 
+    /// A fixed-size key for in-process caches: the first 32 characters of
+    /// the random part (192 bits of entropy), so no hashing is needed.
+    pub(crate) fn cache_key(&self) -> [u8; 32] {
+        let mut key = [0u8; 32];
+        if let Some(random) = self
+            .0
+            .as_bytes()
+            .get(SESSION_ID_PREFIX.len()..SESSION_ID_PREFIX.len() + 32)
+        {
+            key.copy_from_slice(random);
+        }
+        key
+    }
+
     /// A short, non-secret prefix for logs.
     pub fn redacted(&self) -> &str {
         self.0
