@@ -29,7 +29,7 @@ PIN_SERVER="taskset -c 0"
 PIN_WRK="taskset -c 1"
 if ! taskset -c 0 true 2>/dev/null; then PIN_SERVER=""; PIN_WRK=""; fi
 
-MODES="axum-bare axum-tollgate axum-tollgate-uncached axum-jsonwebtoken jwt-authorizer actix-bare actix-tollgate actix-httpauth"
+MODES=${MODES:-"axum-bare axum-tollgate axum-tollgate-uncached axum-jsonwebtoken jwt-authorizer actix-bare actix-tollgate actix-httpauth"}
 OUT=$(mktemp -d)
 
 start_server() {
@@ -84,6 +84,7 @@ for mode in modes:
     rps, p50, p99, _ = res[mode]
     bare = res["actix-bare" if mode.startswith("actix") else "axum-bare"][0]
     print(f"| {mode} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {rps / bare:.0%} |")
-t, u, j = res["axum-tollgate"][0], res["axum-tollgate-uncached"][0], res["jwt-authorizer"][0]
-print(f"\nuncached tollgate / jwt-authorizer = {u / j:.2f}x; cached tollgate / bare axum = {t / res['axum-bare'][0]:.0%}")
+if all(m in res for m in ("axum-tollgate", "axum-tollgate-uncached", "jwt-authorizer", "axum-bare")):
+    t, u, j = res["axum-tollgate"][0], res["axum-tollgate-uncached"][0], res["jwt-authorizer"][0]
+    print(f"\nuncached tollgate / jwt-authorizer = {u / j:.2f}x; cached tollgate / bare axum = {t / res['axum-bare'][0]:.0%}")
 PY
