@@ -75,8 +75,8 @@ for mode in modes:
         if not m:
             continue
         rps.append(float(m.group(1)))
-        p50.append(unit(re.search(r"50%\s+(\S+)", text).group(1)))
-        p99.append(unit(re.search(r"99%\s+(\S+)", text).group(1)))
+        p50.append(unit(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1)))
+        p99.append(unit(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1)))
     res[mode] = (statistics.median(rps), statistics.median(p50), statistics.median(p99), rps)
 print(f"| server | req/s (median of {rounds}) | p50 ms | p99 ms | vs bare |")
 print("|---|---|---|---|---|")
