@@ -7,7 +7,7 @@
 # DURATION seconds. Prints requests/s (median over rounds), p50/p99 and the
 # ratio to the bare server of the same framework.
 #
-#   bash bench/http.sh            # ROUNDS=3 DURATION=5 CONNECTIONS=32
+#   bash bench/http.sh            # ROUNDS=3 DURATION=5 CONNECTIONS=32 (MODES="..." to pick servers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +29,7 @@ PIN_SERVER="taskset -c 0"
 PIN_WRK="taskset -c 1"
 if ! taskset -c 0 true 2>/dev/null; then PIN_SERVER=""; PIN_WRK=""; fi
 
-MODES=${MODES:-"axum-bare axum-tollgate axum-tollgate-uncached axum-jsonwebtoken jwt-authorizer actix-bare actix-tollgate actix-httpauth"}
+MODES=${MODES:-"axum-bare axum-tollgate axum-tollgate-outer axum-tollgate-uncached axum-jsonwebtoken jwt-authorizer actix-bare actix-tollgate actix-httpauth"}
 OUT=$(mktemp -d)
 
 start_server() {

@@ -1,7 +1,7 @@
 //! One trivial route served by several auth setups, for `bench/http.sh`:
 //!
 //! `bench_server MODE PORT`, MODE one of `axum-bare`, `axum-tollgate`,
-//! `axum-tollgate-uncached`, `axum-jsonwebtoken`, `actix-bare`,
+//! `axum-tollgate-outer` (layer around the whole router), `axum-tollgate-uncached`, `axum-jsonwebtoken`, `actix-bare`,
 //! `actix-tollgate`, `actix-httpauth`; or `bench_server mint` to print an
 //! RS256 token for the keys in `tests/keys/`. Each server runs one worker
 //! thread so the benchmark can pin it to one core.
@@ -47,6 +47,29 @@ fn announce(addr: std::net::SocketAddr) {
 
 async fn serve_axum(mode: &str, port: &str) {
     use axum::routing::get;
+    if mode == "axum-tollgate-outer" {
+        // The layer around the whole router (once per request), rather than
+        // `Router::layer` (which axum applies inside each route's boxed service).
+        let router = axum::Router::new().route(
+            "/",
+            get(|a: Auth| async move { a.client_id().unwrap_or_default().to_owned() }),
+        );
+        let svc = tower::Layer::layer(
+            &tollgate::tower::AuthLayer::required(authenticator(true)),
+            router,
+        );
+        let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
+            .await
+            .expect("bind");
+        announce(listener.local_addr().expect("addr"));
+        axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service(svc),
+        )
+        .await
+        .expect("serve");
+        return;
+    }
     let app: axum::Router = match mode {
         "axum-bare" => axum::Router::new().route("/", get(|| async { "ok" })),
         "axum-tollgate" | "axum-tollgate-uncached" => axum::Router::new()
