@@ -55,11 +55,13 @@ pub mod session;
 pub mod actix;
 #[cfg(feature = "axum")]
 pub mod axum;
+#[cfg(feature = "issuer")]
+pub mod issue;
 #[cfg(feature = "tower")]
 pub mod tower;
 
 pub use authenticator::{
-    Authenticator, AuthenticatorBuilder, Decision, Mode, install_crypto_backend,
+    Authenticator, AuthenticatorBuilder, ClientStatus, Decision, Mode, install_crypto_backend,
 };
 pub use config::{
     AuthConfig, ClaimNames, ConfigError, CryptoBackend, IssuerConfig, KeySource, Secret,

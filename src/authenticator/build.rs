@@ -24,6 +24,7 @@ use std::time::Duration;
 pub struct AuthenticatorBuilder {
     config: AuthConfig,
     store: Option<Arc<dyn SessionStore>>,
+    client_status: Option<Arc<dyn super::ClientStatus>>,
 }
 
 impl AuthenticatorBuilder {
@@ -99,6 +100,12 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Rejects access tokens of deactivated clients (see [`ClientStatus`](super::ClientStatus)).
+    pub fn client_status(mut self, status: Arc<dyn super::ClientStatus>) -> Self {
+        self.client_status = Some(status);
+        self
+    }
+
     /// Sets where session IDs are read from.
     pub fn session_sources(mut self, sources: crate::config::SessionSources) -> Self {
         self.config.sessions = sources;
@@ -107,7 +114,7 @@ impl AuthenticatorBuilder {
 
     /// Checks the configuration and builds the authenticator.
     pub fn build(self) -> Result<Authenticator, ConfigError> {
-        Authenticator::from_parts(self.config, self.store)
+        Authenticator::from_parts(self.config, self.store, self.client_status)
     }
 }
 
@@ -299,12 +306,13 @@ fn static_key(source: &KeySource, issuer: &str) -> Result<Vec<VerifyingKey>, Con
 impl Authenticator {
     /// Builds from a (deserialized) configuration, checking it.
     pub fn from_config(config: AuthConfig) -> Result<Self, ConfigError> {
-        Self::from_parts(config, None)
+        Self::from_parts(config, None, None)
     }
 
     pub(crate) fn from_parts(
         config: AuthConfig,
         store: Option<Arc<dyn SessionStore>>,
+        client_status: Option<Arc<dyn super::ClientStatus>>,
     ) -> Result<Self, ConfigError> {
         install_crypto_backend(config.crypto_backend)?;
         if config.issuers.is_empty() {
@@ -402,6 +410,7 @@ impl Authenticator {
 
         Ok(Self {
             engine: Arc::new(Engine {
+                client_status: client_status.clone(),
                 cache: crate::jwt::cache::TokenCache::new(&config.token_cache),
                 issuers,
                 customer,

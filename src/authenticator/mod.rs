@@ -45,6 +45,7 @@ pub struct Authenticator {
 }
 
 struct Engine {
+    client_status: Option<Arc<dyn ClientStatus>>,
     issuers: Vec<Arc<IssuerVerifier>>,
     cache: Option<TokenCache>,
     customer: Option<CustomerRules>,
@@ -73,6 +74,15 @@ struct SessionRules {
     /// Recently unknown session IDs (SHA-256) → when they were looked up (ms).
     unknown: Option<quick_cache::sync::Cache<[u8; 32], u64>>,
     negative_ttl_ms: u64,
+}
+
+/// Tells whether an API client may still use its tokens, so deactivating a
+/// client takes effect before its tokens expire. Consulted on every request
+/// that carries an access token (cached tokens included): keep it cheap, and
+/// document the delay of any caching you add behind it.
+pub trait ClientStatus: Send + Sync + std::fmt::Debug + 'static {
+    /// Whether `client_id` is active.
+    fn is_active(&self, client_id: &str) -> bool;
 }
 
 /// Whether a request without credentials may pass.
@@ -360,6 +370,24 @@ impl Authenticator {
     }
 
     fn verify_jwt_now(
+        &self,
+        raw: &str,
+        kind: TokenKind,
+        allow_fetch: bool,
+    ) -> Result<AuthContext, VerifyError> {
+        let ctx = self.verify_jwt_cached(raw, kind, allow_fetch)?;
+        if let (Some(status), Some(client)) = (&self.engine.client_status, ctx.client_id())
+            && !status.is_active(client)
+        {
+            return Err(VerifyError::Refuse(
+                AuthErrorKind::InvalidToken,
+                "the client is deactivated",
+            ));
+        }
+        Ok(ctx)
+    }
+
+    fn verify_jwt_cached(
         &self,
         raw: &str,
         kind: TokenKind,

@@ -1,0 +1,51 @@
+//! The platform side (feature `issuer`): signing keys and a key ring, the
+//! JWKS document and OIDC discovery, minting access and customer tokens, an
+//! API-client registry with Argon2id-hashed secrets, and the RFC 6749 §4.4
+//! client-credentials token endpoint.
+//!
+//! An app that embeds tollgate can be the issuer of the credentials it
+//! verifies, without a separate identity server:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use tollgate::issue::{KeyRing, Minter, SigningAlgorithm, SigningKey, InMemoryClients, NewClient};
+//!
+//! # fn main() -> Result<(), tollgate::ConfigError> {
+//! let ring = KeyRing::new(SigningKey::generate(SigningAlgorithm::Ed25519)?);
+//! let minter = Minter::new("https://shop.example", "shop-api", ring);
+//! let clients = Arc::new(InMemoryClients::default());
+//! clients.register(NewClient {
+//!     id: "backend".into(),
+//!     secret: "a-long-random-client-secret".into(),
+//!     account: "acct-1".into(),
+//!     scopes: "orders:read orders:write".into(),
+//!     lifetime: Duration::from_secs(3600),
+//!     default_attribution: None,
+//!     allowed_attributions: vec![],
+//! })?;
+//! let routes: axum::Router = tollgate::issue::router(minter, clients, Default::default());
+//! # let _ = routes; Ok(()) }
+//! ```
+//!
+//! Deactivating a client ([`InMemoryClients::set_active`]) makes the token
+//! endpoint refuse it at once; verifiers built with
+//! [`AuthenticatorBuilder::client_status`](crate::AuthenticatorBuilder::client_status)
+//! reject its unexpired tokens on the next request (the in-memory registry
+//! is consulted per request, cached tokens included: no delay).
+
+mod clients;
+mod endpoint;
+mod keys;
+mod mint;
+
+pub use clients::{Client, ClientRegistry, DEFAULT_MAX_LIFETIME, InMemoryClients, NewClient};
+pub use endpoint::{TokenEndpointSettings, router};
+pub use keys::{KeyRing, SigningAlgorithm, SigningKey};
+pub use mint::{ACCESS_TOKEN_TYP, AccessGrant, CUSTOMER_MARKER, CustomerGrant, Minted, Minter};
+
+impl crate::authenticator::ClientStatus for InMemoryClients {
+    fn is_active(&self, client_id: &str) -> bool {
+        self.get(client_id).is_some_and(|c| c.active)
+    }
+}
