@@ -382,6 +382,8 @@ pub struct AuthConfig {
     pub sessions: SessionSources,
     /// The verified-token cache (on by default).
     pub token_cache: crate::jwt::TokenCacheSettings,
+    /// Header naming what writes are attributed to (e.g. `X-Attribution`); off unless set.
+    pub attribution_header: Option<String>,
 }
 
 impl Default for AuthConfig {
@@ -399,6 +401,7 @@ impl Default for AuthConfig {
             customer_tokens: None,
             sessions: SessionSources::default(),
             token_cache: crate::jwt::TokenCacheSettings::default(),
+            attribution_header: None,
         }
     }
 }

@@ -23,6 +23,8 @@ impl CredentialKinds {
     pub const CUSTOMER_TOKEN: Self = Self(2);
     /// A customer session ID.
     pub const SESSION: Self = Self(4);
+    /// Legacy basic credentials (a till).
+    pub const BASIC: Self = Self(8);
 
     /// Whether every kind in `other` is present.
     pub fn contains(self, other: Self) -> bool {
@@ -50,6 +52,7 @@ impl CredentialKinds {
             (Self::ACCESS_TOKEN, "access_token"),
             (Self::CUSTOMER_TOKEN, "customer_token"),
             (Self::SESSION, "session"),
+            (Self::BASIC, "basic"),
         ]
         .into_iter()
         .filter(move |(k, _)| self.contains(*k))
@@ -77,6 +80,7 @@ struct Inner {
     subject: Option<Box<str>>,
     customer: Option<Box<str>>,
     session: Option<SessionId>,
+    attribution: Option<Box<str>>,
     scopes: ScopeSet,
     expires_at: Option<u64>,
     credentials: CredentialKinds,
@@ -96,6 +100,7 @@ pub(crate) struct ContextParts {
     pub(crate) subject: Option<Box<str>>,
     pub(crate) customer: Option<Box<str>>,
     pub(crate) session: Option<SessionId>,
+    pub(crate) attribution: Option<Box<str>>,
     pub(crate) scopes: ScopeSet,
     pub(crate) expires_at: Option<u64>,
     pub(crate) credentials: CredentialKinds,
@@ -111,6 +116,7 @@ impl AuthContext {
             subject: parts.subject,
             customer: parts.customer,
             session: parts.session,
+            attribution: parts.attribution,
             scopes: parts.scopes,
             expires_at: parts.expires_at,
             credentials: parts.credentials,
@@ -143,6 +149,13 @@ impl AuthContext {
     /// token or bound session) was presented.
     pub fn customer(&self) -> Option<&str> {
         self.0.customer.as_deref()
+    }
+
+    /// What this request's writes are attributed to (e.g. a till or store):
+    /// the attribution header if the caller may use it, else the caller's
+    /// default.
+    pub fn attribution(&self) -> Option<&str> {
+        self.0.attribution.as_deref()
     }
 
     /// The session, if a session credential was presented.
@@ -277,6 +290,27 @@ impl<'de> serde::Deserializer<'de> for MapRef<'de> {
 }
 
 impl AuthContext {
+    /// A copy with `attribution` set.
+    pub(crate) fn with_attribution(&self, attribution: Option<Box<str>>) -> AuthContext {
+        let i = &self.0;
+        AuthContext::new(
+            ContextParts {
+                issuer: i.issuer.clone(),
+                account: i.account.clone(),
+                client_id: i.client_id.clone(),
+                subject: i.subject.clone(),
+                customer: i.customer.clone(),
+                session: i.session.clone(),
+                attribution,
+                scopes: i.scopes.clone(),
+                expires_at: i.expires_at,
+                credentials: i.credentials,
+                claims: i.claims.clone(),
+            },
+            i.shared.clone(),
+        )
+    }
+
     pub(crate) fn scope_rules(&self) -> &ScopeRules {
         &self.0.shared.scope_rules
     }
@@ -296,6 +330,7 @@ impl fmt::Debug for AuthContext {
             .field("subject", &self.0.subject)
             .field("customer", &self.0.customer)
             .field("session", &self.0.session)
+            .field("attribution", &self.0.attribution)
             .field("scopes", &self.0.scopes)
             .field("expires_at", &self.0.expires_at)
             .field("credentials", &self.0.credentials)
@@ -306,12 +341,13 @@ impl fmt::Debug for AuthContext {
 impl serde::Serialize for AuthContext {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("AuthContext", 8)?;
+        let mut s = serializer.serialize_struct("AuthContext", 9)?;
         s.serialize_field("issuer", &*self.0.issuer)?;
         s.serialize_field("account", &self.0.account)?;
         s.serialize_field("client_id", &self.0.client_id)?;
         s.serialize_field("subject", &self.0.subject)?;
         s.serialize_field("customer", &self.0.customer)?;
+        s.serialize_field("attribution", &self.0.attribution)?;
         s.serialize_field("scopes", &self.0.scopes)?;
         s.serialize_field("expires_at", &self.0.expires_at)?;
         s.serialize_field(

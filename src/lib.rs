@@ -41,6 +41,7 @@
 )]
 
 pub mod authenticator;
+pub mod basic;
 pub mod config;
 pub mod context;
 pub mod credentials;
@@ -61,7 +62,8 @@ pub mod issue;
 pub mod tower;
 
 pub use authenticator::{
-    Authenticator, AuthenticatorBuilder, ClientStatus, Decision, Mode, install_crypto_backend,
+    AttributionPolicy, Authenticator, AuthenticatorBuilder, ClientStatus, Decision, Mode,
+    install_crypto_backend,
 };
 pub use config::{
     AuthConfig, ClaimNames, ConfigError, CryptoBackend, IssuerConfig, KeySource, Secret,

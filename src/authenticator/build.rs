@@ -25,6 +25,14 @@ pub struct AuthenticatorBuilder {
     config: AuthConfig,
     store: Option<Arc<dyn SessionStore>>,
     client_status: Option<Arc<dyn super::ClientStatus>>,
+    extras: Extras,
+}
+
+/// Plug-ins that cannot come from a configuration file.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Extras {
+    basic: Option<Arc<dyn crate::basic::BasicVerifier>>,
+    attribution: Option<Arc<dyn super::AttributionPolicy>>,
 }
 
 impl AuthenticatorBuilder {
@@ -106,6 +114,24 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Accepts `Authorization: Basic` credentials checked by `verifier` (legacy tills).
+    pub fn basic_credentials(mut self, verifier: Arc<dyn crate::basic::BasicVerifier>) -> Self {
+        self.extras.basic = Some(verifier);
+        self
+    }
+
+    /// Reads the attribution from `header` (e.g. `X-Attribution`), allowed
+    /// and defaulted by `policy`.
+    pub fn attribution(
+        mut self,
+        header: impl Into<String>,
+        policy: Arc<dyn super::AttributionPolicy>,
+    ) -> Self {
+        self.config.attribution_header = Some(header.into());
+        self.extras.attribution = Some(policy);
+        self
+    }
+
     /// Sets where session IDs are read from.
     pub fn session_sources(mut self, sources: crate::config::SessionSources) -> Self {
         self.config.sessions = sources;
@@ -114,7 +140,7 @@ impl AuthenticatorBuilder {
 
     /// Checks the configuration and builds the authenticator.
     pub fn build(self) -> Result<Authenticator, ConfigError> {
-        Authenticator::from_parts(self.config, self.store, self.client_status)
+        Authenticator::from_parts(self.config, self.store, self.client_status, self.extras)
     }
 }
 
@@ -306,13 +332,14 @@ fn static_key(source: &KeySource, issuer: &str) -> Result<Vec<VerifyingKey>, Con
 impl Authenticator {
     /// Builds from a (deserialized) configuration, checking it.
     pub fn from_config(config: AuthConfig) -> Result<Self, ConfigError> {
-        Self::from_parts(config, None, None)
+        Self::from_parts(config, None, None, Extras::default())
     }
 
     pub(crate) fn from_parts(
         config: AuthConfig,
         store: Option<Arc<dyn SessionStore>>,
         client_status: Option<Arc<dyn super::ClientStatus>>,
+        extras: Extras,
     ) -> Result<Self, ConfigError> {
         install_crypto_backend(config.crypto_backend)?;
         if config.issuers.is_empty() {
@@ -411,6 +438,17 @@ impl Authenticator {
         Ok(Self {
             engine: Arc::new(Engine {
                 client_status: client_status.clone(),
+                basic: extras.basic.clone(),
+                attribution: match &config.attribution_header {
+                    Some(h) => {
+                        check_header_name(h, "attribution_header")?;
+                        Some(super::AttributionRules {
+                            header: h.to_ascii_lowercase(),
+                            policy: extras.attribution.clone(),
+                        })
+                    }
+                    None => None,
+                },
                 cache: crate::jwt::cache::TokenCache::new(&config.token_cache),
                 issuers,
                 customer,

@@ -46,6 +46,8 @@ pub struct Authenticator {
 
 struct Engine {
     client_status: Option<Arc<dyn ClientStatus>>,
+    basic: Option<Arc<dyn crate::basic::BasicVerifier>>,
+    attribution: Option<AttributionRules>,
     issuers: Vec<Arc<IssuerVerifier>>,
     cache: Option<TokenCache>,
     customer: Option<CustomerRules>,
@@ -67,6 +69,11 @@ struct CustomerRules {
     grant: ScopeSet,
 }
 
+struct AttributionRules {
+    header: String,
+    policy: Option<Arc<dyn AttributionPolicy>>,
+}
+
 struct SessionRules {
     store: Arc<dyn SessionStore>,
     header: Option<String>,
@@ -83,6 +90,14 @@ struct SessionRules {
 pub trait ClientStatus: Send + Sync + std::fmt::Debug + 'static {
     /// Whether `client_id` is active.
     fn is_active(&self, client_id: &str) -> bool;
+}
+
+/// Decides what a client's writes are attributed to: the requested value
+/// (from the attribution header) if the client may use it, else its default.
+pub trait AttributionPolicy: Send + Sync + std::fmt::Debug + 'static {
+    /// `Ok(value)` to use, or `Err(())` when `requested` is not allowed.
+    #[allow(clippy::result_unit_err)]
+    fn resolve(&self, client_id: &str, requested: Option<&str>) -> Result<Option<String>, ()>;
 }
 
 /// Whether a request without credentials may pass.
@@ -137,6 +152,7 @@ struct Identity {
     subject: Option<Box<str>>,
     customer: Option<Box<str>>,
     session: Option<SessionId>,
+    attribution: Option<Box<str>>,
     scopes: ScopeSet,
     expires_at: Option<u64>,
     claims: serde_json::Map<String, serde_json::Value>,
@@ -155,6 +171,10 @@ struct Presented<'r> {
     bearer: Option<&'r str>,
     customer_token: Option<&'r str>,
     session: Option<&'r str>,
+    /// The `Authorization: Basic` value, when a basic verifier is configured.
+    basic: Option<&'r [u8]>,
+    /// The attribution header's value, when attribution is configured.
+    attribution: Option<&'r str>,
     other_scheme: bool,
 }
 
@@ -226,7 +246,16 @@ impl Authenticator {
             Some(raw) => Some(self.load_session(raw).await?),
             None => None,
         };
-        self.combine(access, customer, session, presented.other_scheme, mode)
+        let basic = match presented.basic {
+            Some(raw) => Some(self.verify_basic(raw).await?),
+            None => None,
+        };
+        let decision = self.combine(
+            [access, customer, session, basic],
+            presented.other_scheme,
+            mode,
+        )?;
+        self.attribute(decision, presented.attribution)
     }
 
     /// The synchronous fast path: answers unless a key fetch or a session
@@ -240,7 +269,7 @@ impl Authenticator {
             Ok(p) => p,
             Err(e) => return Attempt::Done(Err(e)),
         };
-        if presented.session.is_some() {
+        if presented.session.is_some() || presented.basic.is_some() {
             return Attempt::NeedsAsync;
         }
         let verify = |raw: Option<&str>, kind| match raw {
@@ -250,7 +279,10 @@ impl Authenticator {
         let access = verify(presented.bearer, TokenKind::Access);
         let customer = verify(presented.customer_token, TokenKind::Customer);
         match (access, customer) {
-            (Ok(a), Ok(c)) => Attempt::Done(self.combine(a, c, None, presented.other_scheme, mode)),
+            (Ok(a), Ok(c)) => Attempt::Done(
+                self.combine([a, c, None, None], presented.other_scheme, mode)
+                    .and_then(|d| self.attribute(d, presented.attribution)),
+            ),
             // A definite refusal of either credential is final.
             (Err(VerifyError::Refuse(kind, desc)), _)
             | (_, Err(VerifyError::Refuse(kind, desc))) => {
@@ -318,11 +350,43 @@ impl Authenticator {
             }
             None => None,
         };
+        let basic = match (&e.basic, creds.other_scheme) {
+            (Some(_), true) => credentials::unique_header(req, "authorization")
+                .map_err(|err| self.credentials_error(err))?
+                .filter(|v| {
+                    v.len() > 6
+                        && v.get(..6)
+                            .is_some_and(|p| p.eq_ignore_ascii_case(b"basic "))
+                }),
+            _ => None,
+        };
+        let attribution = match &e.attribution {
+            Some(rules) => match credentials::unique_header(req, &rules.header)
+                .map_err(|err| self.credentials_error(err))?
+            {
+                Some(raw) => Some(
+                    std::str::from_utf8(raw)
+                        .ok()
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty() && v.len() <= 256)
+                        .ok_or_else(|| {
+                            self.error(
+                                AuthErrorKind::InvalidRequest,
+                                "the attribution header is malformed",
+                            )
+                        })?,
+                ),
+                None => None,
+            },
+            None => None,
+        };
         Ok(Presented {
             bearer: creds.bearer.map(|b| b.as_str()),
             customer_token,
             session,
-            other_scheme: creds.other_scheme,
+            other_scheme: creds.other_scheme && basic.is_none(),
+            basic,
+            attribution,
         })
     }
 
@@ -512,6 +576,7 @@ impl Authenticator {
                     subject: claim_text(&claims, "sub"),
                     customer: Some(customer),
                     session: None,
+                    attribution: None,
                     scopes: grant,
                     expires_at,
                     claims,
@@ -525,6 +590,7 @@ impl Authenticator {
                 subject: claim_text(&claims, "sub"),
                 customer: None,
                 session: None,
+                attribution: None,
                 scopes: scopes.unwrap_or_default(),
                 expires_at,
                 claims,
@@ -591,6 +657,7 @@ impl Authenticator {
             subject: None,
             customer: record.customer.map(String::into_boxed_str),
             session: Some(record.id),
+            attribution: None,
             scopes: ScopeSet::parse_delimited(&record.scopes, rules_s),
             expires_at: Some(record.expires_at_ms / 1000),
             claims: serde_json::Map::new(),
@@ -601,13 +668,11 @@ impl Authenticator {
     /// verified; here they must also agree with each other.
     fn combine(
         &self,
-        access: Option<AuthContext>,
-        customer: Option<AuthContext>,
-        session: Option<AuthContext>,
+        [access, customer, session, basic]: [Option<AuthContext>; 4],
         other_scheme: bool,
         mode: Mode,
     ) -> Result<Decision, AuthError> {
-        if access.is_none() && other_scheme {
+        if access.is_none() && basic.is_none() && other_scheme {
             return Err(self.error(
                 AuthErrorKind::Missing,
                 "unsupported authorization scheme; use Bearer",
@@ -616,6 +681,7 @@ impl Authenticator {
         if let (None, Some(_), Some(rules)) = (&access, &customer, &self.engine.customer)
             && !rules.allow_alone
             && session.is_none()
+            && basic.is_none()
         {
             return Err(self.error(
                 AuthErrorKind::Missing,
@@ -623,7 +689,7 @@ impl Authenticator {
             ));
         }
         let mut merged: Option<AuthContext> = None;
-        for ctx in [access, customer, session].into_iter().flatten() {
+        for ctx in [access, customer, session, basic].into_iter().flatten() {
             merged = Some(match merged {
                 None => ctx,
                 Some(base) => self.merge(&base, &ctx)?,
@@ -680,6 +746,7 @@ impl Authenticator {
                 subject: text(base.subject(), other.subject()),
                 customer: text(base.customer(), other.customer()),
                 session: base.session_id().or(other.session_id()).cloned(),
+                attribution: text(base.attribution(), other.attribution()),
                 scopes: base.scopes().intersection(other.scopes(), rules),
                 expires_at: match (base.expires_at(), other.expires_at()) {
                     (Some(a), Some(b)) => Some(a.min(b)),
@@ -692,6 +759,90 @@ impl Authenticator {
         ))
     }
 
+    async fn verify_basic(&self, raw: &[u8]) -> Result<AuthContext, AuthError> {
+        use crate::basic::BasicRejection;
+        let Some(verifier) = &self.engine.basic else {
+            return Err(self.missing_credentials());
+        };
+        let Some((user, secret)) = crate::basic::decode(raw) else {
+            return Err(self.error(
+                AuthErrorKind::InvalidRequest,
+                "the Basic credentials are malformed",
+            ));
+        };
+        let id = match verifier.verify(&user, &secret).await {
+            Ok(id) => id,
+            Err(BasicRejection::Invalid) => {
+                return Err(self.error(AuthErrorKind::InvalidToken, "unknown till or wrong secret"));
+            }
+            Err(BasicRejection::DisabledForAccount) => {
+                return Err(self.error(
+                    AuthErrorKind::InvalidToken,
+                    "basic credentials are switched off for this account",
+                ));
+            }
+            Err(_) => {
+                return Err(self.error(
+                    AuthErrorKind::Unavailable,
+                    "the basic credential verifier is unavailable",
+                ));
+            }
+        };
+        Ok(self.context(Identity {
+            kind: CredentialKinds::BASIC,
+            issuer: None,
+            account: Some(id.account.into_boxed_str()),
+            client_id: Some(id.till.into_boxed_str()),
+            subject: None,
+            customer: None,
+            session: None,
+            attribution: id.attribution.map(String::into_boxed_str),
+            scopes: ScopeSet::parse_delimited(&id.scopes, &self.engine.shared.scope_rules),
+            expires_at: None,
+            claims: serde_json::Map::new(),
+        }))
+    }
+
+    /// Sets the request's attribution: the header's value if the caller may
+    /// use it (403 otherwise), else the caller's default.
+    fn attribute(
+        &self,
+        decision: Decision,
+        requested: Option<&str>,
+    ) -> Result<Decision, AuthError> {
+        let (Some(rules), Decision::Authenticated(ctx)) = (&self.engine.attribution, &decision)
+        else {
+            return Ok(decision);
+        };
+        let refuse = || {
+            AuthError::forbidden(
+                "the attribution is not allowed for this caller",
+                &self.engine.shared.errors,
+            )
+        };
+        // Tills (and any credential that carries its own attribution) may
+        // only name that one.
+        if let Some(own) = ctx.attribution() {
+            return match requested {
+                Some(r) if r != own => Err(refuse()),
+                _ => Ok(decision),
+            };
+        }
+        let resolved = match (&rules.policy, ctx.client_id()) {
+            (Some(policy), Some(client)) => {
+                policy.resolve(client, requested).map_err(|()| refuse())?
+            }
+            _ if requested.is_some() => return Err(refuse()),
+            _ => None,
+        };
+        Ok(match resolved {
+            Some(value) => {
+                Decision::Authenticated(ctx.with_attribution(Some(value.into_boxed_str())))
+            }
+            None => decision,
+        })
+    }
+
     fn context(&self, id: Identity) -> AuthContext {
         AuthContext::new(
             ContextParts {
@@ -701,6 +852,7 @@ impl Authenticator {
                 subject: id.subject,
                 customer: id.customer,
                 session: id.session,
+                attribution: id.attribution,
                 scopes: id.scopes,
                 expires_at: id.expires_at,
                 credentials: id.kind,

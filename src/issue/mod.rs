@@ -49,3 +49,19 @@ impl crate::authenticator::ClientStatus for InMemoryClients {
         self.get(client_id).is_some_and(|c| c.active)
     }
 }
+
+impl crate::authenticator::AttributionPolicy for InMemoryClients {
+    fn resolve(&self, client_id: &str, requested: Option<&str>) -> Result<Option<String>, ()> {
+        let client = self.get(client_id).ok_or(())?;
+        match requested {
+            None => Ok(client.default_attribution),
+            Some(r)
+                if client.default_attribution.as_deref() == Some(r)
+                    || client.allowed_attributions.iter().any(|a| a == r) =>
+            {
+                Ok(Some(r.to_owned()))
+            }
+            Some(_) => Err(()),
+        }
+    }
+}
