@@ -828,8 +828,11 @@ impl Authenticator {
                 _ => Ok(decision),
             };
         }
+        // The policy speaks for API clients (access tokens); other callers
+        // (sessions, customer tokens alone) have no attribution to choose.
+        let app = ctx.credentials().contains(CredentialKinds::ACCESS_TOKEN);
         let resolved = match (&rules.policy, ctx.client_id()) {
-            (Some(policy), Some(client)) => {
+            (Some(policy), Some(client)) if app => {
                 policy.resolve(client, requested).map_err(|()| refuse())?
             }
             _ if requested.is_some() => return Err(refuse()),

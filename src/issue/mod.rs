@@ -35,11 +35,13 @@
 //! is consulted per request, cached tokens included: no delay).
 
 mod clients;
+mod customer;
 mod endpoint;
 mod keys;
 mod mint;
 
 pub use clients::{Client, ClientRegistry, DEFAULT_MAX_LIFETIME, InMemoryClients, NewClient};
+pub use customer::{CustomerDirectory, CustomerTokenSettings, customer_tokens_router};
 pub use endpoint::{TokenEndpointSettings, router};
 pub use keys::{KeyRing, SigningAlgorithm, SigningKey};
 pub use mint::{ACCESS_TOKEN_TYP, AccessGrant, CUSTOMER_MARKER, CustomerGrant, Minted, Minter};

@@ -1,0 +1,597 @@
+//! A small commerce API (customers and orders) that is its own issuer and
+//! is protected by every credential kind tollgate handles.
+//!
+//! `cargo run --example shop --features issuer,redis`
+//!
+//! Environment (all optional): `TOLLGATE_BIND` (default `127.0.0.1:3000`),
+//! `TOLLGATE_ISSUER` (default `http://ADDR`), `TOLLGATE_DEMO_CLIENT_ID` /
+//! `TOLLGATE_DEMO_CLIENT_SECRET`, `TOLLGATE_DEMO_CUSTOMER_EMAIL` /
+//! `TOLLGATE_DEMO_CUSTOMER_PASSWORD`, `TOLLGATE_REDIS_URL` (sessions in
+//! Redis instead of memory); to trust an external issuer instead of the
+//! embedded one, the variables of `examples/axum_api.rs`: `TOLLGATE_AUDIENCE`
+//! and one of `TOLLGATE_JWKS_URL`, `TOLLGATE_DISCOVERY=1`, `TOLLGATE_HS256_SECRET`. It prints `listening on http://ADDR` once it
+//! accepts connections, after a curl walk-through of every flow.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tollgate::basic::{BasicIdentity, StaticBasicCredentials};
+use tollgate::config::{CustomerTokenConfig, SessionSources};
+use tollgate::issue::{
+    CustomerDirectory, CustomerTokenSettings, InMemoryClients, KeyRing, Minter, NewClient,
+    SigningAlgorithm, SigningKey,
+};
+use tollgate::session::{
+    BindAuthority, MemoryStore, NewSession, SessionId, SessionStore, StoreError,
+};
+use tollgate::tower::AuthLayer;
+use tollgate::{Auth, AuthError, Authenticator, IssuerConfig, RemoteKeySettings};
+
+const ACCOUNT: &str = "demo-account";
+const AUDIENCE: &str = "shop-api";
+const ALL_SCOPES: &str = "customer:read customer:write orders:read orders:write";
+/// What an anonymous onboarding session may do: create its customer.
+const ONBOARDING_SCOPES: &str = "customer:write";
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn random(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    let _ = getrandom::fill(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+#[derive(Clone, Debug)]
+struct Customer {
+    id: String,
+    name: String,
+    email: String,
+    password_hash: String,
+}
+
+#[derive(Debug, Default)]
+struct Shop {
+    customers: Mutex<HashMap<String, Customer>>,
+    orders: Mutex<Vec<Value>>,
+}
+
+fn hash_password(pw: &str) -> String {
+    let mut salt = [0u8; 16];
+    let _ = getrandom::fill(&mut salt);
+    let Ok(salt) = SaltString::encode_b64(&salt) else {
+        return String::new();
+    };
+    argon2::Argon2::default()
+        .hash_password(pw.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
+impl Shop {
+    fn add_customer(&self, name: &str, email: &str, password: &str) -> Customer {
+        let c = Customer {
+            id: format!("cus_{}", random(9)),
+            name: name.into(),
+            email: email.to_lowercase(),
+            password_hash: hash_password(password),
+        };
+        if let Ok(mut m) = self.customers.lock() {
+            m.insert(c.id.clone(), c.clone());
+        }
+        c
+    }
+}
+
+#[async_trait::async_trait]
+impl CustomerDirectory for Shop {
+    async fn check_password(&self, _account: &str, email: &str, password: &str) -> Option<String> {
+        let found = self
+            .customers
+            .lock()
+            .ok()?
+            .values()
+            .find(|c| c.email == email.to_lowercase())
+            .cloned();
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let c = found?;
+            let hash = PasswordHash::new(&c.password_hash).ok()?;
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .ok()
+                .map(|()| c.id)
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+}
+
+#[derive(Clone)]
+struct App {
+    shop: Arc<Shop>,
+    sessions: Arc<dyn SessionStore>,
+    anonymous_budget: Arc<Mutex<(u32, std::time::Instant)>>,
+    public_client: String,
+}
+
+fn err(status: StatusCode, code: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": code, "error_description": description})),
+    )
+        .into_response()
+}
+
+fn store_error(e: StoreError) -> Response {
+    match e {
+        StoreError::NotFound => err(StatusCode::NOT_FOUND, "not_found", "no such session"),
+        StoreError::AlreadyBound => err(
+            StatusCode::CONFLICT,
+            "already_bound",
+            "the session already has a customer",
+        ),
+        StoreError::NotAllowed => err(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "only a customer created through this session, or the app's backend credential, may be bound",
+        ),
+        _ => err(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "session store unavailable",
+        ),
+    }
+}
+
+fn session_json(r: &tollgate::session::SessionRecord) -> Value {
+    json!({"data": {"type": "customer_session", "id": r.id.as_str(), "customer_id": r.customer,
+        "account": r.account, "scopes": r.scopes, "expires_at": r.expires_at_ms / 1000}})
+}
+
+/// `POST /customer-sessions`: from the backend (app token, optional
+/// `customer_id`), or anonymous from a frontend (only the public client id).
+async fn create_session(
+    State(app): State<App>,
+    auth: Option<Auth>,
+    body: axum::body::Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let new = match auth {
+        Some(auth)
+            if auth
+                .credentials()
+                .contains(tollgate::CredentialKinds::ACCESS_TOKEN)
+                && !auth.is_customer_scoped() =>
+        {
+            let customer = body["customer_id"].as_str().map(str::to_owned);
+            if let Some(c) = &customer
+                && !app
+                    .shop
+                    .customers
+                    .lock()
+                    .map(|m| m.contains_key(c))
+                    .unwrap_or(false)
+            {
+                return err(StatusCode::NOT_FOUND, "not_found", "no such customer");
+            }
+            NewSession {
+                client_id: auth.client_id().map(str::to_owned),
+                customer,
+                ..NewSession::anonymous(auth.account().unwrap_or(ACCOUNT), ALL_SCOPES)
+            }
+        }
+        Some(_) => {
+            return err(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "customer credentials cannot create sessions",
+            );
+        }
+        None => {
+            if body["client_id"].as_str() != Some(app.public_client.as_str()) {
+                return err(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "a known public client_id is required",
+                );
+            }
+            // A small budget of anonymous sessions per minute.
+            if let Ok(mut b) = app.anonymous_budget.lock() {
+                if b.1.elapsed() > Duration::from_secs(60) {
+                    *b = (0, std::time::Instant::now());
+                }
+                b.0 += 1;
+                if b.0 > 120 {
+                    return err(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "slow_down",
+                        "too many anonymous sessions",
+                    );
+                }
+            }
+            NewSession {
+                client_id: Some(app.public_client.clone()),
+                ..NewSession::anonymous(ACCOUNT, ONBOARDING_SCOPES)
+            }
+        }
+    };
+    match app.sessions.create(new).await {
+        Ok(r) => {
+            let mut res = (StatusCode::CREATED, Json(session_json(&r))).into_response();
+            if let Some(cookie) = tollgate::session::session_cookie("shop_session", &r) {
+                res.headers_mut().insert(http::header::SET_COOKIE, cookie);
+            }
+            res
+        }
+        Err(e) => store_error(e),
+    }
+}
+
+/// `PATCH /customer-sessions/{id}`: bind the customer created during onboarding.
+async fn bind_session(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(id) = SessionId::parse(&id) else {
+        return err(StatusCode::NOT_FOUND, "not_found", "no such session");
+    };
+    let Some(customer) = body["customer_id"].as_str() else {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "customer_id is required",
+        );
+    };
+    let authority = if auth.session_id() == Some(&id) {
+        BindAuthority::CreatedThroughSession
+    } else if auth
+        .credentials()
+        .contains(tollgate::CredentialKinds::ACCESS_TOKEN)
+        && !auth.is_customer_scoped()
+    {
+        BindAuthority::Backend(&auth)
+    } else {
+        return err(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "not this session's holder",
+        );
+    };
+    if let Err(e) = app.sessions.bind_customer(&id, customer, authority).await {
+        return store_error(e);
+    }
+    // Bound: the session now acts for its customer with the full customer grant.
+    match app
+        .sessions
+        .update(&id, &|r| {
+            r.scopes = ALL_SCOPES.into();
+            Ok(())
+        })
+        .await
+    {
+        Ok(r) => Json(session_json(&r)).into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+async fn current_session(State(app): State<App>, auth: Auth) -> Response {
+    let Some(id) = auth.session_id() else {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "no session credential",
+        );
+    };
+    match app.sessions.get(id).await {
+        Ok(Some(r)) => Json(session_json(&r)).into_response(),
+        Ok(None) => err(StatusCode::NOT_FOUND, "not_found", "no such session"),
+        Err(e) => store_error(e),
+    }
+}
+
+async fn create_customer(
+    State(app): State<App>,
+    auth: Auth,
+    Json(body): Json<Value>,
+) -> Result<Response, AuthError> {
+    auth.require_scope("customer:write")?;
+    let (Some(name), Some(email), Some(password)) = (
+        body["name"].as_str(),
+        body["email"].as_str(),
+        body["password"].as_str(),
+    ) else {
+        return Ok(err(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "name, email and password are required",
+        ));
+    };
+    // A customer-bound caller cannot create other customers.
+    if auth.customer().is_some() {
+        return Ok(err(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "already bound to a customer",
+        ));
+    }
+    let c = app.shop.add_customer(name, email, password);
+    if let Some(session) = auth.session_id()
+        && let Err(e) = app.sessions.record_created_customer(session, &c.id).await
+    {
+        return Ok(store_error(e));
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"data": {"type": "customer", "id": c.id, "name": c.name, "email": c.email}})),
+    )
+        .into_response())
+}
+
+async fn get_customer(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, AuthError> {
+    auth.require_scope("customer:read")?;
+    auth.ensure_customer(&id)?;
+    let c = app
+        .shop
+        .customers
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&id).cloned());
+    Ok(match c {
+        Some(c) => Json(
+            json!({"data": {"type": "customer", "id": c.id, "name": c.name, "email": c.email}}),
+        )
+        .into_response(),
+        None => err(StatusCode::NOT_FOUND, "not_found", "no such customer"),
+    })
+}
+
+async fn list_orders(State(app): State<App>, auth: Auth) -> Result<Response, AuthError> {
+    auth.require_scope("orders:read")?;
+    let orders = app
+        .shop
+        .orders
+        .lock()
+        .map(|o| o.clone())
+        .unwrap_or_default();
+    // Customer-scoped callers only ever see their own orders.
+    let visible: Vec<Value> = match (auth.is_customer_scoped(), auth.customer()) {
+        (false, _) => orders,
+        (true, Some(me)) => orders
+            .into_iter()
+            .filter(|o| o["customer_id"] == me)
+            .collect(),
+        (true, None) => Vec::new(),
+    };
+    Ok(Json(json!({"data": visible})).into_response())
+}
+
+async fn create_order(
+    State(app): State<App>,
+    auth: Auth,
+    body: axum::body::Bytes,
+) -> Result<Response, AuthError> {
+    auth.require_scope("orders:write")?;
+    let body: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
+    let customer = match (auth.is_customer_scoped(), auth.customer()) {
+        (true, Some(me)) => Some(me.to_owned()),
+        (true, None) => {
+            return Ok(err(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "no customer bound",
+            ));
+        }
+        (false, _) => body["customer_id"].as_str().map(str::to_owned),
+    };
+    let order = json!({"type": "order", "id": format!("ord_{}", random(9)), "customer_id": customer,
+        "items": body["items"], "attribution": auth.attribution(), "created_by": auth.client_id()});
+    if let Ok(mut o) = app.shop.orders.lock() {
+        o.push(order.clone());
+    }
+    Ok((StatusCode::CREATED, Json(json!({"data": order}))).into_response())
+}
+
+async fn run() -> Result<(), String> {
+    tollgate::install_crypto_backend(tollgate::CryptoBackend::AwsLcRs)
+        .map_err(|e| e.to_string())?;
+    let bind = env("TOLLGATE_BIND").unwrap_or_else(|| "127.0.0.1:3000".into());
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .map_err(|e| format!("cannot bind {bind}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let base = format!("http://{addr}");
+    let issuer = env("TOLLGATE_ISSUER").unwrap_or_else(|| base.clone());
+
+    // The platform side: keys, clients, customers, tills.
+    let ring =
+        KeyRing::new(SigningKey::generate(SigningAlgorithm::Ed25519).map_err(|e| e.to_string())?);
+    let minter = Minter::new(issuer.clone(), AUDIENCE, ring);
+    let clients = Arc::new(InMemoryClients::default());
+    let client_id = env("TOLLGATE_DEMO_CLIENT_ID").unwrap_or_else(|| "demo-backend".into());
+    let client_secret = env("TOLLGATE_DEMO_CLIENT_SECRET").unwrap_or_else(|| random(24));
+    clients
+        .register(NewClient {
+            id: client_id.clone(),
+            secret: client_secret.clone(),
+            account: ACCOUNT.into(),
+            scopes: ALL_SCOPES.into(),
+            lifetime: Duration::from_secs(3600),
+            default_attribution: Some("store-1".into()),
+            allowed_attributions: vec!["store-2".into()],
+        })
+        .map_err(|e| e.to_string())?;
+    let shop = Arc::new(Shop::default());
+    let email = env("TOLLGATE_DEMO_CUSTOMER_EMAIL").unwrap_or_else(|| "ron@swanson.example".into());
+    let password = env("TOLLGATE_DEMO_CUSTOMER_PASSWORD").unwrap_or_else(|| random(12));
+    let demo_customer = shop.add_customer("Ron Swanson", &email, &password);
+    let tills = Arc::new(StaticBasicCredentials::default());
+    let till_secret = random(16);
+    tills.add(
+        "till-1",
+        &till_secret,
+        BasicIdentity {
+            account: ACCOUNT.into(),
+            till: "till-1".into(),
+            scopes: "orders:read orders:write".into(),
+            attribution: Some("store-1/till-1".into()),
+        },
+    );
+
+    let sessions: Arc<dyn SessionStore> = match env("TOLLGATE_REDIS_URL") {
+        None => Arc::new(MemoryStore::default()),
+        #[cfg(feature = "redis")]
+        Some(url) => Arc::new(
+            tollgate::session::RedisStore::new(tollgate::session::RedisSettings {
+                url,
+                ..Default::default()
+            })
+            .map_err(|e| e.to_string())?,
+        ),
+        #[cfg(not(feature = "redis"))]
+        Some(_) => return Err("TOLLGATE_REDIS_URL needs --features redis".into()),
+    };
+
+    // The verifier: this very server's JWKS (fetched over HTTP, cached), or
+    // an external issuer named with `examples/axum_api.rs`'s variables.
+    let audience = env("TOLLGATE_AUDIENCE").unwrap_or_else(|| AUDIENCE.into());
+    let mut trusted = IssuerConfig::new(issuer.clone()).audience(audience);
+    trusted = if let Some(url) = env("TOLLGATE_JWKS_URL") {
+        trusted.jwks_url(url)
+    } else if env("TOLLGATE_DISCOVERY").is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+    {
+        trusted.discovery()
+    } else if let Some(secret) = env("TOLLGATE_HS256_SECRET") {
+        trusted.key(tollgate::KeySource::HmacSecret {
+            secret: tollgate::Secret::new(secret),
+            algorithm: Some("HS256".into()),
+            allow_short: true,
+        })
+    } else {
+        trusted.jwks_url(format!("{base}/.well-known/jwks.json"))
+    };
+    let auth = Authenticator::builder()
+        .issuer(trusted)
+        .remote_keys(RemoteKeySettings {
+            fetch_timeout_ms: 2000,
+            ..Default::default()
+        })
+        .customer_tokens(CustomerTokenConfig::default())
+        .session_store(sessions.clone())
+        .session_sources(SessionSources {
+            cookie: Some("shop_session".into()),
+            ..Default::default()
+        })
+        .client_status(clients.clone())
+        .attribution("X-Attribution", clients.clone())
+        .basic_credentials(tills)
+        .build()
+        .map_err(|e| e.to_string())?;
+
+    let app = App {
+        shop: shop.clone(),
+        sessions,
+        anonymous_budget: Arc::new(Mutex::new((0, std::time::Instant::now()))),
+        public_client: "demo-storefront".into(),
+    };
+    let api = Router::new()
+        .route("/customer-sessions", post(create_session))
+        .route("/customer-sessions/current", get(current_session))
+        .route(
+            "/customer-sessions/{id}",
+            axum::routing::patch(bind_session),
+        )
+        .route("/customers", post(create_customer))
+        .route("/customers/{id}", get(get_customer))
+        .route("/orders", get(list_orders).post(create_order))
+        .with_state(app)
+        .merge(tollgate::issue::customer_tokens_router(
+            minter.clone(),
+            shop,
+            CustomerTokenSettings::default(),
+        ))
+        .layer(AuthLayer::optional(auth));
+    let router = Router::new()
+        .merge(tollgate::issue::router(minter, clients, Default::default()))
+        .merge(api);
+
+    let b = &base;
+    println!("tollgate shop demo. Demo API client: id {client_id}, secret {client_secret}");
+    println!(
+        "Demo customer: {email} / {password} (id {}); till: till-1 / {till_secret}",
+        demo_customer.id
+    );
+    println!("Walk-through (paste into a shell):");
+    println!("# 1. client credentials -> access token -> API call");
+    println!(
+        "TOKEN=$(curl -s -u '{client_id}:{client_secret}' -d grant_type=client_credentials {b}/oauth/token | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')"
+    );
+    println!("curl -si {b}/orders -H \"Authorization: Bearer $TOKEN\"");
+    println!(
+        "curl -si -X POST {b}/orders -H \"Authorization: Bearer $TOKEN\" -H 'X-Attribution: store-2' -H 'content-type: application/json' -d '{{\"customer_id\":\"{}\",\"items\":[\"mug\"]}}'",
+        demo_customer.id
+    );
+    println!("# 2. customer login -> customer token -> own orders only");
+    println!(
+        "CTOKEN=$(curl -s -X POST {b}/customers/tokens -H \"Authorization: Bearer $TOKEN\" -H 'content-type: application/json' -d '{{\"email\":\"{email}\",\"password\":\"{password}\"}}' | sed -E 's/.*\"token\":\"([^\"]+)\".*/\\1/')"
+    );
+    println!(
+        "curl -si {b}/orders -H \"Authorization: Bearer $TOKEN\" -H \"X-Customer-Token: $CTOKEN\""
+    );
+    println!(
+        "curl -si {b}/customers/{} -H \"Authorization: Bearer $TOKEN\" -H \"X-Customer-Token: $CTOKEN\"",
+        demo_customer.id
+    );
+    println!("# 3. frontend session -> onboarding -> bound session");
+    println!(
+        "SID=$(curl -s -X POST {b}/customer-sessions -H 'content-type: application/json' -d '{{\"client_id\":\"demo-storefront\"}}' | sed -E 's/.*\"id\":\"([^\"]+)\".*/\\1/')"
+    );
+    println!(
+        "NEW=$(curl -s -X POST {b}/customers -H \"X-Session-Id: $SID\" -H 'content-type: application/json' -d '{{\"name\":\"Leslie\",\"email\":\"leslie@example.org\",\"password\":\"waffles-and-friends\"}}' | sed -E 's/.*\"id\":\"([^\"]+)\".*/\\1/')"
+    );
+    println!(
+        "curl -si -X PATCH {b}/customer-sessions/$SID -H \"X-Session-Id: $SID\" -H 'content-type: application/json' -d \"{{\\\"customer_id\\\":\\\"$NEW\\\"}}\""
+    );
+    println!("curl -si {b}/customer-sessions/current -H \"X-Session-Id: $SID\"");
+    println!("# 4. legacy till (basic credentials)");
+    println!("curl -si {b}/orders -u 'till-1:{till_secret}'");
+    println!("# 5. insufficient scope: a till cannot read customers");
+    println!(
+        "curl -si {b}/customers/{} -u 'till-1:{till_secret}'",
+        demo_customer.id
+    );
+    println!("listening on http://{addr}");
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    axum::serve(listener, router)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
