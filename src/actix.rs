@@ -50,15 +50,13 @@ use std::rc::Rc;
 
 impl RequestParts for ServiceRequest {
     fn visit_header<'a>(&'a self, name: &str, visit: &mut dyn FnMut(&'a [u8])) {
-        for v in self.headers().get_all(name) {
-            visit(v.as_bytes());
-        }
+        self.request().visit_header(name, visit);
     }
     fn method(&self) -> &str {
-        self.method().as_str()
+        RequestParts::method(self.request())
     }
     fn query(&self) -> Option<&str> {
-        Some(self.query_string()).filter(|q| !q.is_empty())
+        RequestParts::query(self.request())
     }
 }
 

@@ -506,9 +506,3 @@ mod redis_backed {
         );
     }
 }
-
-#[cfg(not(feature = "redis"))]
-#[test]
-fn redis_session_tests_need_the_redis_feature() {
-    eprintln!("SKIPPED: Redis session tests run with `--features redis` (or --all-features)");
-}
