@@ -6,88 +6,10 @@ mod common;
 use common::*;
 use jsonwebtoken::Algorithm;
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-struct Server {
-    child: Child,
-    base: String,
-    stdout_lines: Vec<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn example_path(name: &str) -> std::path::PathBuf {
-    // target/<profile>/deps/<test-binary> → target/<profile>/examples/<name>
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    dir.join("examples").join(name)
-}
-
-fn start(envs: &[(&str, &str)]) -> Server {
+fn start(envs: &[(&str, &str)]) -> ExampleServer {
     start_example("axum_api", envs)
-}
-
-fn start_example(name: &str, envs: &[(&str, &str)]) -> Server {
-    let path = example_path(name);
-    if !path.exists() {
-        // `cargo test --test example_process` alone does not build examples.
-        let features = if name == "actix_api" {
-            "actix,macros"
-        } else {
-            ""
-        };
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", name, "--features", features])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "building example {name}");
-    }
-    let mut cmd = Command::new(path);
-    cmd.env("TOLLGATE_BIND", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    for var in [
-        "TOLLGATE_ISSUER",
-        "TOLLGATE_AUDIENCE",
-        "TOLLGATE_JWKS_URL",
-        "TOLLGATE_DISCOVERY",
-        "TOLLGATE_HS256_SECRET",
-        "TOLLGATE_SCOPE_CLAIM",
-        "TOLLGATE_EXPIRED_STATUS",
-        "TOLLGATE_LEEWAY_SECS",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("the example is built by `cargo test`");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let mut seen = Vec::new();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("example exited before listening")
-            .unwrap();
-        if let Some(addr) = line.strip_prefix("listening on ") {
-            break addr.to_owned();
-        }
-        seen.push(line);
-    };
-    Server {
-        child,
-        base,
-        stdout_lines: seen,
-    }
 }
 
 fn client() -> reqwest::Client {

@@ -3,73 +3,41 @@
 //! once with the memory session store and once with Redis.
 #![cfg(all(feature = "issuer", feature = "redis"))]
 
+mod common;
+
 use base64::Engine as _;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 struct Shop {
-    child: Child,
-    base: String,
+    server: common::ExampleServer,
     till_secret: String,
 }
 
-impl Drop for Shop {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start(redis: Option<&str>) -> Shop {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join("shop");
-    if !path.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", "shop", "--features", "issuer,redis"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    let mut cmd = Command::new(path);
-    cmd.env("TOLLGATE_BIND", "127.0.0.1:0")
-        .env("TOLLGATE_DEMO_CLIENT_ID", "e2e-backend")
-        .env(
+    let mut envs = vec![
+        ("TOLLGATE_DEMO_CLIENT_ID", "e2e-backend"),
+        (
             "TOLLGATE_DEMO_CLIENT_SECRET",
             "e2e-backend-secret-0123456789",
-        )
-        .env("TOLLGATE_DEMO_CUSTOMER_EMAIL", "ron@e2e.example")
-        .env("TOLLGATE_DEMO_CUSTOMER_PASSWORD", "e2e-customer-password")
-        .env_remove("TOLLGATE_ISSUER")
-        .env_remove("TOLLGATE_REDIS_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        ),
+        ("TOLLGATE_DEMO_CUSTOMER_EMAIL", "ron@e2e.example"),
+        ("TOLLGATE_DEMO_CUSTOMER_PASSWORD", "e2e-customer-password"),
+    ];
     if let Some(url) = redis {
-        cmd.env("TOLLGATE_REDIS_URL", url);
+        envs.push(("TOLLGATE_REDIS_URL", url));
     }
-    let mut child = cmd.spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut till_secret = String::new();
-    let base = loop {
-        let line = lines.next().expect("shop exited early").unwrap();
-        if let Some((_, rest)) = line.split_once("till: till-1 / ") {
-            till_secret = rest.trim().to_owned();
-        }
-        if let Some(addr) = line.strip_prefix("listening on ") {
-            break addr.to_owned();
-        }
-    };
+    let server = common::start_example("shop", &envs);
+    let till_secret = server
+        .stdout_lines
+        .iter()
+        .find_map(|l| {
+            l.split_once("till: till-1 / ")
+                .map(|(_, s)| s.trim().to_owned())
+        })
+        .expect("the walk-through names the till");
     Shop {
-        child,
-        base,
+        server,
         till_secret,
     }
 }
@@ -101,7 +69,7 @@ async fn walk(shop: &Shop) {
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap();
-    let b = &shop.base;
+    let b = &shop.server.base;
 
     // 1. client credentials → token → API call.
     let basic = base64::engine::general_purpose::STANDARD

@@ -366,3 +366,90 @@ impl Drop for JwksServer {
         self.task.abort();
     }
 }
+
+use std::io::BufRead as _;
+
+/// An example binary running as a child process; killed on drop.
+pub struct ExampleServer {
+    child: std::process::Child,
+    pub base: String,
+    pub stdout_lines: Vec<String>,
+}
+
+impl Drop for ExampleServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn example_path(name: &str) -> std::path::PathBuf {
+    // target/<profile>/deps/<test-binary> → target/<profile>/examples/<name>
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    dir.join("examples").join(name)
+}
+
+/// Starts `examples/<name>` on an ephemeral port with `envs` (the
+/// `TOLLGATE_*` variables not given are removed) and waits for its
+/// `listening on` line.
+pub fn start_example(name: &str, envs: &[(&str, &str)]) -> ExampleServer {
+    let path = example_path(name);
+    if !path.exists() {
+        // `cargo test --test example_process` alone does not build examples.
+        let features = match name {
+            "actix_api" => "actix,macros",
+            "shop" => "issuer,redis",
+            _ => "",
+        };
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--example", name, "--features", features])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "building example {name}");
+    }
+    let mut cmd = std::process::Command::new(path);
+    cmd.env("TOLLGATE_BIND", "127.0.0.1:0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
+    for var in [
+        "TOLLGATE_ISSUER",
+        "TOLLGATE_AUDIENCE",
+        "TOLLGATE_JWKS_URL",
+        "TOLLGATE_DISCOVERY",
+        "TOLLGATE_HS256_SECRET",
+        "TOLLGATE_SCOPE_CLAIM",
+        "TOLLGATE_EXPIRED_STATUS",
+        "TOLLGATE_LEEWAY_SECS",
+        "TOLLGATE_REDIS_URL",
+        "TOLLGATE_DEMO_CLIENT_ID",
+        "TOLLGATE_DEMO_CLIENT_SECRET",
+        "TOLLGATE_DEMO_CUSTOMER_EMAIL",
+        "TOLLGATE_DEMO_CUSTOMER_PASSWORD",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("the example is built by `cargo test`");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("example exited before listening")
+            .unwrap();
+        if let Some(addr) = line.strip_prefix("listening on ") {
+            break addr.to_owned();
+        }
+        seen.push(line);
+    };
+    ExampleServer {
+        child,
+        base,
+        stdout_lines: seen,
+    }
+}
