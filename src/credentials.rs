@@ -278,13 +278,6 @@ pub struct Credentials<'a> {
     pub other_scheme: bool,
 }
 
-impl<'a> Credentials<'a> {
-    /// Whether no credential at all was found.
-    pub fn is_empty(&self) -> bool {
-        self.bearer.is_none()
-    }
-}
-
 /// Reads the credentials of a request according to `sources`.
 pub fn extract<'a, R: RequestParts + ?Sized>(
     req: &'a R,

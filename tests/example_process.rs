@@ -12,26 +12,18 @@ fn start(envs: &[(&str, &str)]) -> ExampleServer {
     start_example("axum_api", envs)
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
-
-#[tokio::test]
-async fn embedded_default_prints_working_curl_lines() {
-    let server = start(&[]);
+/// Runs every `curl` line the example printed (method, URL, bearer token)
+/// and expects each to succeed.
+async fn assert_printed_curls_work(http: &reqwest::Client, server: &ExampleServer) {
     let curls: Vec<&String> = server
         .stdout_lines
         .iter()
         .filter(|l| l.starts_with("curl "))
         .collect();
     assert_eq!(curls.len(), 4, "{:?}", server.stdout_lines);
-    let http = client();
     for line in curls {
-        let method = line.split_whitespace().nth(3).unwrap();
-        let url = line.split_whitespace().nth(4).unwrap();
+        let mut words = line.split_whitespace();
+        let (method, url) = (words.nth(3).unwrap(), words.next().unwrap());
         let token = line
             .rsplit("Bearer ")
             .next()
@@ -45,6 +37,36 @@ async fn embedded_default_prints_working_curl_lines() {
             .unwrap();
         assert!(res.status().is_success(), "{line}: {}", res.status());
     }
+}
+
+async fn status_of(
+    http: &reqwest::Client,
+    method: &str,
+    server: &ExampleServer,
+    path: &str,
+    token: &str,
+) -> u16 {
+    http.request(method.parse().unwrap(), format!("{}{path}", server.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn embedded_default_prints_working_curl_lines() {
+    let server = start(&[]);
+    let http = client();
+    assert_printed_curls_work(&http, &server).await;
     let res = http
         .get(format!("{}/whoami", server.base))
         .send()
@@ -166,35 +188,16 @@ async fn actix_example_serves_the_same_contract() {
     let body: serde_json::Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
     assert_eq!(body["client_id"], "client-123");
     assert_eq!(body["scopes"], json!(["orders:read", "customer:read"]));
-    let status = |r: reqwest::Response| r.status().as_u16();
     assert_eq!(
-        status(
-            http.get(format!("{}/orders", server.base))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-        ),
+        status_of(&http, "GET", &server, "/orders", &token).await,
         200
     );
     assert_eq!(
-        status(
-            http.post(format!("{}/orders", server.base))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-        ),
+        status_of(&http, "POST", &server, "/orders", &token).await,
         403
     );
     assert_eq!(
-        status(
-            http.get(format!("{}/customers/9", server.base))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-        ),
+        status_of(&http, "GET", &server, "/customers/9", &token).await,
         200
     );
     let res = http
@@ -219,26 +222,5 @@ async fn actix_example_serves_the_same_contract() {
 
     // The embedded default prints curl lines that work against actix too.
     let server = start_example("actix_api", &[]);
-    let curls: Vec<&String> = server
-        .stdout_lines
-        .iter()
-        .filter(|l| l.starts_with("curl "))
-        .collect();
-    assert_eq!(curls.len(), 4);
-    for line in curls {
-        let method = line.split_whitespace().nth(3).unwrap();
-        let url = line.split_whitespace().nth(4).unwrap();
-        let token = line
-            .rsplit("Bearer ")
-            .next()
-            .unwrap()
-            .trim_end_matches('\'');
-        let res = http
-            .request(method.parse().unwrap(), url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "{line}: {}", res.status());
-    }
+    assert_printed_curls_work(&http, &server).await;
 }

@@ -9,7 +9,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine as _;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use std::collections::HashMap;
 use std::fmt;
@@ -175,30 +174,16 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
             "more than one Authorization header",
         ));
     }
-    let value = value
-        .to_str()
-        .map_err(|_| OAuthError::invalid_client("malformed Authorization header"))?;
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(OAuthError::invalid_client(
-            "use Basic client authentication",
-        ));
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(rest.trim())
-        .map_err(|_| OAuthError::invalid_client("malformed Basic credentials"))?;
-    let text = String::from_utf8(decoded)
-        .map_err(|_| OAuthError::invalid_client("malformed Basic credentials"))?;
-    let (id, secret) = text
-        .split_once(':')
-        .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
+    // The same RFC 7617 decoding the engine uses for tills.
+    let (id, secret) = crate::basic::decode(value.as_bytes())
+        .ok_or_else(|| OAuthError::invalid_client("use Basic client authentication"))?;
     let unescape = |s: &str| -> String {
         form_urlencoded::parse(format!("x={s}").as_bytes())
             .next()
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default()
     };
-    Ok(Some((unescape(id), unescape(secret))))
+    Ok(Some((unescape(&id), unescape(&secret))))
 }
 
 impl Shared {
