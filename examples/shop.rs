@@ -6,14 +6,16 @@
 //! Environment (all optional): `TOLLGATE_BIND` (default `127.0.0.1:3000`),
 //! `TOLLGATE_ISSUER` (default `http://ADDR`), `TOLLGATE_DEMO_CLIENT_ID` /
 //! `TOLLGATE_DEMO_CLIENT_SECRET`, `TOLLGATE_DEMO_CUSTOMER_EMAIL` /
-//! `TOLLGATE_DEMO_CUSTOMER_PASSWORD`, `TOLLGATE_REDIS_URL` (sessions in
-//! Redis instead of memory); to trust an external issuer instead of the
+//! `TOLLGATE_DEMO_CUSTOMER_PASSWORD`, `TOLLGATE_DEMO_ADMIN_SECRET` (the
+//! `demo-admin` client, which may (de)activate clients), `TOLLGATE_REDIS_URL`
+//! (everything the platform keeps in Redis: sessions, failure throttles,
+//! client deactivations, revoked tokens, so several instances on one Redis
+//! behave as one); to trust an external issuer instead of the
 //! embedded one, the variables of `examples/axum_api.rs`: `TOLLGATE_AUDIENCE`
 //! and one of `TOLLGATE_JWKS_URL`, `TOLLGATE_DISCOVERY=1`, `TOLLGATE_HS256_SECRET`. It prints `listening on http://ADDR` once it
 //! accepts connections, after a curl walk-through of every flow.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,15 +23,18 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tollgate::basic::{BasicIdentity, StaticBasicCredentials};
 use tollgate::config::{CustomerTokenConfig, SessionSources};
 use tollgate::issue::{
-    CustomerDirectory, CustomerTokenSettings, InMemoryClients, KeyRing, Minter, NewClient,
-    SigningAlgorithm, SigningKey,
+    CustomerDirectory, CustomerTokenSettings, DirectoryError, InMemoryClients, KeyRing,
+    MemoryThrottle, Minter, NewClient, PasswordHasher, SigningAlgorithm, SigningKey, Throttle,
+    ThrottleRule, TokenEndpointSettings, address_key, throttle_key,
 };
+use tollgate::revocation::{MemoryRevocations, Revocations};
 use tollgate::session::{
     BindAuthority, MemoryStore, NewSession, SessionId, SessionStore, StoreError,
 };
@@ -60,61 +65,143 @@ struct Customer {
     password_hash: String,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shop {
     customers: Mutex<HashMap<String, Customer>>,
     orders: Mutex<Vec<Value>>,
-}
-
-fn hash_password(pw: &str) -> String {
-    let mut salt = [0u8; 16];
-    let _ = getrandom::fill(&mut salt);
-    let Ok(salt) = SaltString::encode_b64(&salt) else {
-        return String::new();
-    };
-    argon2::Argon2::default()
-        .hash_password(pw.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .unwrap_or_default()
+    /// Argon2id on a capped pool: a login flood queues briefly, then gets
+    /// 503, instead of spawning a thread and 19 MiB per request.
+    hasher: PasswordHasher,
 }
 
 impl Shop {
-    fn add_customer(&self, name: &str, email: &str, password: &str) -> Customer {
+    fn new() -> Result<Self, String> {
+        Ok(Self {
+            customers: Mutex::default(),
+            orders: Mutex::default(),
+            hasher: PasswordHasher::new(0, 64).map_err(|e| e.to_string())?,
+        })
+    }
+
+    fn add_customer(&self, name: &str, email: &str, password: &str) -> Result<Customer, String> {
         let c = Customer {
             id: format!("cus_{}", random(9)),
             name: name.into(),
             email: email.to_lowercase(),
-            password_hash: hash_password(password),
+            password_hash: self.hasher.hash(password).map_err(|e| e.to_string())?,
         };
         if let Ok(mut m) = self.customers.lock() {
             m.insert(c.id.clone(), c.clone());
         }
-        c
+        Ok(c)
     }
 }
 
 #[async_trait::async_trait]
 impl CustomerDirectory for Shop {
-    async fn check_password(&self, _account: &str, email: &str, password: &str) -> Option<String> {
+    async fn check_password(
+        &self,
+        _account: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<Option<String>, DirectoryError> {
+        let email = email.trim().to_lowercase();
         let found = self
             .customers
             .lock()
-            .ok()?
+            .map_err(|_| DirectoryError::Unavailable)?
             .values()
-            .find(|c| c.email == email.to_lowercase())
+            .find(|c| c.email == email)
             .cloned();
-        let password = password.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let c = found?;
-            let hash = PasswordHash::new(&c.password_hash).ok()?;
-            argon2::Argon2::default()
-                .verify_password(password.as_bytes(), &hash)
-                .ok()
-                .map(|()| c.id)
-        })
-        .await
-        .ok()
-        .flatten()
+        // An unknown email is checked against the hasher's dummy hash: the
+        // same cost as a wrong password, so timing tells nothing.
+        let ok = self
+            .hasher
+            .verify(found.as_ref().map(|c| c.password_hash.as_str()), password)
+            .await?;
+        Ok(found.filter(|_| ok).map(|c| c.id))
+    }
+}
+
+/// Revoked tokens: in memory, or shared through Redis.
+#[derive(Clone)]
+enum Revoker {
+    Memory(Arc<MemoryRevocations>),
+    #[cfg(feature = "redis")]
+    Redis(Arc<tollgate::revocation::RedisRevocations>),
+}
+
+impl Revoker {
+    fn as_dyn(&self) -> Arc<dyn Revocations> {
+        match self {
+            Self::Memory(m) => m.clone(),
+            #[cfg(feature = "redis")]
+            Self::Redis(r) => r.clone(),
+        }
+    }
+
+    async fn revoke_jti(&self, jti: &str, exp: u64) -> Result<(), String> {
+        match self {
+            Self::Memory(m) => {
+                m.revoke_jti(jti, exp);
+                Ok(())
+            }
+            #[cfg(feature = "redis")]
+            Self::Redis(r) => r.revoke_jti(jti, exp).await.map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn revoke_customer_before(
+        &self,
+        account: &str,
+        customer: &str,
+        t: u64,
+    ) -> Result<(), String> {
+        match self {
+            Self::Memory(m) => {
+                m.revoke_customer_before(account, customer, t);
+                Ok(())
+            }
+            #[cfg(feature = "redis")]
+            Self::Redis(r) => r
+                .revoke_customer_before(account, customer, t)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// What the platform keeps, in memory or in Redis.
+struct PlatformState {
+    sessions: Arc<dyn SessionStore>,
+    throttle: Arc<dyn Throttle>,
+    revoker: Revoker,
+    client_status: Arc<dyn tollgate::ClientStatus>,
+    switch: ClientSwitch,
+}
+
+/// (De)activates API clients: locally, and through Redis when shared.
+#[derive(Clone)]
+struct ClientSwitch {
+    clients: Arc<InMemoryClients>,
+    #[cfg(feature = "redis")]
+    shared: Option<Arc<tollgate::issue::RedisClientStatus>>,
+}
+
+impl ClientSwitch {
+    async fn set_active(&self, id: &str, active: bool) -> Result<bool, String> {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            if tollgate::issue::ClientRegistry::get(&*self.clients, id).is_none() {
+                return Ok(false);
+            }
+            shared
+                .set_active(id, active)
+                .await
+                .map_err(|e| e.to_string())?;
+            return Ok(true);
+        }
+        Ok(self.clients.set_active(id, active))
     }
 }
 
@@ -122,9 +209,17 @@ impl CustomerDirectory for Shop {
 struct App {
     shop: Arc<Shop>,
     sessions: Arc<dyn SessionStore>,
-    anonymous_budget: Arc<Mutex<(u32, std::time::Instant)>>,
+    /// Counts anonymous session creations per address and overall.
+    throttle: Arc<dyn Throttle>,
     public_client: String,
+    revoker: Revoker,
+    switch: ClientSwitch,
 }
+
+/// Anonymous sessions a single address may create per minute.
+const ANONYMOUS_PER_ADDRESS: ThrottleRule = ThrottleRule::new(30, Duration::from_secs(60));
+/// Anonymous sessions all addresses together may create per minute.
+const ANONYMOUS_TOTAL: ThrottleRule = ThrottleRule::new(6000, Duration::from_secs(60));
 
 fn err(status: StatusCode, code: &str, description: &str) -> Response {
     (
@@ -164,6 +259,7 @@ fn session_json(r: &tollgate::session::SessionRecord) -> Value {
 /// `customer_id`), or anonymous from a frontend (only the public client id).
 async fn create_session(
     State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     auth: Option<Auth>,
     body: axum::body::Bytes,
 ) -> Response {
@@ -207,20 +303,29 @@ async fn create_session(
                     "a known public client_id is required",
                 );
             }
-            // A small budget of anonymous sessions per minute.
-            if let Ok(mut b) = app.anonymous_budget.lock() {
-                if b.1.elapsed() > Duration::from_secs(60) {
-                    *b = (0, std::time::Instant::now());
-                }
-                b.0 += 1;
-                if b.0 > 120 {
-                    return err(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        "slow_down",
-                        "too many anonymous sessions",
-                    );
-                }
+            // A budget of anonymous sessions per address (so one caller
+            // cannot use up everyone's), under an overall ceiling.
+            let addr = address_key(peer.ip());
+            let per_addr = throttle_key(&[b"anon-session", &addr]);
+            let total = throttle_key(&[b"anon-session-total"]);
+            let limited = match app.throttle.check(&per_addr, ANONYMOUS_PER_ADDRESS).await {
+                Some(after) => Some(after),
+                None => app.throttle.check(&total, ANONYMOUS_TOTAL).await,
+            };
+            if let Some(after) = limited {
+                let mut res = err(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "slow_down",
+                    "too many anonymous sessions",
+                );
+                res.headers_mut().insert(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from(after.as_secs().max(1)),
+                );
+                return res;
             }
+            app.throttle.fail(&per_addr, ANONYMOUS_PER_ADDRESS).await;
+            app.throttle.fail(&total, ANONYMOUS_TOTAL).await;
             NewSession {
                 client_id: Some(app.public_client.clone()),
                 ..NewSession::anonymous(ACCOUNT, ONBOARDING_SCOPES)
@@ -328,7 +433,16 @@ async fn create_customer(
             "already bound to a customer",
         ));
     }
-    let c = app.shop.add_customer(name, email, password);
+    let c = match app.shop.add_customer(name, email, password) {
+        Ok(c) => c,
+        Err(_) => {
+            return Ok(err(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "cannot store the customer",
+            ));
+        }
+    };
     if let Some(session) = auth.session_id()
         && let Err(e) = app.sessions.record_created_customer(session, &c.id).await
     {
@@ -409,6 +523,118 @@ async fn create_order(
     Ok((StatusCode::CREATED, Json(json!({"data": order}))).into_response())
 }
 
+/// `DELETE /customers/tokens/current`: customer logout. The presented
+/// customer token is revoked (everywhere, when Redis is shared).
+async fn logout_customer_token(State(app): State<App>, auth: Auth) -> Result<Response, AuthError> {
+    if !auth
+        .credentials()
+        .contains(tollgate::CredentialKinds::CUSTOMER_TOKEN)
+    {
+        return Ok(err(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "no customer token to revoke",
+        ));
+    }
+    // The merged context keeps the access token's claims; the customer
+    // token's own jti is what the customer token endpoint returned as its id.
+    let Some(jti) = auth.customer_token_id() else {
+        return Ok(err(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the customer token has no jti",
+        ));
+    };
+    let exp = auth.expires_at().unwrap_or(u64::MAX);
+    Ok(match app.revoker.revoke_jti(jti, exp).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(_) => err(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "revocation list unavailable",
+        ),
+    })
+}
+
+/// `PUT /customers/{id}/password`: a customer changes their password; every
+/// token and session issued to them before now stops working.
+async fn change_password(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Response, AuthError> {
+    auth.require_scope("customer:write")?;
+    auth.ensure_customer(&id)?;
+    let Some(password) = body["password"].as_str().filter(|p| p.len() >= 8) else {
+        return Ok(err(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "a password of at least 8 characters is required",
+        ));
+    };
+    let Ok(hash) = app.shop.hasher.hash(password) else {
+        return Ok(err(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "cannot hash",
+        ));
+    };
+    let found = app
+        .shop
+        .customers
+        .lock()
+        .ok()
+        .and_then(|mut m| m.get_mut(&id).map(|c| c.password_hash = hash))
+        .is_some();
+    if !found {
+        return Ok(err(StatusCode::NOT_FOUND, "not_found", "no such customer"));
+    }
+    let account = auth.account().unwrap_or(ACCOUNT).to_owned();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let revoked = app.revoker.revoke_customer_before(&account, &id, now).await;
+    let sessions = app.sessions.revoke_customer(&account, &id).await;
+    Ok(match (revoked, sessions) {
+        (Ok(()), Ok(_)) => StatusCode::NO_CONTENT.into_response(),
+        _ => err(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "revocation unavailable",
+        ),
+    })
+}
+
+/// `POST /admin/clients/{id}/active` with `{"active": false}`: deactivates
+/// (or reactivates) an API client, on every instance sharing the Redis.
+async fn set_client_active(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Response, AuthError> {
+    auth.require_scope("clients:write")?;
+    let Some(active) = body["active"].as_bool() else {
+        return Ok(err(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "{\"active\": true|false} is required",
+        ));
+    };
+    Ok(match app.switch.set_active(&id, active).await {
+        Ok(true) => {
+            Json(json!({"data": {"type": "client", "id": id, "active": active}})).into_response()
+        }
+        Ok(false) => err(StatusCode::NOT_FOUND, "not_found", "no such client"),
+        Err(_) => err(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "client status store unavailable",
+        ),
+    })
+}
+
 async fn run() -> Result<(), String> {
     tollgate::install_crypto_backend(tollgate::CryptoBackend::AwsLcRs)
         .map_err(|e| e.to_string())?;
@@ -438,10 +664,22 @@ async fn run() -> Result<(), String> {
             allowed_attributions: vec!["store-2".into()],
         })
         .map_err(|e| e.to_string())?;
-    let shop = Arc::new(Shop::default());
+    let admin_secret = env("TOLLGATE_DEMO_ADMIN_SECRET").unwrap_or_else(|| random(24));
+    clients
+        .register(NewClient {
+            id: "demo-admin".into(),
+            secret: admin_secret.clone(),
+            account: ACCOUNT.into(),
+            scopes: "clients:write".into(),
+            lifetime: Duration::from_secs(600),
+            default_attribution: None,
+            allowed_attributions: vec![],
+        })
+        .map_err(|e| e.to_string())?;
+    let shop = Arc::new(Shop::new()?);
     let email = env("TOLLGATE_DEMO_CUSTOMER_EMAIL").unwrap_or_else(|| "ron@swanson.example".into());
     let password = env("TOLLGATE_DEMO_CUSTOMER_PASSWORD").unwrap_or_else(|| random(12));
-    let demo_customer = shop.add_customer("Ron Swanson", &email, &password);
+    let demo_customer = shop.add_customer("Ron Swanson", &email, &password)?;
     let tills = Arc::new(StaticBasicCredentials::default());
     let till_secret = random(16);
     tills.add(
@@ -455,19 +693,68 @@ async fn run() -> Result<(), String> {
         },
     );
 
-    let sessions: Arc<dyn SessionStore> = match env("TOLLGATE_REDIS_URL") {
-        None => Arc::new(MemoryStore::default()),
+    // Everything the platform keeps: in this process, or in Redis so that
+    // several instances on one Redis behave as one.
+    let redis_url = env("TOLLGATE_REDIS_URL");
+    let local_status: Arc<dyn tollgate::ClientStatus> = clients.clone();
+    let state = match redis_url {
+        None => PlatformState {
+            sessions: Arc::new(MemoryStore::default()),
+            throttle: Arc::new(MemoryThrottle::default()),
+            revoker: Revoker::Memory(Arc::new(MemoryRevocations::default())),
+            client_status: local_status,
+            switch: ClientSwitch {
+                clients: clients.clone(),
+                #[cfg(feature = "redis")]
+                shared: None,
+            },
+        },
         #[cfg(feature = "redis")]
-        Some(url) => Arc::new(
-            tollgate::session::RedisStore::new(tollgate::session::RedisSettings {
-                url,
-                ..Default::default()
-            })
-            .map_err(|e| e.to_string())?,
-        ),
+        Some(url) => {
+            let timeout = Duration::from_millis(250);
+            let refresh = Duration::from_millis(200);
+            let revocations =
+                tollgate::revocation::RedisRevocations::new(&url, "tollgate:", timeout)
+                    .map_err(|e| e.to_string())?;
+            revocations.spawn_refresher(refresh);
+            let status = tollgate::issue::RedisClientStatus::new(
+                &url,
+                "tollgate:",
+                timeout,
+                Some(local_status),
+            )
+            .map_err(|e| e.to_string())?;
+            status.spawn_refresher(refresh);
+            PlatformState {
+                sessions: Arc::new(
+                    tollgate::session::RedisStore::new(tollgate::session::RedisSettings {
+                        url: url.clone(),
+                        ..Default::default()
+                    })
+                    .map_err(|e| e.to_string())?,
+                ),
+                throttle: Arc::new(
+                    tollgate::issue::RedisThrottle::new(&url, "tollgate:", timeout)
+                        .map_err(|e| e.to_string())?,
+                ),
+                revoker: Revoker::Redis(revocations),
+                client_status: status.clone(),
+                switch: ClientSwitch {
+                    clients: clients.clone(),
+                    shared: Some(status),
+                },
+            }
+        }
         #[cfg(not(feature = "redis"))]
         Some(_) => return Err("TOLLGATE_REDIS_URL needs --features redis".into()),
     };
+    let PlatformState {
+        sessions,
+        throttle,
+        revoker,
+        client_status,
+        switch,
+    } = state;
 
     // The verifier: this very server's JWKS (fetched over HTTP, cached), or
     // an external issuer named with `examples/axum_api.rs`'s variables.
@@ -499,7 +786,8 @@ async fn run() -> Result<(), String> {
             cookie: Some("shop_session".into()),
             ..Default::default()
         })
-        .client_status(clients.clone())
+        .client_status(client_status.clone())
+        .revocations(revoker.as_dyn())
         .attribution("X-Attribution", clients.clone())
         .basic_credentials(tills)
         .build()
@@ -508,8 +796,10 @@ async fn run() -> Result<(), String> {
     let app = App {
         shop: shop.clone(),
         sessions,
-        anonymous_budget: Arc::new(Mutex::new((0, std::time::Instant::now()))),
+        throttle: throttle.clone(),
         public_client: "demo-storefront".into(),
+        revoker,
+        switch,
     };
     let api = Router::new()
         .route("/customer-sessions", post(create_session))
@@ -520,20 +810,36 @@ async fn run() -> Result<(), String> {
         )
         .route("/customers", post(create_customer))
         .route("/customers/{id}", get(get_customer))
+        .route(
+            "/customers/{id}/password",
+            axum::routing::put(change_password),
+        )
+        .route(
+            "/customers/tokens/current",
+            axum::routing::delete(logout_customer_token),
+        )
+        .route("/admin/clients/{id}/active", post(set_client_active))
         .route("/orders", get(list_orders).post(create_order))
         .with_state(app)
         .merge(tollgate::issue::customer_tokens_router(
             minter.clone(),
             shop,
-            CustomerTokenSettings::default(),
+            CustomerTokenSettings::default().with_throttle(throttle.clone()),
         ))
         .layer(AuthLayer::optional(auth));
     let router = Router::new()
-        .merge(tollgate::issue::router(minter, clients, Default::default()))
+        .merge(tollgate::issue::router(
+            minter,
+            clients,
+            TokenEndpointSettings::default()
+                .with_throttle(throttle)
+                .with_client_status(client_status),
+        ))
         .merge(api);
 
     let b = &base;
     println!("tollgate shop demo. Demo API client: id {client_id}, secret {client_secret}");
+    println!("Admin client (may deactivate clients): id demo-admin, secret {admin_secret}");
     println!(
         "Demo customer: {email} / {password} (id {}); till: till-1 / {till_secret}",
         demo_customer.id
@@ -580,9 +886,13 @@ async fn run() -> Result<(), String> {
     println!("listening on http://{addr}");
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    axum::serve(listener, router)
-        .await
-        .map_err(|e| e.to_string())
+    // The peer address keys the failure throttles.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+    .map_err(|e| e.to_string())
 }
 
 #[tokio::main]

@@ -1,15 +1,16 @@
 //! Legacy basic credentials (POS terminals / tills): `Authorization: Basic`,
 //! checked by an app-provided [`BasicVerifier`], switchable off per account.
 //!
-//! [`StaticBasicCredentials`] is a ready verifier for a fixed set of tills;
-//! it compares secrets in constant time (SHA-256 digests compared with
-//! `subtle`, so neither content nor length leaks through timing).
+//! [`StaticBasicCredentials`] is a ready verifier for a fixed set of tills.
+//! It stores secrets as the API-client registry does: HMAC-SHA-256 under a
+//! random per-process key (never the secret, never an unsalted hash),
+//! compared in constant time, with the same work for unknown users.
 
+use crate::secret_digest::{SecretDigest, SecretDigester};
 use async_trait::async_trait;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::RwLock;
-use subtle::ConstantTimeEq;
 
 /// Who a valid basic credential is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,16 +45,22 @@ pub trait BasicVerifier: Send + Sync + fmt::Debug + 'static {
     async fn verify(&self, user: &str, secret: &str) -> Result<BasicIdentity, BasicRejection>;
 }
 
-fn digest(s: &str) -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(s.as_bytes()).into()
+/// A fixed set of tills, with per-account switches.
+pub struct StaticBasicCredentials {
+    digester: Option<SecretDigester>,
+    tills: RwLock<HashMap<String, (SecretDigest, BasicIdentity)>>,
+    disabled_accounts: RwLock<HashSet<String>>,
 }
 
-/// A fixed set of tills, with per-account switches.
-#[derive(Default)]
-pub struct StaticBasicCredentials {
-    tills: RwLock<HashMap<String, ([u8; 32], BasicIdentity)>>,
-    disabled_accounts: RwLock<HashSet<String>>,
+impl Default for StaticBasicCredentials {
+    fn default() -> Self {
+        Self {
+            // Without OS randomness no till can be added (and none verifies).
+            digester: SecretDigester::random().ok(),
+            tills: RwLock::default(),
+            disabled_accounts: RwLock::default(),
+        }
+    }
 }
 
 impl fmt::Debug for StaticBasicCredentials {
@@ -66,8 +73,12 @@ impl fmt::Debug for StaticBasicCredentials {
 impl StaticBasicCredentials {
     /// Adds (or replaces) a till with user name `user` and `secret`.
     pub fn add(&self, user: impl Into<String>, secret: &str, identity: BasicIdentity) {
+        let Some(digester) = &self.digester else {
+            tracing::error!("tollgate: no OS randomness; till not added");
+            return;
+        };
         if let Ok(mut t) = self.tills.write() {
-            t.insert(user.into(), (digest(secret), identity));
+            t.insert(user.into(), (digester.digest(secret.as_bytes()), identity));
         }
     }
 
@@ -86,19 +97,20 @@ impl StaticBasicCredentials {
 #[async_trait]
 impl BasicVerifier for StaticBasicCredentials {
     async fn verify(&self, user: &str, secret: &str) -> Result<BasicIdentity, BasicRejection> {
-        let presented = digest(secret);
+        let digester = self.digester.as_ref().ok_or(BasicRejection::Unavailable)?;
         let found = self
             .tills
             .read()
             .map_err(|_| BasicRejection::Unavailable)?
             .get(user)
             .cloned();
-        // Compare against a dummy for unknown users, so timing does not tell.
+        // The same keyed digest and comparison for unknown users, so timing
+        // does not tell which tills exist.
         let (stored, identity) = match found {
-            Some((stored, identity)) => (stored, Some(identity)),
-            None => ([0u8; 32], None),
+            Some((stored, identity)) => (Some(stored), Some(identity)),
+            None => (None, None),
         };
-        let equal: bool = stored.ct_eq(&presented).into();
+        let equal = digester.verify(secret.as_bytes(), stored.as_ref());
         let identity = match identity {
             Some(identity) if equal => identity,
             _ => return Err(BasicRejection::Invalid),
@@ -129,4 +141,52 @@ pub(crate) fn decode(value: &[u8]) -> Option<(String, String)> {
     let text = String::from_utf8(bytes).ok()?;
     let (user, secret) = text.split_once(':')?;
     Some((user.to_owned(), secret.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity() -> BasicIdentity {
+        BasicIdentity {
+            account: "acct".into(),
+            till: "till-1".into(),
+            scopes: "orders:read".into(),
+            attribution: None,
+        }
+    }
+
+    #[test]
+    fn till_secrets_are_keyed_not_plain_sha256() {
+        use sha2::Digest;
+        let a = StaticBasicCredentials::default();
+        let b = StaticBasicCredentials::default();
+        a.add("till-1", "till-secret-0123", identity());
+        b.add("till-1", "till-secret-0123", identity());
+        let da = a.tills.read().unwrap()["till-1"].0.clone();
+        let db = b.tills.read().unwrap()["till-1"].0.clone();
+        let plain: [u8; 32] = sha2::Sha256::digest(b"till-secret-0123").into();
+        assert_ne!(da.0, plain, "stored as unsalted SHA-256");
+        assert_ne!(da, db, "the same secret digests alike in two stores");
+    }
+
+    #[tokio::test]
+    async fn verifies_only_the_right_secret() {
+        let t = StaticBasicCredentials::default();
+        t.add("till-1", "till-secret-0123", identity());
+        assert!(t.verify("till-1", "till-secret-0123").await.is_ok());
+        assert_eq!(
+            t.verify("till-1", "till-secret-0124").await,
+            Err(BasicRejection::Invalid)
+        );
+        assert_eq!(
+            t.verify("till-2", "till-secret-0123").await,
+            Err(BasicRejection::Invalid)
+        );
+        t.set_enabled("acct", false);
+        assert_eq!(
+            t.verify("till-1", "till-secret-0123").await,
+            Err(BasicRejection::DisabledForAccount)
+        );
+    }
 }

@@ -50,10 +50,35 @@ pub enum CryptoBackend {
     RustCrypto,
 }
 
-/// A secret whose bytes never appear in `Debug` output.
-#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(transparent)]
+/// A secret whose bytes never appear in `Debug` output or in serialized
+/// configuration: it serializes as [`Secret::REDACTED`], and loading that
+/// marker back is refused, so a dumped configuration can never be reloaded
+/// with a placeholder silently standing in for the real secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
+
+impl Secret {
+    /// What a secret serializes as.
+    pub const REDACTED: &'static str = "<redacted>";
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(Self::REDACTED)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s == Self::REDACTED {
+            return Err(serde::de::Error::custom(
+                "a redacted secret cannot be loaded: supply the real secret",
+            ));
+        }
+        Ok(Self(s))
+    }
+}
 
 impl Secret {
     /// Wraps a secret.
@@ -372,7 +397,10 @@ pub struct AuthConfig {
     /// Timing of remote key sources.
     pub remote_keys: RemoteKeySettings,
     /// Let CORS preflight requests (`OPTIONS` with
-    /// `Access-Control-Request-Method`) through unauthenticated (default on).
+    /// `Access-Control-Request-Method` and no credential attached) through
+    /// unauthenticated, without an `AuthContext` (default off). Prefer
+    /// tower-http's `CorsLayer` *outside* the auth layer: it answers
+    /// preflights itself, so nothing behind the auth layer ever sees one.
     pub allow_cors_preflight: bool,
     /// The crypto backend.
     pub crypto_backend: CryptoBackend,
@@ -396,12 +424,37 @@ impl Default for AuthConfig {
             claims: ClaimNames::default(),
             expired_status: 401,
             remote_keys: RemoteKeySettings::default(),
-            allow_cors_preflight: true,
+            allow_cors_preflight: false,
             crypto_backend: CryptoBackend::default(),
             customer_tokens: None,
             sessions: SessionSources::default(),
             token_cache: crate::jwt::TokenCacheSettings::default(),
             attribution_header: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_serialize_in_clear_and_the_marker_never_loads() {
+        let cfg = AuthConfig {
+            issuers: vec![
+                IssuerConfig::new("https://i.example")
+                    .audience("api")
+                    .hmac_secret("super-secret-hmac-key-material-0123456789"),
+            ],
+            ..AuthConfig::default()
+        };
+        let json = serde_json::to_string(&cfg).unwrap();
+        assert!(!json.contains("super-secret"), "{json}");
+        assert!(json.contains(Secret::REDACTED), "{json}");
+        let err = serde_json::from_str::<AuthConfig>(&json).unwrap_err();
+        assert!(err.to_string().contains("redacted"), "{err}");
+        let ok: Secret = serde_json::from_str("\"another-secret\"").unwrap();
+        assert_eq!(ok.as_bytes(), b"another-secret");
+        assert_eq!(format!("{ok:?}"), "Secret(******)");
     }
 }

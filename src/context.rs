@@ -85,6 +85,7 @@ struct Inner {
     expires_at: Option<u64>,
     credentials: CredentialKinds,
     claims: serde_json::Map<String, serde_json::Value>,
+    customer_token_id: Option<Box<str>>,
     shared: Arc<ContextShared>,
 }
 
@@ -105,6 +106,7 @@ pub(crate) struct ContextParts {
     pub(crate) expires_at: Option<u64>,
     pub(crate) credentials: CredentialKinds,
     pub(crate) claims: serde_json::Map<String, serde_json::Value>,
+    pub(crate) customer_token_id: Option<Box<str>>,
 }
 
 impl AuthContext {
@@ -121,6 +123,7 @@ impl AuthContext {
             expires_at: parts.expires_at,
             credentials: parts.credentials,
             claims: parts.claims,
+            customer_token_id: parts.customer_token_id,
             shared,
         }))
     }
@@ -215,6 +218,12 @@ impl AuthContext {
         self.0.credentials
     }
 
+    /// The `jti` of the customer token this request carried, if any (for
+    /// revoking it at logout).
+    pub fn customer_token_id(&self) -> Option<&str> {
+        self.0.customer_token_id.as_deref()
+    }
+
     /// The raw verified claims.
     pub fn raw_claims(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.0.claims
@@ -306,6 +315,7 @@ impl AuthContext {
                 expires_at: i.expires_at,
                 credentials: i.credentials,
                 claims: i.claims.clone(),
+                customer_token_id: i.customer_token_id.clone(),
             },
             i.shared.clone(),
         )

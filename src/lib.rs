@@ -49,13 +49,20 @@ pub mod error;
 pub mod extract;
 pub(crate) mod jwt;
 pub mod policy;
+#[cfg(feature = "redis")]
+pub(crate) mod redis_conn;
+pub mod revocation;
 pub mod scope;
+pub(crate) mod secret_digest;
 pub mod session;
 
 #[cfg(feature = "actix")]
 pub mod actix;
 #[cfg(feature = "axum")]
 pub mod axum;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "issuer")]
 pub mod issue;
 #[cfg(feature = "tower")]
@@ -72,6 +79,8 @@ pub use context::{AuthContext, CredentialKinds};
 pub use error::{AuthError, AuthErrorKind};
 pub use extract::{Auth, Customer, Require, ScopeRequirement};
 pub use jwt::{RemoteKeySettings, TokenCacheSettings};
+#[cfg(feature = "redis")]
+pub use redis_conn::RedisError;
 
 #[cfg(feature = "macros")]
 pub use tollgate_macros::{require, scopes};

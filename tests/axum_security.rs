@@ -600,40 +600,60 @@ async fn optional_mode_passes_anonymous_but_not_bad_tokens() {
 }
 
 #[tokio::test]
-async fn cors_preflight_passes_unless_disabled() {
-    let app = app(hmac_auth());
-    let r = send(
-        &app,
-        "OPTIONS",
-        "/orders",
-        &[
-            ("access-control-request-method", b"POST"),
-            ("origin", b"https://shop.example"),
-        ],
-    )
-    .await;
-    assert_ne!(r.status, StatusCode::UNAUTHORIZED);
-    // A plain OPTIONS is not a preflight.
-    let r = send(&app, "OPTIONS", "/orders", &[]).await;
+async fn cors_preflight_is_refused_unless_enabled_and_credential_free() {
+    let preflight: &[(&str, &[u8])] = &[
+        ("access-control-request-method", b"POST"),
+        ("origin", b"https://shop.example"),
+    ];
+    // Off by default: a preflight is a request like any other.
+    let app_default = app(hmac_auth());
+    let r = send(&app_default, "OPTIONS", "/orders", preflight).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 
-    let strict = tollgate::Authenticator::builder()
+    let lenient = tollgate::Authenticator::builder()
         .issuer(
             tollgate::IssuerConfig::new(ISSUER)
                 .audience(AUDIENCE)
                 .hmac_secret(HMAC_SECRET),
         )
-        .allow_cors_preflight(false)
+        .allow_cors_preflight(true)
         .build()
         .unwrap();
+    // The engine lets it through as a preflight, carrying no AuthContext.
+    let mut req = http::Request::builder().method("OPTIONS").uri("/orders");
+    for (k, v) in preflight {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(()).unwrap();
+    let decision = lenient
+        .decide(&req, tollgate::Mode::Required)
+        .await
+        .unwrap();
+    assert!(matches!(decision, tollgate::Decision::Preflight));
+    let lenient = common::app(lenient);
+    let r = send(&lenient, "OPTIONS", "/orders", preflight).await;
+    assert_ne!(r.status, StatusCode::UNAUTHORIZED);
+    // A plain OPTIONS is not a preflight.
+    let r = send(&lenient, "OPTIONS", "/orders", &[]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // A "preflight" that carries a credential is authenticated as usual:
+    // garbage is refused, not waved through.
     let r = send(
-        &common::app(strict),
+        &lenient,
         "OPTIONS",
         "/orders",
-        &[("access-control-request-method", b"POST")],
+        &[
+            ("access-control-request-method", b"POST"),
+            ("authorization", b"Bearer not.a.jwt"),
+        ],
     )
     .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        r.www_authenticate
+            .as_deref()
+            .is_some_and(|w| w.contains("invalid_token"))
+    );
 }
 
 #[tokio::test]

@@ -46,7 +46,14 @@ async fn platform(settings: TokenEndpointSettings) -> Platform {
         })
         .unwrap();
     let app = tollgate::issue::router(minter.clone(), clients.clone(), settings);
-    let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
     Platform {
         base,
         clients,
@@ -213,11 +220,12 @@ async fn rfc6749_error_cases() {
 }
 
 #[tokio::test]
-async fn failed_attempts_are_limited_per_client() {
-    let p = platform(TokenEndpointSettings {
-        max_failures: 3,
-        failure_window: Duration::from_secs(60),
-    })
+async fn failed_attempts_are_limited_per_client_and_address() {
+    let p = platform(TokenEndpointSettings::default().with_failure_limits(
+        3,
+        100,
+        Duration::from_secs(60),
+    ))
     .await;
     for _ in 0..3 {
         let (status, _, _) = p
@@ -228,12 +236,79 @@ async fn failed_attempts_are_limited_per_client() {
             .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    // Even the right secret is refused while throttled.
+    // From this address, even the right secret now waits.
     let (status, body, headers) = p
         .token("grant_type=client_credentials", Some(("backend", SECRET)))
         .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
-    assert!(headers.contains_key("retry-after"));
+    let after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&after), "{after}");
+}
+
+/// One token request straight into the router, from `addr`.
+async fn token_from(app: &axum::Router, addr: &str, id: &str, secret: &str) -> StatusCode {
+    use tower::ServiceExt as _;
+    let b = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let mut req = http::Request::post("/oauth/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", format!("Basic {b}"))
+        .body(axum::body::Body::from("grant_type=client_credentials"))
+        .unwrap();
+    req.extensions_mut()
+        .insert(tollgate::issue::ClientAddr(addr.parse().unwrap()));
+    let res = app.clone().oneshot(req).await.unwrap();
+    StatusCode::from_u16(res.status().as_u16()).unwrap()
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_lock_a_client_out() {
+    let p = platform(Default::default()).await;
+    let app = tollgate::issue::router(
+        p.minter.clone(),
+        p.clients.clone(),
+        TokenEndpointSettings::default().with_failure_limits(5, 50, Duration::from_secs(60)),
+    );
+    // A stranger guesses the real client's secret until refused.
+    let mut refused_at = None;
+    for i in 0..20 {
+        let s = token_from(&app, "203.0.113.9", "backend", "wrong-secret-xxxxxxxx").await;
+        if s == StatusCode::TOO_MANY_REQUESTS {
+            refused_at = Some(i);
+            break;
+        }
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(refused_at, Some(5), "guessing is slowed after the budget");
+    // The real client, elsewhere, is untouched.
+    assert_eq!(
+        token_from(&app, "198.51.100.7", "backend", SECRET).await,
+        StatusCode::OK
+    );
+    // Made-up client ids from one address: the per-address budget stops them.
+    let mut statuses = Vec::new();
+    for i in 0..60 {
+        statuses.push(
+            token_from(
+                &app,
+                "192.0.2.1",
+                &format!("ghost-{i}"),
+                "wrong-secret-xxxxxxxx",
+            )
+            .await,
+        );
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::UNAUTHORIZED)
+            .count(),
+        50
+    );
+    assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS));
+    assert_eq!(
+        token_from(&app, "198.51.100.7", "backend", SECRET).await,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]

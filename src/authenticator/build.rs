@@ -31,6 +31,7 @@ pub struct AuthenticatorBuilder {
 /// Plug-ins that cannot come from a configuration file.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Extras {
+    revocations: Option<Arc<dyn crate::revocation::Revocations>>,
     basic: Option<Arc<dyn crate::basic::BasicVerifier>>,
     attribution: Option<Arc<dyn super::AttributionPolicy>>,
 }
@@ -78,7 +79,8 @@ impl AuthenticatorBuilder {
         self
     }
 
-    /// Whether CORS preflights pass unauthenticated (default true).
+    /// Whether CORS preflights without credentials pass unauthenticated
+    /// (default false; see [`AuthConfig::allow_cors_preflight`](crate::AuthConfig::allow_cors_preflight)).
     pub fn allow_cors_preflight(mut self, allow: bool) -> Self {
         self.config.allow_cors_preflight = allow;
         self
@@ -111,6 +113,13 @@ impl AuthenticatorBuilder {
     /// Rejects access tokens of deactivated clients (see [`ClientStatus`](super::ClientStatus)).
     pub fn client_status(mut self, status: Arc<dyn super::ClientStatus>) -> Self {
         self.client_status = Some(status);
+        self
+    }
+
+    /// Rejects revoked tokens (see [`Revocations`](crate::revocation::Revocations)),
+    /// checked on every request, cached tokens included.
+    pub fn revocations(mut self, revocations: Arc<dyn crate::revocation::Revocations>) -> Self {
+        self.extras.revocations = Some(revocations);
         self
     }
 
@@ -438,6 +447,7 @@ impl Authenticator {
         Ok(Self {
             engine: Arc::new(Engine {
                 client_status: client_status.clone(),
+                revocations: extras.revocations.clone(),
                 basic: extras.basic.clone(),
                 attribution: match &config.attribution_header {
                     Some(h) => {
@@ -487,6 +497,25 @@ fn check_header_name(name: &str, what: &str) -> Result<(), ConfigError> {
         .map_err(|_| ConfigError::new(format!("{what} {name:?} is not a valid header name")))
 }
 
+/// A remote key URL must pass [`check_url`](crate::jwt::remote::check_url);
+/// plain http to a non-loopback host (only with `allow_insecure_http`) is
+/// logged at warn, once per configured URL.
+fn remote_url_allowed(
+    url: &str,
+    issuer: &str,
+    settings: &crate::jwt::RemoteKeySettings,
+) -> Result<(), ConfigError> {
+    crate::jwt::remote::check_url(url, settings.allow_insecure_http)
+        .map_err(|e| ConfigError::new(format!("issuer {issuer:?}: remote keys: {e}")))?;
+    if settings.allow_insecure_http && crate::jwt::remote::check_url(url, false).is_err() {
+        tracing::warn!(
+            url,
+            "tollgate: fetching keys over plain http (allow_insecure_http is set)"
+        );
+    }
+    Ok(())
+}
+
 fn build_issuers(
     configs: &[IssuerConfig],
     remote_settings: &crate::jwt::RemoteKeySettings,
@@ -521,21 +550,11 @@ fn build_issuers(
             static_keys.keys.extend(static_key(source, &ic.issuer)?);
             let loc = match source {
                 KeySource::JwksUrl { url } => {
-                    if !(url.starts_with("https://") || url.starts_with("http://")) {
-                        return Err(ConfigError::new(format!(
-                            "issuer {:?}: JWKS URL {url:?} is not an http(s) URL",
-                            ic.issuer
-                        )));
-                    }
+                    remote_url_allowed(url, &ic.issuer, remote_settings)?;
                     Some(RemoteLocation::Jwks(url.clone()))
                 }
                 KeySource::Discovery => {
-                    if !(ic.issuer.starts_with("https://") || ic.issuer.starts_with("http://")) {
-                        return Err(ConfigError::new(format!(
-                            "issuer {:?}: discovery needs an http(s) issuer URL",
-                            ic.issuer
-                        )));
-                    }
+                    remote_url_allowed(&ic.issuer, &ic.issuer, remote_settings)?;
                     Some(RemoteLocation::Discovery {
                         issuer: ic.issuer.clone(),
                     })
@@ -583,7 +602,7 @@ fn build_issuers(
                         let built = reqwest::Client::builder()
                             .timeout(timeout)
                             .connect_timeout(timeout)
-                            .redirect(reqwest::redirect::Policy::limited(3))
+                            .redirect(crate::jwt::remote::redirect_policy())
                             // Fetches are rare; a fresh connection each
                             // time notices a dead endpoint at once.
                             .pool_max_idle_per_host(0)

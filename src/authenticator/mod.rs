@@ -46,6 +46,7 @@ pub struct Authenticator {
 
 struct Engine {
     client_status: Option<Arc<dyn ClientStatus>>,
+    revocations: Option<Arc<dyn crate::revocation::Revocations>>,
     basic: Option<Arc<dyn crate::basic::BasicVerifier>>,
     attribution: Option<AttributionRules>,
     issuers: Vec<Arc<IssuerVerifier>>,
@@ -178,11 +179,31 @@ struct Presented<'r> {
     other_scheme: bool,
 }
 
-fn claim_text(claims: &serde_json::Map<String, serde_json::Value>, name: &str) -> Option<Box<str>> {
-    match claims.get(name)? {
-        serde_json::Value::String(s) if !s.is_empty() => Some(s.as_str().into()),
-        serde_json::Value::Number(n) => Some(n.to_string().into_boxed_str()),
-        _ => None,
+/// An identifier claim (`sub`, the account, client and customer claims):
+/// absent, or a non-empty string. Any other type is refused, never coerced:
+/// a number is not silently the string of its digits, and an object or array
+/// is not silently absent.
+impl Presented<'_> {
+    fn has_credentials(&self) -> bool {
+        self.bearer.is_some()
+            || self.customer_token.is_some()
+            || self.session.is_some()
+            || self.basic.is_some()
+            || self.other_scheme
+    }
+}
+
+fn claim_text(
+    claims: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Result<Option<Box<str>>, VerifyError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(Some(s.as_str().into())),
+        Some(_) => Err(VerifyError::Refuse(
+            AuthErrorKind::InvalidToken,
+            "an identifier claim is malformed",
+        )),
     }
 }
 
@@ -230,10 +251,10 @@ impl Authenticator {
         req: &R,
         mode: Mode,
     ) -> Result<Decision, AuthError> {
-        if self.is_cors_preflight(req) {
+        let presented = self.extract(req)?;
+        if self.is_cors_preflight(req, &presented) {
             return Ok(Decision::Preflight);
         }
-        let presented = self.extract(req)?;
         let access = match presented.bearer {
             Some(raw) => Some(self.verify_jwt_async(raw, TokenKind::Access).await?),
             None => None,
@@ -262,13 +283,13 @@ impl Authenticator {
     /// lookup must be awaited.
     #[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
     pub(crate) fn try_decide<R: RequestParts + ?Sized>(&self, req: &R, mode: Mode) -> Attempt {
-        if self.is_cors_preflight(req) {
-            return Attempt::Done(Ok(Decision::Preflight));
-        }
         let presented = match self.extract(req) {
             Ok(p) => p,
             Err(e) => return Attempt::Done(Err(e)),
         };
+        if self.is_cors_preflight(req, &presented) {
+            return Attempt::Done(Ok(Decision::Preflight));
+        }
         if presented.session.is_some() || presented.basic.is_some() {
             return Attempt::NeedsAsync;
         }
@@ -292,9 +313,20 @@ impl Authenticator {
         }
     }
 
-    /// Whether this is a CORS preflight that passes unauthenticated.
-    pub fn is_cors_preflight<R: RequestParts + ?Sized>(&self, req: &R) -> bool {
+    /// Whether this is a CORS preflight that passes unauthenticated: only
+    /// when [`allow_cors_preflight`](AuthenticatorBuilder::allow_cors_preflight)
+    /// is on (off by default), the method is `OPTIONS` with an
+    /// `Access-Control-Request-Method` header, and no credential of any kind
+    /// is attached (a request that carries one is authenticated as usual).
+    fn is_cors_preflight<R: RequestParts + ?Sized>(
+        &self,
+        req: &R,
+        presented: &Presented<'_>,
+    ) -> bool {
         if !self.engine.allow_cors_preflight || !req.method().eq_ignore_ascii_case("OPTIONS") {
+            return false;
+        }
+        if presented.has_credentials() {
             return false;
         }
         let mut has = false;
@@ -448,6 +480,14 @@ impl Authenticator {
                 "the client is deactivated",
             ));
         }
+        if let Some(revocations) = &self.engine.revocations
+            && revocations.is_revoked(&ctx)
+        {
+            return Err(VerifyError::Refuse(
+                AuthErrorKind::InvalidToken,
+                "the token has been revoked",
+            ));
+        }
         Ok(ctx)
     }
 
@@ -539,12 +579,12 @@ impl Authenticator {
         let names = &self.engine.claims;
         let rules = &self.engine.shared.scope_rules;
         let mut scopes = match claims.get(&names.scope) {
+            None => None,
             Some(serde_json::Value::String(s)) => Some(ScopeSet::parse_delimited(s, rules)),
-            Some(serde_json::Value::Array(items)) => Some(ScopeSet::from_strs(
-                items.iter().filter_map(|v| v.as_str()),
-                rules,
-            )),
-            _ => None,
+            Some(serde_json::Value::Array(items)) if items.iter().all(|v| v.is_string()) => Some(
+                ScopeSet::from_strs(items.iter().filter_map(|v| v.as_str()), rules),
+            ),
+            Some(_) => return Err(refuse("the scope claim is malformed")),
         };
         let expires_at = claims.get("exp").and_then(|v| v.as_f64()).map(|f| f as u64);
         let leeway = issuer.leeway_secs as f64;
@@ -559,7 +599,7 @@ impl Authenticator {
         };
         let id = match (kind, &self.engine.customer) {
             (TokenKind::Customer, Some(c)) => {
-                let Some(customer) = claim_text(&claims, &c.customer_claim) else {
+                let Some(customer) = claim_text(&claims, &c.customer_claim)? else {
                     return Err(refuse("the customer token has no customer claim"));
                 };
                 // A customer grant caps what the token may do; a scope
@@ -571,9 +611,9 @@ impl Authenticator {
                 Identity {
                     kind: CredentialKinds::CUSTOMER_TOKEN,
                     issuer: Some(issuer.issuer.clone()),
-                    account: claim_text(&claims, &c.account_claim),
-                    client_id: claim_text(&claims, &c.client_claim),
-                    subject: claim_text(&claims, "sub"),
+                    account: claim_text(&claims, &c.account_claim)?,
+                    client_id: claim_text(&claims, &c.client_claim)?,
+                    subject: claim_text(&claims, "sub")?,
                     customer: Some(customer),
                     session: None,
                     attribution: None,
@@ -585,9 +625,9 @@ impl Authenticator {
             _ => Identity {
                 kind: CredentialKinds::ACCESS_TOKEN,
                 issuer: Some(issuer.issuer.clone()),
-                account: claim_text(&claims, &names.account),
-                client_id: claim_text(&claims, &names.client_id),
-                subject: claim_text(&claims, "sub"),
+                account: claim_text(&claims, &names.account)?,
+                client_id: claim_text(&claims, &names.client_id)?,
+                subject: claim_text(&claims, "sub")?,
                 customer: None,
                 session: None,
                 attribution: None,
@@ -709,9 +749,11 @@ impl Authenticator {
         let differs =
             |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(a), Some(b)) if a != b);
         // The customer token binding: same app and same account, both named.
+        let same =
+            |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(a), Some(b)) if a == b);
         if other.credentials() == CredentialKinds::CUSTOMER_TOKEN
             && base.credentials().contains(CredentialKinds::ACCESS_TOKEN)
-            && (base.client_id() != other.client_id() || base.account() != other.account())
+            && !(same(base.client_id(), other.client_id()) && same(base.account(), other.account()))
         {
             return Err(forbidden(
                 "the customer token belongs to another app or account",
@@ -754,6 +796,7 @@ impl Authenticator {
                 },
                 credentials: base.credentials().union(other.credentials()),
                 claims: claims.clone(),
+                customer_token_id: text(base.customer_token_id(), other.customer_token_id()),
             },
             self.engine.shared.clone(),
         ))
@@ -859,6 +902,11 @@ impl Authenticator {
                 scopes: id.scopes,
                 expires_at: id.expires_at,
                 credentials: id.kind,
+                customer_token_id: if id.kind == CredentialKinds::CUSTOMER_TOKEN {
+                    id.claims.get("jti").and_then(|v| v.as_str()).map(Box::from)
+                } else {
+                    None
+                },
                 claims: id.claims,
             },
             self.engine.shared.clone(),

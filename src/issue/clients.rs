@@ -1,10 +1,15 @@
-//! API clients: id, secret (stored only as an Argon2id hash), account,
+//! API clients: id, secret (stored only as a keyed digest), account,
 //! allowed scopes, token lifetime (capped), default attribution, active flag.
+//!
+//! Client secrets are platform-generated, high-entropy API secrets (generate
+//! them with at least 128 random bits), not passwords: they are kept as
+//! HMAC-SHA-256 under a per-registry random key (see `secret_digest`), which
+//! costs about a microsecond per check. A memory-hard hash here is what let
+//! a flood of wrong secrets take a process to gigabytes of memory.
 
 use crate::config::ConfigError;
 use crate::scope::{ScopeRules, ScopeSet};
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use crate::secret_digest::{SecretDigest, SecretDigester};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::RwLock;
@@ -13,12 +18,13 @@ use std::time::Duration;
 /// Default cap on access-token lifetimes: 60 minutes.
 pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(3600);
 
-/// A registered API client. The secret is held only as a salted Argon2id hash.
+/// A registered API client. The secret is held only as a keyed digest.
 #[derive(Clone)]
 pub struct Client {
     /// The client id.
     pub id: String,
-    secret_hash: String,
+    secret: SecretDigest,
+    digester: SecretDigester,
     /// The account (tenant) the client belongs to.
     pub account: String,
     /// Scopes the client may be granted (space-delimited).
@@ -46,15 +52,9 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// Checks a presented secret against the stored hash (Argon2's verify
-    /// compares in constant time).
+    /// Checks a presented secret against the stored digest, in constant time.
     pub fn verify_secret(&self, secret: &str) -> bool {
-        match PasswordHash::new(&self.secret_hash) {
-            Ok(hash) => Argon2::default()
-                .verify_password(secret.as_bytes(), &hash)
-                .is_ok(),
-            Err(_) => false,
-        }
+        self.digester.verify(secret.as_bytes(), Some(&self.secret))
     }
 }
 
@@ -98,6 +98,7 @@ pub trait ClientRegistry: Send + Sync + fmt::Debug + 'static {
 pub struct InMemoryClients {
     clients: RwLock<HashMap<String, Client>>,
     max_lifetime: Duration,
+    digester: Option<SecretDigester>,
 }
 
 impl Default for InMemoryClients {
@@ -112,10 +113,11 @@ impl InMemoryClients {
         Self {
             clients: RwLock::new(HashMap::new()),
             max_lifetime,
+            digester: SecretDigester::random().ok(),
         }
     }
 
-    /// Registers (or replaces) a client, hashing its secret with Argon2id.
+    /// Registers (or replaces) a client, keeping only a keyed digest of its secret.
     pub fn register(&self, new: NewClient) -> Result<Client, ConfigError> {
         if new.id.is_empty() || new.id.contains(':') {
             return Err(ConfigError::new(
@@ -129,17 +131,14 @@ impl InMemoryClients {
         }
         let rules = ScopeRules::default();
         let scopes = ScopeSet::parse_delimited(&new.scopes, &rules);
-        let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt).map_err(|e| ConfigError::new(format!("OS RNG failed: {e}")))?;
-        let salt =
-            SaltString::encode_b64(&salt).map_err(|e| ConfigError::new(format!("salt: {e}")))?;
-        let secret_hash = Argon2::default()
-            .hash_password(new.secret.as_bytes(), &salt)
-            .map_err(|e| ConfigError::new(format!("cannot hash the secret: {e}")))?
-            .to_string();
+        let digester = self
+            .digester
+            .clone()
+            .ok_or_else(|| ConfigError::new("OS RNG failed: cannot key the secret digests"))?;
         let client = Client {
             id: new.id.clone(),
-            secret_hash,
+            secret: digester.digest(new.secret.as_bytes()),
+            digester,
             account: new.account,
             scopes: scopes
                 .iter()

@@ -1,36 +1,92 @@
 //! The OAuth 2.0 token endpoint (RFC 6749 §4.4, client credentials), the
 //! JWKS document and OIDC discovery, as an axum router.
 
-use super::clients::{Client, ClientRegistry};
+use super::clients::ClientRegistry;
 use super::mint::{AccessGrant, Minter};
+use super::throttle::{MemoryThrottle, Throttle, ThrottleRule, throttle_key};
+use crate::authenticator::ClientStatus;
 use crate::scope::{ScopeRules, ScopeSet};
+use crate::secret_digest::SecretDigester;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Token endpoint settings.
+///
+/// Failed client authentications are counted per *(client id, client
+/// address)* and per address, never per client id alone: a stranger sending
+/// wrong secrets for a real client's id slows only their own address and
+/// cannot lock the real client out. The address is the [`ClientAddr`](super::ClientAddr)
+/// request extension if the app sets one (behind a trusted proxy), else
+/// axum's `ConnectInfo<SocketAddr>` (serve with
+/// `into_make_service_with_connect_info`).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct TokenEndpointSettings {
-    /// Failed secret attempts allowed per client id within `failure_window`
-    /// before further attempts are refused (default 5).
+    /// Failed attempts allowed per client id and address within
+    /// `failure_window` (default 10).
     pub max_failures: u32,
+    /// Failed attempts allowed per address, whatever the client id, within
+    /// `failure_window` (default 100).
+    pub max_failures_per_address: u32,
     /// The window for counting failures (default 60 s).
     pub failure_window: Duration,
+    /// Where failures are counted (default: a fixed-size in-process
+    /// [`MemoryThrottle`]; `RedisThrottle` shares counts between instances).
+    pub throttle: Arc<dyn Throttle>,
+    /// Consulted besides the registry's own `active` flag (e.g. a shared
+    /// `RedisClientStatus`).
+    pub client_status: Option<Arc<dyn ClientStatus>>,
+    /// Largest accepted request body (default 16 KiB).
+    pub max_body_bytes: usize,
 }
 
 impl Default for TokenEndpointSettings {
     fn default() -> Self {
         Self {
-            max_failures: 5,
+            max_failures: 10,
+            max_failures_per_address: 100,
             failure_window: Duration::from_secs(60),
+            throttle: Arc::new(MemoryThrottle::default()),
+            client_status: None,
+            max_body_bytes: 16 * 1024,
         }
+    }
+}
+
+impl TokenEndpointSettings {
+    /// Counts failures in `throttle`.
+    #[must_use]
+    pub fn with_throttle(mut self, throttle: Arc<dyn Throttle>) -> Self {
+        self.throttle = throttle;
+        self
+    }
+
+    /// Also refuses clients that `status` says are inactive.
+    #[must_use]
+    pub fn with_client_status(mut self, status: Arc<dyn ClientStatus>) -> Self {
+        self.client_status = Some(status);
+        self
+    }
+
+    /// Sets the failure budgets.
+    #[must_use]
+    pub fn with_failure_limits(
+        mut self,
+        per_client_and_address: u32,
+        per_address: u32,
+        window: Duration,
+    ) -> Self {
+        self.max_failures = per_client_and_address;
+        self.max_failures_per_address = per_address;
+        self.failure_window = window;
+        self
     }
 }
 
@@ -38,10 +94,9 @@ struct Shared {
     minter: Minter,
     clients: Arc<dyn ClientRegistry>,
     settings: TokenEndpointSettings,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-    /// A hash to verify against when the client id is unknown, so response
-    /// time does not reveal which ids exist.
-    dummy_hash: Option<Client>,
+    /// Digests against nothing for unknown client ids, so response time
+    /// does not reveal which ids exist.
+    dummy: Option<SecretDigester>,
 }
 
 /// An RFC 6749 §5.2 error response.
@@ -49,6 +104,7 @@ struct OAuthError {
     status: StatusCode,
     code: &'static str,
     description: &'static str,
+    retry_after: Option<Duration>,
 }
 
 impl OAuthError {
@@ -57,6 +113,17 @@ impl OAuthError {
             status,
             code,
             description,
+            retry_after: None,
+        }
+    }
+    fn throttled(after: Duration) -> Self {
+        Self {
+            retry_after: Some(after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "invalid_client",
+                "too many failed attempts from this address; try again later",
+            )
         }
     }
     fn invalid_request(description: &'static str) -> Self {
@@ -84,9 +151,11 @@ impl IntoResponse for OAuthError {
                 HeaderValue::from_static("Basic realm=\"token\", charset=\"UTF-8\""),
             );
         }
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        if let Some(after) = self.retry_after {
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(after.as_secs().max(1)),
+            );
         }
         no_store(res)
     }
@@ -99,23 +168,11 @@ pub fn router(
     clients: Arc<dyn ClientRegistry>,
     settings: TokenEndpointSettings,
 ) -> Router {
-    let dummy_hash = super::clients::InMemoryClients::default()
-        .register(super::clients::NewClient {
-            id: "dummy".into(),
-            secret: "dummy-secret-never-used-0123456789".into(),
-            account: "dummy".into(),
-            scopes: String::new(),
-            lifetime: Duration::from_secs(1),
-            default_attribution: None,
-            allowed_attributions: Vec::new(),
-        })
-        .ok();
     let shared = Arc::new(Shared {
         minter,
         clients,
         settings,
-        failures: Mutex::new(HashMap::new()),
-        dummy_hash,
+        dummy: SecretDigester::random().ok(),
     });
     Router::new()
         .route("/oauth/token", post(token))
@@ -186,41 +243,18 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
     Ok(Some((unescape(&id), unescape(&secret))))
 }
 
-impl Shared {
-    fn throttled(&self, client_id: &str) -> bool {
-        let Ok(map) = self.failures.lock() else {
-            return true;
-        };
-        map.get(client_id).is_some_and(|(n, since)| {
-            *n >= self.settings.max_failures && since.elapsed() < self.settings.failure_window
-        })
-    }
-
-    fn record_failure(&self, client_id: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            if map.len() > 100_000 {
-                let window = self.settings.failure_window;
-                map.retain(|_, (_, since)| since.elapsed() < window);
-            }
-            let entry = map
-                .entry(client_id.to_owned())
-                .or_insert((0, Instant::now()));
-            if entry.1.elapsed() >= self.settings.failure_window {
-                *entry = (0, Instant::now());
-            }
-            entry.0 += 1;
-        }
-    }
-
-    fn clear_failures(&self, client_id: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(client_id);
-        }
-    }
-}
-
-async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    match issue_token(&s, &headers, &body).await {
+async fn token(State(s): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, s.settings.max_body_bytes).await else {
+        return OAuthError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            "the request body is too large",
+        )
+        .into_response();
+    };
+    let addr = super::throttle::request_address(&parts.extensions);
+    match issue_token(&s, &parts.headers, &body, &addr).await {
         Ok(res) => res,
         Err(e) => e.into_response(),
     }
@@ -230,6 +264,7 @@ async fn issue_token(
     s: &Arc<Shared>,
     headers: &HeaderMap,
     body: &[u8],
+    addr: &[u8; 16],
 ) -> Result<Response, OAuthError> {
     let form = headers
         .get(header::CONTENT_TYPE)
@@ -281,40 +316,45 @@ async fn issue_token(
             ));
         }
     }
-    if s.throttled(&client_id) {
-        return Err(OAuthError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "invalid_client",
-            "too many failed attempts; try again later",
-        ));
+    let settings = &s.settings;
+    let pair_rule = ThrottleRule::new(settings.max_failures, settings.failure_window);
+    let addr_rule = ThrottleRule::new(settings.max_failures_per_address, settings.failure_window);
+    let pair_key = throttle_key(&[b"token", client_id.as_bytes(), addr]);
+    let addr_key = throttle_key(&[b"token-addr", addr]);
+    let limited = match settings.throttle.check(&pair_key, pair_rule).await {
+        Some(after) => Some(after),
+        None => settings.throttle.check(&addr_key, addr_rule).await,
+    };
+    if let Some(after) = limited {
+        return Err(OAuthError::throttled(after));
     }
-    // Argon2 is slow by design: verify off the async workers.
+    // A keyed digest (about a microsecond): the same work for unknown ids.
     let lookup = s.clients.get(&client_id);
-    let shared = s.clone();
-    let candidate = lookup.clone();
-    let ok = tokio::task::spawn_blocking(move || match candidate.as_ref() {
+    let ok = match &lookup {
         Some(c) => c.verify_secret(&secret),
         None => {
-            // Same work for unknown ids.
-            if let Some(d) = &shared.dummy_hash {
-                let _ = d.verify_secret(&secret);
+            if let Some(d) = &s.dummy {
+                let _ = d.verify(secret.as_bytes(), None);
             }
             false
         }
-    })
-    .await
-    .unwrap_or(false);
+    };
     let client = match lookup {
-        Some(c) if ok && c.active => c,
-        Some(c) if ok && !c.active => {
-            return Err(OAuthError::invalid_client("the client is deactivated"));
-        }
+        Some(c) if ok => c,
         _ => {
-            s.record_failure(&client_id);
+            settings.throttle.fail(&pair_key, pair_rule).await;
+            settings.throttle.fail(&addr_key, addr_rule).await;
             return Err(OAuthError::invalid_client("unknown client or wrong secret"));
         }
     };
-    s.clear_failures(&client_id);
+    let active = client.active
+        && settings
+            .client_status
+            .as_ref()
+            .is_none_or(|st| st.is_active(&client.id));
+    if !active {
+        return Err(OAuthError::invalid_client("the client is deactivated"));
+    }
 
     let rules = ScopeRules::default();
     let allowed = ScopeSet::parse_delimited(&client.scopes, &rules);

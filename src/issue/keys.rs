@@ -7,7 +7,10 @@ use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
+use pkcs8::{ObjectIdentifier, PrivateKeyInfo};
+use sha2::{Digest as _, Sha256};
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 /// The algorithms tollgate signs with.
@@ -22,6 +25,12 @@ pub enum SigningAlgorithm {
     Rs256,
 }
 
+/// PKCS#8 algorithm identifiers (RFC 8410, RFC 5480, RFC 8017).
+const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
 impl SigningAlgorithm {
     fn jose(self) -> Algorithm {
         match self {
@@ -30,14 +39,58 @@ impl SigningAlgorithm {
             Self::Rs256 => Algorithm::RS256,
         }
     }
+
+    /// The JOSE name (`EdDSA`, `ES256`, `RS256`).
+    pub fn jose_name(self) -> &'static str {
+        match self {
+            Self::Ed25519 => "EdDSA",
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+        }
+    }
+
+    /// The algorithm whose JOSE name is `name`.
+    pub fn from_jose_name(name: &str) -> Option<Self> {
+        [Self::Ed25519, Self::Es256, Self::Rs256]
+            .into_iter()
+            .find(|a| a.jose_name() == name)
+    }
+
+    /// The algorithm a PKCS#8 key is for, from its `AlgorithmIdentifier`.
+    fn of_pkcs8(info: &PrivateKeyInfo<'_>) -> Result<Self, ConfigError> {
+        let oid = info.algorithm.oid;
+        if oid == OID_ED25519 {
+            Ok(Self::Ed25519)
+        } else if oid == OID_RSA {
+            Ok(Self::Rs256)
+        } else if oid == OID_EC_PUBLIC_KEY {
+            match info.algorithm.parameters_oid() {
+                Ok(curve) if curve == OID_P256 => Ok(Self::Es256),
+                Ok(curve) => Err(ConfigError::new(format!(
+                    "the EC private key is on curve {curve}; tollgate signs with P-256 (1.2.840.10045.3.1.7) only"
+                ))),
+                Err(_) => Err(ConfigError::new(
+                    "the EC private key names no curve in its PKCS#8 AlgorithmIdentifier",
+                )),
+            }
+        } else {
+            Err(ConfigError::new(format!(
+                "the private key is of algorithm {oid}; tollgate signs with Ed25519, ECDSA P-256 and RSA keys"
+            )))
+        }
+    }
 }
 
 /// A private signing key with its key id and public JWK.
+///
+/// `Debug` shows the key id and algorithm only, never key material.
 #[derive(Clone)]
 pub struct SigningKey {
     kid: String,
-    alg: Algorithm,
+    alg: SigningAlgorithm,
     encoding: EncodingKey,
+    /// The private key, PKCS#8 DER (what [`SigningKey::to_pkcs8_pem`] encodes).
+    pkcs8: Arc<[u8]>,
     jwk: serde_json::Value,
 }
 
@@ -46,7 +99,7 @@ impl fmt::Debug for SigningKey {
         // Never print private key material.
         f.debug_struct("SigningKey")
             .field("kid", &self.kid)
-            .field("alg", &self.alg)
+            .field("alg", &self.alg.jose())
             .finish_non_exhaustive()
     }
 }
@@ -55,6 +108,39 @@ fn random_kid() -> Result<String, ConfigError> {
     let mut b = [0u8; 12];
     getrandom::fill(&mut b).map_err(|e| ConfigError::new(format!("OS RNG failed: {e}")))?;
     Ok(URL_SAFE_NO_PAD.encode(b))
+}
+
+/// The PEM label of an unencrypted PKCS#8 private key.
+const PKCS8_LABEL: &str = "PRIVATE KEY";
+
+/// The DER inside a PEM `PRIVATE KEY` block, with a hint for the usual
+/// wrong formats.
+fn pkcs8_der_from_pem(text: &str) -> Result<Vec<u8>, ConfigError> {
+    let block = pem::parse(text).map_err(|e| {
+        ConfigError::new(format!(
+            "not a PEM private key ({e}); expected -----BEGIN {PKCS8_LABEL}-----"
+        ))
+    })?;
+    match block.tag() {
+        PKCS8_LABEL => Ok(block.into_contents()),
+        tag @ ("RSA PRIVATE KEY" | "EC PRIVATE KEY") => Err(ConfigError::new(format!(
+            "the PEM holds a {tag} (PKCS#1/SEC1); tollgate reads PKCS#8 \
+             (-----BEGIN {PKCS8_LABEL}-----): convert it with \
+             `openssl pkcs8 -topk8 -nocrypt -in key.pem -out key.p8.pem`"
+        ))),
+        "ENCRYPTED PRIVATE KEY" => Err(ConfigError::new(
+            "the PEM holds an ENCRYPTED PRIVATE KEY; tollgate reads unencrypted PKCS#8 \
+             (decrypt it with `openssl pkcs8 -in key.pem -out key.p8.pem`)",
+        )),
+        tag => Err(ConfigError::new(format!(
+            "the PEM holds a {tag}, not a private key; expected -----BEGIN {PKCS8_LABEL}-----"
+        ))),
+    }
+}
+
+fn parse_pkcs8(der: &[u8]) -> Result<PrivateKeyInfo<'_>, ConfigError> {
+    PrivateKeyInfo::try_from(der)
+        .map_err(|e| ConfigError::new(format!("the private key is not valid PKCS#8 DER: {e}")))
 }
 
 impl SigningKey {
@@ -66,7 +152,7 @@ impl SigningKey {
         match alg {
             SigningAlgorithm::Ed25519 => {
                 let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| fail("Ed25519"))?;
-                Self::from_pkcs8_der(pkcs8.as_ref(), alg, kid)
+                Self::from_pkcs8_der(pkcs8.as_ref(), alg, Some(kid))
             }
             SigningAlgorithm::Es256 => {
                 let pkcs8 = EcdsaKeyPair::generate_pkcs8(
@@ -74,7 +160,7 @@ impl SigningKey {
                     &rng,
                 )
                 .map_err(|_| fail("P-256"))?;
-                Self::from_pkcs8_der(pkcs8.as_ref(), alg, kid)
+                Self::from_pkcs8_der(pkcs8.as_ref(), alg, Some(kid))
             }
             SigningAlgorithm::Rs256 => {
                 let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
@@ -84,41 +170,78 @@ impl SigningKey {
                         &pair,
                     )
                     .map_err(|_| fail("RSA-2048"))?;
-                Self::from_pkcs8_der(der.as_ref(), alg, kid)
+                Self::from_pkcs8_der(der.as_ref(), alg, Some(kid))
             }
         }
     }
 
-    /// Loads a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`).
+    /// Loads a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`) of
+    /// algorithm `alg` under key id `kid`.
+    ///
+    /// Reads what [`SigningKey::to_pkcs8_pem`] writes: the same `kid` gives
+    /// back the same key (same public JWK).
     pub fn from_pem(
         pem: &str,
         alg: SigningAlgorithm,
         kid: impl Into<String>,
     ) -> Result<Self, ConfigError> {
-        let b64: String = pem
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.starts_with("-----") && !l.is_empty())
-            .collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .map_err(|_| ConfigError::new("the signing key PEM is not valid base64"))?;
-        Self::from_pkcs8_der(&der, alg, kid.into())
+        let der = pkcs8_der_from_pem(pem)?;
+        let found = SigningAlgorithm::of_pkcs8(&parse_pkcs8(&der)?)?;
+        if found != alg {
+            return Err(ConfigError::new(format!(
+                "the private key is an {} key, not {}",
+                found.jose_name(),
+                alg.jose_name()
+            )));
+        }
+        Self::from_pkcs8_der(&der, alg, Some(kid.into()))
     }
 
-    fn from_pkcs8_der(der: &[u8], alg: SigningAlgorithm, kid: String) -> Result<Self, ConfigError> {
+    /// Loads a PKCS#8 PEM private key, taking the algorithm from the key
+    /// itself (Ed25519, P-256 or RSA) and its RFC 7638 JWK thumbprint
+    /// (SHA-256, base64url) as key id: every instance that loads the same
+    /// key file gets the same `kid`.
+    pub fn from_pem_auto(pem: &str) -> Result<Self, ConfigError> {
+        let der = pkcs8_der_from_pem(pem)?;
+        let alg = SigningAlgorithm::of_pkcs8(&parse_pkcs8(&der)?)?;
+        Self::from_pkcs8_der(&der, alg, None)
+    }
+
+    /// The private key as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`, LF
+    /// line endings), for persisting it; [`SigningKey::from_pem`] with the
+    /// same algorithm and `kid` reads it back.
+    ///
+    /// This is the secret: store it where only the issuer can read it.
+    pub fn to_pkcs8_pem(&self) -> String {
+        pem::encode_config(
+            &pem::Pem::new(PKCS8_LABEL, self.pkcs8.to_vec()),
+            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+        )
+    }
+
+    /// `kid`: `Some` for a given key id, `None` for the RFC 7638 thumbprint.
+    fn from_pkcs8_der(
+        der: &[u8],
+        alg: SigningAlgorithm,
+        kid: Option<String>,
+    ) -> Result<Self, ConfigError> {
         let bad = || {
             ConfigError::new(format!(
-                "the {alg:?} private key cannot be read (PKCS#8 expected)"
+                "the {} private key cannot be read (PKCS#8 expected)",
+                alg.jose_name()
             ))
         };
-        let (encoding, jwk) = match alg {
+        // `thumbprint_input` is the RFC 7638 canonical JSON: the required
+        // members only, in lexicographic order, no whitespace (the values
+        // are base64url, so they need no escaping).
+        let (encoding, jwk, thumbprint_input) = match alg {
             SigningAlgorithm::Ed25519 => {
                 let pair = Ed25519KeyPair::from_pkcs8(der).map_err(|_| bad())?;
                 let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
                 (
                     EncodingKey::from_ed_der(der),
                     serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x}),
+                    format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#),
                 )
             }
             SigningAlgorithm::Es256 => {
@@ -132,31 +255,41 @@ impl SigningKey {
                     [0x04, rest @ ..] if rest.len() == 64 => rest.split_at(32),
                     _ => return Err(bad()),
                 };
+                let (x, y) = (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y));
                 (
                     EncodingKey::from_ec_der(der),
-                    serde_json::json!({"kty": "EC", "crv": "P-256", "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y)}),
+                    serde_json::json!({"kty": "EC", "crv": "P-256", "x": x, "y": y}),
+                    format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#),
                 )
             }
             SigningAlgorithm::Rs256 => {
                 let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(der).map_err(|_| bad())?;
                 let public = pair.public_key();
                 let n = aws_lc_rs::rsa::PublicKeyComponents::<Vec<u8>>::from(public);
+                let (n, e) = (URL_SAFE_NO_PAD.encode(&n.n), URL_SAFE_NO_PAD.encode(&n.e));
+                // jsonwebtoken signs RSA with the PKCS#1 RSAPrivateKey, which
+                // PKCS#8 carries as its `privateKey` OCTET STRING.
+                let pkcs1 = parse_pkcs8(der)?.private_key;
                 (
-                    EncodingKey::from_rsa_der(&pkcs8_to_pkcs1(&pair)?),
-                    serde_json::json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode(&n.n), "e": URL_SAFE_NO_PAD.encode(&n.e)}),
+                    EncodingKey::from_rsa_der(pkcs1),
+                    serde_json::json!({"kty": "RSA", "n": n, "e": e}),
+                    format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#),
                 )
             }
         };
+        let kid = kid
+            .unwrap_or_else(|| URL_SAFE_NO_PAD.encode(Sha256::digest(thumbprint_input.as_bytes())));
         let mut jwk = jwk;
         if let Some(obj) = jwk.as_object_mut() {
             obj.insert("kid".into(), kid.clone().into());
             obj.insert("use".into(), "sig".into());
-            obj.insert("alg".into(), format!("{:?}", alg.jose()).into());
+            obj.insert("alg".into(), alg.jose_name().into());
         }
         Ok(Self {
             kid,
-            alg: alg.jose(),
+            alg,
             encoding,
+            pkcs8: Arc::from(der),
             jwk,
         })
     }
@@ -168,6 +301,11 @@ impl SigningKey {
 
     /// The JOSE algorithm.
     pub fn algorithm(&self) -> Algorithm {
+        self.alg.jose()
+    }
+
+    /// The signing algorithm.
+    pub fn signing_algorithm(&self) -> SigningAlgorithm {
         self.alg
     }
 
@@ -181,58 +319,6 @@ impl SigningKey {
     }
 }
 
-/// `jsonwebtoken` signs RSA with a PKCS#1 DER key; aws-lc hands out PKCS#8.
-fn pkcs8_to_pkcs1(pair: &aws_lc_rs::rsa::KeyPair) -> Result<Vec<u8>, ConfigError> {
-    use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
-    let der: Pkcs8V1Der<'_> = pair
-        .as_der()
-        .map_err(|_| ConfigError::new("cannot encode the RSA key"))?;
-    // PKCS#8 PrivateKeyInfo: SEQUENCE { INTEGER 0, AlgorithmIdentifier, OCTET STRING { RSAPrivateKey } }.
-    // The RSAPrivateKey is the content of the last OCTET STRING.
-    let bytes = der.as_ref();
-    let inner =
-        last_octet_string(bytes).ok_or_else(|| ConfigError::new("unexpected PKCS#8 layout"))?;
-    Ok(inner.to_vec())
-}
-
-/// Reads a DER length at `at`, returning (length, header size).
-fn der_len(b: &[u8], at: usize) -> Option<(usize, usize)> {
-    let first = *b.get(at)?;
-    if first < 0x80 {
-        return Some((usize::from(first), 1));
-    }
-    let n = usize::from(first & 0x7f);
-    if n == 0 || n > 4 {
-        return None;
-    }
-    let mut len = 0usize;
-    for i in 0..n {
-        len = (len << 8) | usize::from(*b.get(at + 1 + i)?);
-    }
-    Some((len, 1 + n))
-}
-
-fn last_octet_string(b: &[u8]) -> Option<&[u8]> {
-    // Outer SEQUENCE.
-    if *b.first()? != 0x30 {
-        return None;
-    }
-    let (_, h) = der_len(b, 1)?;
-    let mut at = 1 + h;
-    let mut last = None;
-    while at < b.len() {
-        let tag = *b.get(at)?;
-        let (len, h) = der_len(b, at + 1)?;
-        let start = at + 1 + h;
-        let content = b.get(start..start + len)?;
-        if tag == 0x04 {
-            last = Some(content);
-        }
-        at = start + len;
-    }
-    last
-}
-
 #[derive(Debug)]
 struct Ring {
     active: SigningKey,
@@ -240,10 +326,20 @@ struct Ring {
 }
 
 /// One active signing key plus previous keys still published for
-/// verification. Cheap to clone; clones share the ring.
+/// verification. Cheap to clone; clones share the ring: a [`Minter`] and
+/// the JWKS route built from clones of one ring see every change made
+/// through any clone ([`KeyRing::rotate`], [`KeyRing::retire`],
+/// [`KeyRing::replace_all`]) at once.
+///
+/// [`Minter`]: super::Minter
 #[derive(Clone, Debug)]
 pub struct KeyRing {
     inner: Arc<RwLock<Ring>>,
+}
+
+/// `path: message` for a key file.
+fn file_error(path: &Path, msg: impl fmt::Display) -> ConfigError {
+    ConfigError::new(format!("signing key file {}: {msg}", path.display()))
 }
 
 impl KeyRing {
@@ -254,6 +350,114 @@ impl KeyRing {
                 active: key,
                 previous: Vec::new(),
             })),
+        }
+    }
+
+    /// A ring loaded from PKCS#8 PEM files (`-----BEGIN PRIVATE KEY-----`,
+    /// one key per file): the first file's key is active, the others stay
+    /// published for verification, in the order given.
+    ///
+    /// Each key's algorithm is read from the key (Ed25519, P-256 or RSA)
+    /// and its `kid` is its RFC 7638 JWK thumbprint, so every instance that
+    /// mounts the same files signs and publishes under the same key ids,
+    /// whatever the files are called. This is the way to share signing keys
+    /// between instances without keeping private keys in Redis (see
+    /// `RedisKeyStore` for the other way): rotate by deploying a new file
+    /// first in the list and restarting (or calling
+    /// [`KeyRing::replace_all`] with a reloaded ring).
+    ///
+    /// Fails, naming the file, when a file cannot be read, is not an
+    /// unencrypted PKCS#8 PEM private key of a supported algorithm, or
+    /// holds the same key as an earlier file; and when no file is given.
+    pub fn from_pem_files<P: AsRef<Path>>(
+        paths: impl IntoIterator<Item = P>,
+    ) -> Result<Self, ConfigError> {
+        let mut keys: Vec<(SigningKey, PathBuf)> = Vec::new();
+        for path in paths {
+            let path = path.as_ref();
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| file_error(path, format_args!("cannot be read: {e}")))?;
+            let key = SigningKey::from_pem_auto(&text).map_err(|e| file_error(path, e))?;
+            if let Some((_, first)) = keys.iter().find(|(k, _)| k.kid == key.kid) {
+                return Err(file_error(
+                    path,
+                    format_args!("holds the same key as {}", first.display()),
+                ));
+            }
+            keys.push((key, path.to_owned()));
+        }
+        let mut keys = keys.into_iter().map(|(k, _)| k);
+        let active = keys
+            .next()
+            .ok_or_else(|| ConfigError::new("no signing key file given"))?;
+        let ring = Self::new(active);
+        ring.replace_published(keys.collect());
+        Ok(ring)
+    }
+
+    /// A ring loaded from the `*.pem` files of `dir` (hidden files and
+    /// subdirectories skipped; symlinks followed, so a Kubernetes secret
+    /// volume works), sorted by file name, **last name first**: the file
+    /// whose name sorts highest (`2025-06.pem` after `2025-01.pem`) holds
+    /// the active key, the others stay published. See
+    /// [`KeyRing::from_pem_files`] for key ids and errors; a directory
+    /// without `*.pem` files is an error.
+    pub fn from_pem_dir(dir: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let dir = dir.as_ref();
+        let unreadable = |e: std::io::Error| {
+            ConfigError::new(format!(
+                "signing key directory {}: cannot be read: {e}",
+                dir.display()
+            ))
+        };
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(unreadable)? {
+            let path = entry.map_err(unreadable)?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let is_pem = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("pem"));
+            if is_pem && !name.starts_with('.') && path.is_file() {
+                files.push(path);
+            }
+        }
+        if files.is_empty() {
+            return Err(ConfigError::new(format!(
+                "signing key directory {} holds no *.pem file",
+                dir.display()
+            )));
+        }
+        files.sort_unstable_by(|a, b| b.file_name().cmp(&a.file_name()));
+        Self::from_pem_files(files)
+    }
+
+    /// Replaces the whole ring in place: `active` signs from now on and
+    /// `published` (in this order, after the active key) are the previous
+    /// keys still in the JWKS. Keys whose `kid` repeats an earlier one are
+    /// dropped. Every clone of the ring sees the new state at once; readers
+    /// see either the old or the new state, never a mix.
+    pub fn replace_all(&self, active: SigningKey, published: Vec<SigningKey>) {
+        let previous = dedup_after(&active, published);
+        // A poisoned lock is replaced as a whole, so its contents do not matter.
+        let mut ring = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        *ring = Ring { active, previous };
+    }
+
+    /// Replaces the previous keys, keeping the active one.
+    fn replace_published(&self, published: Vec<SigningKey>) {
+        let mut ring = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        ring.previous = dedup_after(&ring.active, published);
+    }
+
+    /// The key ids, active first, then the published previous keys.
+    pub fn kids(&self) -> Vec<String> {
+        match self.inner.read() {
+            Ok(ring) => std::iter::once(&ring.active)
+                .chain(ring.previous.iter())
+                .map(|k| k.kid.clone())
+                .collect(),
+            Err(_) => Vec::new(),
         }
     }
 
@@ -294,4 +498,18 @@ impl KeyRing {
         };
         serde_json::json!({ "keys": keys })
     }
+}
+
+/// `keys` without those whose kid repeats `first`'s or an earlier one's.
+fn dedup_after(first: &SigningKey, keys: Vec<SigningKey>) -> Vec<SigningKey> {
+    let mut seen = vec![first.kid.clone()];
+    keys.into_iter()
+        .filter(|k| {
+            let new = !seen.contains(&k.kid);
+            if new {
+                seen.push(k.kid.clone());
+            }
+            new
+        })
+        .collect()
 }

@@ -1,6 +1,6 @@
 //! The platform side (feature `issuer`): signing keys and a key ring, the
 //! JWKS document and OIDC discovery, minting access and customer tokens, an
-//! API-client registry with Argon2id-hashed secrets, and the RFC 6749 §4.4
+//! API-client registry with keyed-digest secrets, and the RFC 6749 §4.4
 //! client-credentials token endpoint.
 //!
 //! An app that embeds tollgate can be the issuer of the credentials it
@@ -37,14 +37,27 @@
 mod clients;
 mod customer;
 mod endpoint;
+mod key_store;
 mod keys;
 mod mint;
+mod password;
+#[cfg(feature = "redis")]
+mod redis_state;
+mod throttle;
 
 pub use clients::{Client, ClientRegistry, DEFAULT_MAX_LIFETIME, InMemoryClients, NewClient};
-pub use customer::{CustomerDirectory, CustomerTokenSettings, customer_tokens_router};
+pub use customer::{
+    CustomerDirectory, CustomerTokenSettings, DirectoryError, customer_tokens_router,
+};
 pub use endpoint::{TokenEndpointSettings, router};
+#[cfg(feature = "redis")]
+pub use key_store::{KeyStoreError, RedisKeyStore};
 pub use keys::{KeyRing, SigningAlgorithm, SigningKey};
 pub use mint::{ACCESS_TOKEN_TYP, AccessGrant, CUSTOMER_MARKER, CustomerGrant, Minted, Minter};
+pub use password::{Busy, PasswordHasher};
+#[cfg(feature = "redis")]
+pub use redis_state::{RedisClientStatus, RedisThrottle};
+pub use throttle::{ClientAddr, MemoryThrottle, Throttle, ThrottleRule, address_key, throttle_key};
 
 impl crate::authenticator::ClientStatus for InMemoryClients {
     fn is_active(&self, client_id: &str) -> bool {

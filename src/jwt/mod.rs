@@ -147,6 +147,14 @@ impl IssuerVerifier {
             return Err(invalid("the token is not yet valid"));
         }
         numeric_date(claims.get("iat")).map_err(|()| invalid("the iat claim is malformed"))?;
+        // RFC 7519 §4.1: `sub` and `jti` are strings when present; nothing
+        // is coerced (a numeric or structured `sub` is refused, not read as text).
+        if claims.get("sub").is_some_and(|v| !v.is_string()) {
+            return Err(invalid("the sub claim is malformed"));
+        }
+        if claims.get("jti").is_some_and(|v| !v.is_string()) {
+            return Err(invalid("the jti claim is malformed"));
+        }
         match claims.get("iss") {
             Some(serde_json::Value::String(iss)) if **iss == *self.issuer => {}
             Some(_) => return Err(invalid("the token issuer is not accepted")),
@@ -154,11 +162,17 @@ impl IssuerVerifier {
         }
         let aud_ok = match claims.get("aud") {
             Some(serde_json::Value::String(a)) => self.audiences.iter().any(|x| **x == **a),
-            Some(serde_json::Value::Array(items)) => items.iter().any(|item| {
-                item.as_str()
-                    .is_some_and(|a| self.audiences.iter().any(|x| **x == *a))
-            }),
-            Some(_) => false,
+            Some(serde_json::Value::Array(items)) => {
+                // Every member must be a string (RFC 7519 §4.1.3).
+                if !items.iter().all(serde_json::Value::is_string) {
+                    return Err(invalid("the aud claim is malformed"));
+                }
+                items.iter().any(|item| {
+                    item.as_str()
+                        .is_some_and(|a| self.audiences.iter().any(|x| **x == *a))
+                })
+            }
+            Some(_) => return Err(invalid("the aud claim is malformed")),
             None => return Err(invalid("the token has no aud claim")),
         };
         if !aud_ok {
@@ -234,6 +248,35 @@ mod tests {
         let mut c = base.clone();
         c["exp"] = json!("1000100");
         assert_eq!(kind(check(c)), Some(AuthErrorKind::InvalidToken));
+    }
+
+    #[test]
+    fn registered_claims_are_type_checked() {
+        let base = json!({"iss":"https://issuer.example","aud":"api","exp":1_000_100,"sub":"u1"});
+        assert_eq!(kind(check(base.clone())), None);
+        let bad = [
+            ("sub", json!(12345)),
+            ("sub", json!({"id": "admin"})),
+            ("sub", json!(["a", "b"])),
+            ("sub", json!(null)),
+            ("jti", json!(7)),
+            ("iss", json!(["https://issuer.example"])),
+            ("exp", json!([1_000_100])),
+            ("nbf", json!("0")),
+            ("iat", json!({"t": 1})),
+            ("aud", json!(["api", 7])),
+            ("aud", json!({"aud": "api"})),
+            ("aud", json!(42)),
+        ];
+        for (claim, value) in bad {
+            let mut c = base.clone();
+            c[claim] = value.clone();
+            assert_eq!(
+                kind(check(c)),
+                Some(AuthErrorKind::InvalidToken),
+                "{claim} = {value}"
+            );
+        }
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub struct RemoteKeySettings {
     pub min_ttl_secs: u64,
     /// Upper bound on freshness, in seconds (default 86400).
     pub max_ttl_secs: u64,
+    /// Fetch keys over plain `http` from a host that is not a loopback
+    /// address (default off: `https` only, except `127.0.0.0/8`, `::1` and
+    /// `localhost`). Logged at warn when used.
+    pub allow_insecure_http: bool,
 }
 
 impl Default for RemoteKeySettings {
@@ -47,6 +51,7 @@ impl Default for RemoteKeySettings {
             default_ttl_secs: 600,
             min_ttl_secs: 60,
             max_ttl_secs: 86_400,
+            allow_insecure_http: false,
         }
     }
 }
@@ -56,8 +61,20 @@ impl RemoteKeySettings {
         if self.fetch_timeout_ms == 0 {
             return Err("remote_keys.fetch_timeout_ms must be greater than zero".into());
         }
+        if self.fetch_timeout_ms > 60_000 {
+            return Err("remote_keys.fetch_timeout_ms must be at most 60000 (60 s)".into());
+        }
         if self.min_ttl_secs > self.max_ttl_secs {
             return Err("remote_keys.min_ttl_secs must not exceed max_ttl_secs".into());
+        }
+        // Bounded so every deadline computed from them stays far from overflow.
+        if self.max_ttl_secs > MAX_TTL_SECS || self.default_ttl_secs > MAX_TTL_SECS {
+            return Err(format!(
+                "remote_keys.max_ttl_secs and default_ttl_secs must be at most {MAX_TTL_SECS} (7 days)"
+            ));
+        }
+        if self.refresh_cooldown_secs > 3600 {
+            return Err("remote_keys.refresh_cooldown_secs must be at most 3600".into());
         }
         Ok(())
     }
@@ -88,6 +105,48 @@ impl RemoteKeySettings {
         }
         Duration::from_secs(ttl.clamp(self.min_ttl_secs, self.max_ttl_secs))
     }
+}
+
+/// Upper bound for any key-set freshness setting: 7 days.
+const MAX_TTL_SECS: u64 = 7 * 24 * 3600;
+
+/// Whether keys may be fetched from `url`: `https`, or `http` to a loopback
+/// host, or `http` anywhere when `allow_insecure_http` is set. Anything else
+/// (another scheme, no host, unparsable) is refused.
+pub(crate) fn check_url(url: &str, allow_insecure_http: bool) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err(format!("{url:?} names no host")),
+    };
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback || allow_insecure_http => Ok(()),
+        "http" => Err(format!(
+            "{url:?} is plain http to a non-loopback host; use https (or set remote_keys.allow_insecure_http)"
+        )),
+        other => Err(format!("{url:?}: scheme {other:?} is not http(s)")),
+    }
+}
+
+/// Redirects are followed (at most 3) only within the origin of the first
+/// request: a key document never comes from a host that was not configured.
+pub(crate) fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if attempt.previous().len() > 3 {
+            attempt.error("too many redirects")
+        } else if !same_origin {
+            attempt.error("redirect to another origin refused")
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// Where the keys come from.
@@ -373,9 +432,8 @@ impl RemoteKeys {
                         "discovery document names a different issuer".into(),
                     ));
                 }
-                if !(doc.jwks_uri.starts_with("https://") || doc.jwks_uri.starts_with("http://")) {
-                    return Err(FetchError::Garbage("jwks_uri is not an http(s) URL".into()));
-                }
+                check_url(&doc.jwks_uri, self.settings.allow_insecure_http)
+                    .map_err(|e| FetchError::Garbage(format!("jwks_uri: {e}")))?;
                 if let Ok(mut st) = self.state.lock() {
                     st.jwks_uri = Some(doc.jwks_uri.clone());
                 }
@@ -419,6 +477,62 @@ impl RemoteKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_urls_are_https_unless_loopback_or_allowed() {
+        for ok in [
+            "https://auth.example.com/jwks",
+            "http://127.0.0.1:8080/jwks",
+            "http://127.9.9.9/jwks",
+            "http://localhost:3000/jwks",
+            "http://[::1]:3000/jwks",
+        ] {
+            assert!(check_url(ok, false).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://auth.example.com/jwks",
+            "http://10.0.0.1/jwks",
+            "http://localhost.evil.example/jwks",
+            "ftp://auth.example.com/jwks",
+            "file:///etc/passwd",
+            "not a url",
+            "",
+        ] {
+            assert!(check_url(bad, false).is_err(), "{bad}");
+        }
+        assert!(check_url("http://auth.example.com/jwks", true).is_ok());
+        assert!(check_url("ftp://auth.example.com/jwks", true).is_err());
+    }
+
+    #[test]
+    fn settings_are_bounded() {
+        let ok = RemoteKeySettings::default();
+        assert!(ok.validate().is_ok());
+        for bad in [
+            RemoteKeySettings {
+                max_ttl_secs: u64::MAX,
+                ..ok.clone()
+            },
+            RemoteKeySettings {
+                default_ttl_secs: u64::MAX,
+                ..ok.clone()
+            },
+            RemoteKeySettings {
+                fetch_timeout_ms: u64::MAX,
+                ..ok.clone()
+            },
+            RemoteKeySettings {
+                refresh_cooldown_secs: u64::MAX,
+                ..ok.clone()
+            },
+            RemoteKeySettings {
+                fetch_timeout_ms: 0,
+                ..ok.clone()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn ttl_honours_max_age_within_bounds() {

@@ -22,6 +22,8 @@ mod memory;
 mod redis;
 
 #[cfg(feature = "redis")]
+pub(crate) use self::redis::redact_url as redis_redact_url;
+#[cfg(feature = "redis")]
 pub use self::redis::{RedisSettings, RedisStore};
 pub use memory::{DEFAULT_MAX_SESSIONS, MemoryStore};
 
@@ -438,17 +440,35 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     }
 }
 
+/// Longest cookie lifetime browsers honour (RFC 6265bis §5.5: 400 days);
+/// longer session lifetimes are clamped to it.
+pub const MAX_COOKIE_AGE: Duration = Duration::from_secs(400 * 24 * 3600);
+
 /// Builds the `Set-Cookie` value for a session: `Secure; HttpOnly;
-/// SameSite=Lax; Path=/` and the session's absolute expiry.
+/// SameSite=Lax; Path=/` and the session's absolute expiry as `Max-Age`
+/// (clamped to [`MAX_COOKIE_AGE`], so no lifetime overflows a date).
+///
+/// Built with the `cookie` crate; a name that is not a cookie token
+/// (RFC 6265 §4.1.1) gives `None`.
 pub fn session_cookie(name: &str, record: &SessionRecord) -> Option<http::HeaderValue> {
-    let expires = UNIX_EPOCH + Duration::from_millis(record.expires_at_ms);
-    let max_age = record.expires_at_ms.saturating_sub(now_ms()) / 1000;
-    let v = format!(
-        "{name}={}; Path=/; Expires={}; Max-Age={max_age}; Secure; HttpOnly; SameSite=Lax",
-        record.id.as_str(),
-        httpdate::fmt_http_date(expires),
-    );
-    http::HeaderValue::from_str(&v).ok()
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+    {
+        return None;
+    }
+    let max_age =
+        Duration::from_millis(record.expires_at_ms.saturating_sub(now_ms())).min(MAX_COOKIE_AGE);
+    let max_age = cookie::time::Duration::seconds(i64::try_from(max_age.as_secs()).ok()?);
+    let c = cookie::Cookie::build((name, record.id.as_str()))
+        .path("/")
+        .max_age(max_age)
+        .secure(true)
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .build();
+    http::HeaderValue::from_str(&c.to_string()).ok()
 }
 
 #[cfg(test)]
@@ -510,8 +530,35 @@ mod tests {
         };
         let c = session_cookie("sid", &rec).unwrap();
         let c = c.to_str().unwrap();
-        assert!(c.starts_with(&format!("sid={}; Path=/; Expires=", id.as_str())));
-        assert!(c.ends_with("; Secure; HttpOnly; SameSite=Lax"));
-        assert!(c.contains("GMT"));
+        assert!(c.starts_with(&format!("sid={}", id.as_str())), "{c}");
+        for attr in ["Path=/", "Secure", "HttpOnly", "SameSite=Lax", "Max-Age=3"] {
+            assert!(c.contains(attr), "{attr} missing: {c}");
+        }
+        assert!(session_cookie("bad name", &rec).is_none());
+        assert!(session_cookie("a;b", &rec).is_none());
+    }
+
+    #[test]
+    fn cookie_for_a_far_future_expiry_is_clamped_not_a_panic() {
+        let rec = SessionRecord {
+            id: SessionId::generate().unwrap(),
+            account: "a".into(),
+            client_id: None,
+            customer: None,
+            scopes: String::new(),
+            created_at_ms: 0,
+            expires_at_ms: u64::MAX,
+            idle_ttl_ms: None,
+            last_seen_ms: 0,
+            created_customers: vec![],
+            metadata: Default::default(),
+            version: 0,
+        };
+        let c = session_cookie("sid", &rec).unwrap();
+        let c = c.to_str().unwrap();
+        assert!(
+            c.contains(&format!("Max-Age={}", MAX_COOKIE_AGE.as_secs())),
+            "{c}"
+        );
     }
 }

@@ -63,7 +63,7 @@ impl fmt::Debug for RedisSettings {
 }
 
 /// The URL without its credentials (`redis://***@host:port`).
-fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     match (url.split_once("://"), url.rfind('@')) {
         (Some((scheme, _)), Some(at)) => {
             format!("{scheme}://***{}", url.get(at..).unwrap_or_default())
