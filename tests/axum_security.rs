@@ -866,3 +866,38 @@ fn config_deserializes_from_json() {
         serde_json::from_value(json!({"issuers": [], "typo": 1}));
     assert!(bad.is_err());
 }
+
+/// RFC 7519 §4.1: registered claims of the wrong type are refused, never
+/// coerced (a numeric `sub` used to be read as the string of its digits).
+#[tokio::test]
+async fn registered_claims_of_the_wrong_type_are_refused() {
+    let app = app(hmac_auth());
+    for (claim, value) in [
+        ("sub", json!(12345)),
+        ("sub", json!({"id": "admin"})),
+        ("sub", json!(["a", "b"])),
+        ("iss", json!([ISSUER])),
+        ("exp", json!("9999999999")),
+        ("nbf", json!(true)),
+        ("iat", json!([1])),
+        ("aud", json!([AUDIENCE, 1])),
+        ("aud", json!({"aud": AUDIENCE})),
+        ("client_id", json!(42)),
+        ("account_id", json!(["acct-9"])),
+        ("scope", json!(7)),
+        ("scope", json!(["orders:read", 7])),
+    ] {
+        let mut c = claims();
+        c[claim] = value.clone();
+        let token = mint(Algorithm::HS256, None, &c);
+        let r = get_bearer(&app, "/whoami", &token).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{claim} = {value}");
+        assert!(
+            r.www_authenticate
+                .as_deref()
+                .is_some_and(|w| w.contains("invalid_token")),
+            "{claim} = {value}: {:?}",
+            r.www_authenticate
+        );
+    }
+}

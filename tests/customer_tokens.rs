@@ -357,3 +357,48 @@ async fn separate_customer_issuer() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// Binding needs both tokens to *name* the same app and account: two
+/// tokens that name neither (`None == None`) are not bound to each other.
+#[tokio::test]
+async fn binding_requires_both_sides_to_name_app_and_account() {
+    let app = shop(auth_with(CustomerTokenConfig::default()));
+    let mut access = app_claims();
+    let mut ct = customer_claims("cus-1");
+    for c in [&mut access, &mut ct] {
+        let m = c.as_object_mut().unwrap();
+        m.remove("client_id");
+        m.remove("account_id");
+    }
+    let r = pair(
+        &app,
+        "GET",
+        "/whoami",
+        &mint(Algorithm::HS256, None, &access),
+        &mint(Algorithm::HS256, None, &ct),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // Only one side naming them is not enough either.
+    let r = pair(
+        &app,
+        "GET",
+        "/whoami",
+        &mint(Algorithm::HS256, None, &app_claims()),
+        &mint(Algorithm::HS256, None, &ct),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // A numeric customer id is refused, not read as text.
+    let mut numeric = customer_claims("cus-1");
+    numeric["customer_id"] = json!(12345);
+    let r = pair(
+        &app,
+        "GET",
+        "/whoami",
+        &mint(Algorithm::HS256, None, &app_claims()),
+        &mint(Algorithm::HS256, None, &numeric),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+}
