@@ -10,7 +10,8 @@
 //! `demo-admin` client, which may (de)activate clients), `TOLLGATE_REDIS_URL`
 //! (everything the platform keeps in Redis: sessions, failure throttles,
 //! client deactivations, revoked tokens, so several instances on one Redis
-//! behave as one); to trust an external issuer instead of the
+//! behave as one, signing keys included), `TOLLGATE_SIGNING_KEY_FILES`
+//! (PKCS#8 PEM signing keys, comma-separated, the first active); to trust an external issuer instead of the
 //! embedded one, the variables of `examples/axum_api.rs`: `TOLLGATE_AUDIENCE`
 //! and one of `TOLLGATE_JWKS_URL`, `TOLLGATE_DISCOVERY=1`, `TOLLGATE_HS256_SECRET`. It prints `listening on http://ADDR` once it
 //! accepts connections, after a curl walk-through of every flow.
@@ -647,8 +648,32 @@ async fn run() -> Result<(), String> {
     let issuer = env("TOLLGATE_ISSUER").unwrap_or_else(|| base.clone());
 
     // The platform side: keys, clients, customers, tills.
-    let ring =
-        KeyRing::new(SigningKey::generate(SigningAlgorithm::Ed25519).map_err(|e| e.to_string())?);
+    // Signing keys: PEM files (`TOLLGATE_SIGNING_KEY_FILES`, comma-separated,
+    // first = active) mounted on every instance; else, with Redis, one key
+    // set shared through Redis (the first instance to start installs it,
+    // rotations reach the others within a second); else a fresh key.
+    let fresh = || SigningKey::generate(SigningAlgorithm::Ed25519);
+    let ring = match env("TOLLGATE_SIGNING_KEY_FILES") {
+        Some(files) => {
+            KeyRing::from_pem_files(files.split(',').map(str::trim)).map_err(|e| e.to_string())?
+        }
+        None => KeyRing::new(fresh().map_err(|e| e.to_string())?),
+    };
+    #[cfg(feature = "redis")]
+    let _key_store = match (env("TOLLGATE_REDIS_URL"), env("TOLLGATE_SIGNING_KEY_FILES")) {
+        (Some(url), None) => {
+            let store = tollgate::issue::RedisKeyStore::open(&url, ring.clone())
+                .map_err(|e| e.to_string())?;
+            let initial = ring.active().ok_or("no signing key")?;
+            store
+                .load_or_init(move || initial)
+                .await
+                .map_err(|e| format!("shared signing keys: {e}"))?;
+            store.spawn_refresher(Duration::from_secs(1));
+            Some(store)
+        }
+        _ => None,
+    };
     let minter = Minter::new(issuer.clone(), AUDIENCE, ring);
     let clients = Arc::new(InMemoryClients::default());
     let client_id = env("TOLLGATE_DEMO_CLIENT_ID").unwrap_or_else(|| "demo-backend".into());
