@@ -376,6 +376,19 @@ pub struct ExampleServer {
     pub stdout_lines: Vec<String>,
 }
 
+impl ExampleServer {
+    /// The process's resident memory in KiB (Linux `/proc`).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
 impl Drop for ExampleServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
