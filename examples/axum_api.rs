@@ -13,7 +13,8 @@
 //! - `TOLLGATE_ISSUER`, `TOLLGATE_AUDIENCE`
 //! - one of `TOLLGATE_JWKS_URL`, `TOLLGATE_DISCOVERY=1`, `TOLLGATE_HS256_SECRET`
 //! - `TOLLGATE_SCOPE_CLAIM` (default `scope`), `TOLLGATE_EXPIRED_STATUS`
-//!   (default 401), `TOLLGATE_LEEWAY_SECS` (default 60)
+//!   (default 401), `TOLLGATE_LEEWAY_SECS` (default 60), `TOLLGATE_TOKEN_CACHE`
+//!   (`on` default, `off` verifies every request)
 //!
 //! It prints `listening on http://ADDR` once it accepts connections.
 

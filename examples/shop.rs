@@ -7,7 +7,7 @@
 //! `TOLLGATE_ISSUER` (default `http://ADDR`), `TOLLGATE_DEMO_CLIENT_ID` /
 //! `TOLLGATE_DEMO_CLIENT_SECRET`, `TOLLGATE_DEMO_CUSTOMER_EMAIL` /
 //! `TOLLGATE_DEMO_CUSTOMER_PASSWORD`, `TOLLGATE_DEMO_ADMIN_SECRET` (the
-//! `demo-admin` client, which may (de)activate clients), `TOLLGATE_REDIS_URL`
+//! `demo-admin` client, which may (de)activate clients and rotate signing keys), `TOLLGATE_REDIS_URL`
 //! (everything the platform keeps in Redis: sessions, failure throttles,
 //! client deactivations, revoked tokens, so several instances on one Redis
 //! behave as one, signing keys included), `TOLLGATE_SIGNING_KEY_FILES`
@@ -215,6 +215,29 @@ struct App {
     public_client: String,
     revoker: Revoker,
     switch: ClientSwitch,
+    keys: KeyAdmin,
+}
+
+/// Rotates the signing key: in this process, or for every instance through Redis.
+#[derive(Clone)]
+struct KeyAdmin {
+    ring: KeyRing,
+    #[cfg(feature = "redis")]
+    store: Option<tollgate::issue::RedisKeyStore>,
+}
+
+impl KeyAdmin {
+    async fn rotate(&self) -> Result<String, String> {
+        let key = SigningKey::generate(SigningAlgorithm::Ed25519).map_err(|e| e.to_string())?;
+        let kid = key.kid().to_owned();
+        #[cfg(feature = "redis")]
+        if let Some(store) = &self.store {
+            store.rotate(key).await.map_err(|e| e.to_string())?;
+            return Ok(kid);
+        }
+        self.ring.rotate(key);
+        Ok(kid)
+    }
 }
 
 /// Anonymous sessions a single address may create per minute.
@@ -636,6 +659,20 @@ async fn set_client_active(
     })
 }
 
+/// `POST /admin/keys/rotate`: a new signing key becomes active (the old
+/// ones stay published); with Redis, every instance adopts it within a second.
+async fn rotate_keys(State(app): State<App>, auth: Auth) -> Result<Response, AuthError> {
+    auth.require_scope("keys:write")?;
+    Ok(match app.keys.rotate().await {
+        Ok(kid) => Json(json!({"data": {"type": "signing_key", "id": kid}})).into_response(),
+        Err(_) => err(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "key store unavailable",
+        ),
+    })
+}
+
 async fn run() -> Result<(), String> {
     tollgate::install_crypto_backend(tollgate::CryptoBackend::AwsLcRs)
         .map_err(|e| e.to_string())?;
@@ -660,7 +697,7 @@ async fn run() -> Result<(), String> {
         None => KeyRing::new(fresh().map_err(|e| e.to_string())?),
     };
     #[cfg(feature = "redis")]
-    let _key_store = match (env("TOLLGATE_REDIS_URL"), env("TOLLGATE_SIGNING_KEY_FILES")) {
+    let key_store = match (env("TOLLGATE_REDIS_URL"), env("TOLLGATE_SIGNING_KEY_FILES")) {
         (Some(url), None) => {
             let store = tollgate::issue::RedisKeyStore::open(&url, ring.clone())
                 .map_err(|e| e.to_string())?;
@@ -673,6 +710,11 @@ async fn run() -> Result<(), String> {
             Some(store)
         }
         _ => None,
+    };
+    let keys = KeyAdmin {
+        ring: ring.clone(),
+        #[cfg(feature = "redis")]
+        store: key_store,
     };
     let minter = Minter::new(issuer.clone(), AUDIENCE, ring);
     let clients = Arc::new(InMemoryClients::default());
@@ -695,7 +737,7 @@ async fn run() -> Result<(), String> {
             id: "demo-admin".into(),
             secret: admin_secret.clone(),
             account: ACCOUNT.into(),
-            scopes: "clients:write".into(),
+            scopes: "clients:write keys:write".into(),
             lifetime: Duration::from_secs(600),
             default_attribution: None,
             allowed_attributions: vec![],
@@ -825,6 +867,7 @@ async fn run() -> Result<(), String> {
         public_client: "demo-storefront".into(),
         revoker,
         switch,
+        keys,
     };
     let api = Router::new()
         .route("/customer-sessions", post(create_session))
@@ -844,6 +887,7 @@ async fn run() -> Result<(), String> {
             axum::routing::delete(logout_customer_token),
         )
         .route("/admin/clients/{id}/active", post(set_client_active))
+        .route("/admin/keys/rotate", post(rotate_keys))
         .route("/orders", get(list_orders).post(create_order))
         .with_state(app)
         .merge(tollgate::issue::customer_tokens_router(

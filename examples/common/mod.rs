@@ -85,6 +85,20 @@ pub fn build_config(demo: Option<&DemoKey>) -> Result<AuthConfig, String> {
             ..ClaimNames::default()
         },
         expired_status: parse_env("TOLLGATE_EXPIRED_STATUS", 401u16)?,
+        // `TOLLGATE_TOKEN_CACHE=off` verifies every request (to measure the
+        // uncached path from outside with the same binary).
+        token_cache: tollgate::TokenCacheSettings {
+            enabled: match env("TOLLGATE_TOKEN_CACHE").as_deref() {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(other) => {
+                    return Err(format!(
+                        "TOLLGATE_TOKEN_CACHE must be on or off, not {other:?}"
+                    ));
+                }
+            },
+            ..Default::default()
+        },
         ..AuthConfig::default()
     })
 }
