@@ -1,0 +1,231 @@
+//! The request decision: credentials are read from the request, each one
+//! is verified by its own concern, then combined and attributed. This is the
+//! one path every adapter calls ([`Authenticator::decide`] and the
+//! synchronous [`Authenticator::try_decide`]).
+
+use super::identity::{TokenKind, VerifyError};
+use super::{Authenticator, Decision, Mode};
+use crate::context::AuthContext;
+use crate::credentials::{self, CredentialsError, RequestParts};
+use crate::error::{AuthError, AuthErrorKind};
+
+/// Outcome of the synchronous fast path.
+#[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
+pub(crate) enum Attempt {
+    Done(Result<Decision, AuthError>),
+    /// A key fetch or a session lookup must be awaited: use the async path.
+    NeedsAsync,
+}
+
+/// The credentials of one request, borrowed from it.
+struct Presented<'r> {
+    bearer: Option<&'r str>,
+    customer_token: Option<&'r str>,
+    session: Option<&'r str>,
+    /// The `Authorization: Basic` value, when a basic verifier is configured.
+    basic: Option<&'r [u8]>,
+    /// The attribution header's value, when attribution is configured.
+    attribution: Option<&'r str>,
+    other_scheme: bool,
+}
+
+impl Presented<'_> {
+    fn has_credentials(&self) -> bool {
+        self.bearer.is_some()
+            || self.customer_token.is_some()
+            || self.session.is_some()
+            || self.basic.is_some()
+            || self.other_scheme
+    }
+}
+
+impl Authenticator {
+    /// Authenticates a request: `Ok(None)` when it carries no credentials,
+    /// `Err` when it carries credentials that do not all verify.
+    pub async fn authenticate<R: RequestParts + ?Sized>(
+        &self,
+        req: &R,
+    ) -> Result<Option<AuthContext>, AuthError> {
+        match self.decide(req, Mode::Optional).await? {
+            Decision::Authenticated(ctx) => Ok(Some(ctx)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Decides a request in `mode`; the one entry point adapters call.
+    pub async fn decide<R: RequestParts + ?Sized>(
+        &self,
+        req: &R,
+        mode: Mode,
+    ) -> Result<Decision, AuthError> {
+        let presented = self.extract(req)?;
+        if self.is_cors_preflight(req, &presented) {
+            return Ok(Decision::Preflight);
+        }
+        let access = match presented.bearer {
+            Some(raw) => Some(self.verify_jwt_async(raw, TokenKind::Access).await?),
+            None => None,
+        };
+        let customer = match presented.customer_token {
+            Some(raw) => Some(self.verify_jwt_async(raw, TokenKind::Customer).await?),
+            None => None,
+        };
+        let session = match presented.session {
+            Some(raw) => Some(self.load_session(raw).await?),
+            None => None,
+        };
+        let basic = match presented.basic {
+            Some(raw) => Some(self.verify_basic(raw).await?),
+            None => None,
+        };
+        let decision = self.combine(
+            [access, customer, session, basic],
+            presented.other_scheme,
+            mode,
+        )?;
+        self.attribute(decision, presented.attribution)
+    }
+
+    /// The synchronous fast path: answers unless a key fetch or a session
+    /// lookup must be awaited.
+    #[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
+    pub(crate) fn try_decide<R: RequestParts + ?Sized>(&self, req: &R, mode: Mode) -> Attempt {
+        let presented = match self.extract(req) {
+            Ok(p) => p,
+            Err(e) => return Attempt::Done(Err(e)),
+        };
+        if self.is_cors_preflight(req, &presented) {
+            return Attempt::Done(Ok(Decision::Preflight));
+        }
+        if presented.session.is_some() || presented.basic.is_some() {
+            return Attempt::NeedsAsync;
+        }
+        let verify = |raw: Option<&str>, kind| match raw {
+            None => Ok(None),
+            Some(raw) => self.verify_jwt_now(raw, kind, true).map(Some),
+        };
+        let access = verify(presented.bearer, TokenKind::Access);
+        let customer = verify(presented.customer_token, TokenKind::Customer);
+        match (access, customer) {
+            (Ok(a), Ok(c)) => Attempt::Done(
+                self.combine([a, c, None, None], presented.other_scheme, mode)
+                    .and_then(|d| self.attribute(d, presented.attribution)),
+            ),
+            // A definite refusal of either credential is final.
+            (Err(VerifyError::Refuse(kind, desc)), _)
+            | (_, Err(VerifyError::Refuse(kind, desc))) => {
+                Attempt::Done(Err(self.error(kind, desc)))
+            }
+            _ => Attempt::NeedsAsync,
+        }
+    }
+
+    /// Whether this is a CORS preflight that passes unauthenticated: only
+    /// when [`allow_cors_preflight`](super::AuthenticatorBuilder::allow_cors_preflight)
+    /// is on (off by default), the method is `OPTIONS` with an
+    /// `Access-Control-Request-Method` header, and no credential of any kind
+    /// is attached (a request that carries one is authenticated as usual).
+    fn is_cors_preflight<R: RequestParts + ?Sized>(
+        &self,
+        req: &R,
+        presented: &Presented<'_>,
+    ) -> bool {
+        if !self.engine.allow_cors_preflight || !req.method().eq_ignore_ascii_case("OPTIONS") {
+            return false;
+        }
+        if presented.has_credentials() {
+            return false;
+        }
+        let mut has = false;
+        req.visit_header("access-control-request-method", &mut |_| has = true);
+        has
+    }
+
+    fn credentials_error(&self, e: CredentialsError) -> AuthError {
+        tracing::debug!(reason = %e, "tollgate: refused credentials");
+        match e {
+            CredentialsError::TooLarge => self.error(
+                AuthErrorKind::InvalidToken,
+                "the token exceeds the size limit",
+            ),
+            CredentialsError::DuplicateAuthorization => self.error(
+                AuthErrorKind::InvalidRequest,
+                "more than one Authorization header",
+            ),
+            CredentialsError::EmptyToken => {
+                self.error(AuthErrorKind::InvalidRequest, "the credential is empty")
+            }
+            CredentialsError::MultipleMethods => self.error(
+                AuthErrorKind::InvalidRequest,
+                "a credential was sent by more than one method",
+            ),
+            CredentialsError::UnsupportedScheme => self.error(
+                AuthErrorKind::Missing,
+                "unsupported authorization scheme; use Bearer",
+            ),
+            _ => self.error(
+                AuthErrorKind::InvalidRequest,
+                "a credential header is malformed",
+            ),
+        }
+    }
+
+    fn extract<'r, R: RequestParts + ?Sized>(
+        &self,
+        req: &'r R,
+    ) -> Result<Presented<'r>, AuthError> {
+        let e = &self.engine;
+        let creds =
+            credentials::extract(req, &e.sources).map_err(|err| self.credentials_error(err))?;
+        let customer_token = match &e.customer {
+            Some(rules) => credentials::header_token(req, &rules.header, e.sources.max_token_bytes)
+                .map_err(|err| self.credentials_error(err))?,
+            None => None,
+        };
+        let session = match &e.sessions {
+            Some(rules) => {
+                credentials::session_id(req, rules.header.as_deref(), rules.cookie.as_deref())
+                    .map_err(|err| self.credentials_error(err))?
+            }
+            None => None,
+        };
+        let basic = match (&e.basic, creds.other_scheme) {
+            (Some(_), true) => credentials::unique_header(req, "authorization")
+                .map_err(|err| self.credentials_error(err))?
+                .filter(|v| {
+                    v.len() > 6
+                        && v.get(..6)
+                            .is_some_and(|p| p.eq_ignore_ascii_case(b"basic "))
+                }),
+            _ => None,
+        };
+        let attribution = match &e.attribution {
+            Some(rules) => match credentials::unique_header(req, &rules.header)
+                .map_err(|err| self.credentials_error(err))?
+            {
+                Some(raw) => Some(
+                    std::str::from_utf8(raw)
+                        .ok()
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty() && v.len() <= 256)
+                        .ok_or_else(|| {
+                            self.error(
+                                AuthErrorKind::InvalidRequest,
+                                "the attribution header is malformed",
+                            )
+                        })?,
+                ),
+                None => None,
+            },
+            None => None,
+        };
+        Ok(Presented {
+            bearer: creds.bearer.map(|b| b.as_str()),
+            customer_token,
+            session,
+            other_scheme: creds.other_scheme && basic.is_none(),
+            basic,
+            attribution,
+        })
+    }
+}

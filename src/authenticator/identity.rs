@@ -1,0 +1,377 @@
+//! Verifying JWTs (access and customer tokens, through the verified-token
+//! cache) and mapping their claims to an [`Identity`], then to an
+//! [`AuthContext`].
+
+use super::Authenticator;
+use crate::config::TokenMarker;
+use crate::context::{AuthContext, ContextParts, CredentialKinds};
+use crate::error::{AuthError, AuthErrorKind};
+use crate::jwt::cache::TokenCache;
+use crate::jwt::{IssuerVerifier, Rejection, token};
+use crate::scope::ScopeSet;
+use crate::session::SessionId;
+use std::sync::Arc;
+
+pub(super) enum VerifyError {
+    Refuse(AuthErrorKind, &'static str),
+    NeedKeys { issuer: usize, generation: u64 },
+}
+
+/// Which kind of JWT a token must be.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(super) enum TokenKind {
+    Access = 1,
+    Customer = 2,
+}
+
+/// One verified credential, before credentials are combined.
+pub(super) struct Identity {
+    pub(super) kind: CredentialKinds,
+    pub(super) issuer: Option<Box<str>>,
+    pub(super) account: Option<Box<str>>,
+    pub(super) client_id: Option<Box<str>>,
+    pub(super) subject: Option<Box<str>>,
+    pub(super) customer: Option<Box<str>>,
+    pub(super) session: Option<SessionId>,
+    pub(super) attribution: Option<Box<str>>,
+    pub(super) scopes: ScopeSet,
+    pub(super) expires_at: Option<u64>,
+    pub(super) claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What the verified-token cache needs to know about a verified token.
+struct CacheMeta {
+    valid_until: f64,
+    valid_from: Option<f64>,
+    issuer: usize,
+    generation: u64,
+}
+
+/// An identifier claim (`sub`, the account, client and customer claims):
+/// absent, or a non-empty string. Any other type is refused, never coerced:
+/// a number is not silently the string of its digits, and an object or array
+/// is not silently absent.
+fn claim_text(
+    claims: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Result<Option<Box<str>>, VerifyError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(Some(s.as_str().into())),
+        Some(_) => Err(VerifyError::Refuse(
+            AuthErrorKind::InvalidToken,
+            "an identifier claim is malformed",
+        )),
+    }
+}
+
+impl TokenMarker {
+    fn matches(&self, tok: &token::UnverifiedToken<'_>) -> bool {
+        match self {
+            TokenMarker::Claim { claim, value } => {
+                tok.claims.get(claim).and_then(|v| v.as_str()) == Some(value.as_str())
+            }
+            TokenMarker::Typ { typ } => token::typ_matches(tok.typ.as_deref(), typ),
+        }
+    }
+}
+
+impl Authenticator {
+    /// Verifies one access token (the `Authorization: Bearer` value) on its own.
+    pub async fn verify_access_token(&self, token: &str) -> Result<AuthContext, AuthError> {
+        self.verify_jwt_async(token, TokenKind::Access).await
+    }
+
+    pub(super) async fn verify_jwt_async(
+        &self,
+        raw: &str,
+        kind: TokenKind,
+    ) -> Result<AuthContext, AuthError> {
+        match self.verify_jwt_now(raw, kind, true) {
+            Ok(id) => Ok(id),
+            Err(VerifyError::Refuse(k, desc)) => Err(self.error(k, desc)),
+            Err(VerifyError::NeedKeys { issuer, generation }) => {
+                let remote = self
+                    .issuers_for(kind)
+                    .get(issuer)
+                    .and_then(|i| i.remote.clone());
+                if let Some(remote) = remote {
+                    remote.refresh_for(generation).await;
+                }
+                self.verify_jwt_now(raw, kind, false).map_err(|e| match e {
+                    VerifyError::Refuse(k, desc) => self.error(k, desc),
+                    VerifyError::NeedKeys { .. } => self.error(
+                        AuthErrorKind::Unavailable,
+                        "the issuer's keys are unavailable",
+                    ),
+                })
+            }
+        }
+    }
+
+    fn issuers_for(&self, kind: TokenKind) -> &[Arc<IssuerVerifier>] {
+        match (kind, &self.engine.customer) {
+            (TokenKind::Customer, Some(rules)) => &rules.issuers,
+            _ => &self.engine.issuers,
+        }
+    }
+
+    /// Key-set generation of issuer `idx` for `kind` (0 for static keys).
+    fn generation(&self, kind: TokenKind, idx: usize) -> u64 {
+        self.issuers_for(kind)
+            .get(idx)
+            .and_then(|i| i.remote.as_ref())
+            .map_or(0, |r| r.generation())
+    }
+
+    pub(super) fn verify_jwt_now(
+        &self,
+        raw: &str,
+        kind: TokenKind,
+        allow_fetch: bool,
+    ) -> Result<AuthContext, VerifyError> {
+        let ctx = self.verify_jwt_cached(raw, kind, allow_fetch)?;
+        if let (Some(status), Some(client)) = (&self.engine.client_status, ctx.client_id())
+            && !status.is_active(client)
+        {
+            return Err(VerifyError::Refuse(
+                AuthErrorKind::InvalidToken,
+                "the client is deactivated",
+            ));
+        }
+        if let Some(revocations) = &self.engine.revocations
+            && revocations.is_revoked(&ctx)
+        {
+            return Err(VerifyError::Refuse(
+                AuthErrorKind::InvalidToken,
+                "the token has been revoked",
+            ));
+        }
+        Ok(ctx)
+    }
+
+    fn verify_jwt_cached(
+        &self,
+        raw: &str,
+        kind: TokenKind,
+        allow_fetch: bool,
+    ) -> Result<AuthContext, VerifyError> {
+        let Some(cache) = &self.engine.cache else {
+            return self
+                .verify_jwt_uncached(raw, kind, allow_fetch)
+                .map(|(ctx, _)| ctx);
+        };
+        let key = TokenCache::key(kind as u8, raw);
+        let now = crate::jwt::now_secs();
+        if let Some((ctx, idx)) = cache.get(&key, now, |idx| self.generation(kind, idx)) {
+            // Hits still drive the background refresh of remote keys.
+            if let Some(remote) = self
+                .issuers_for(kind)
+                .get(idx)
+                .and_then(|i| i.remote.as_ref())
+            {
+                remote.refresh_if_due();
+            }
+            return Ok(ctx);
+        }
+        let (ctx, meta) = self.verify_jwt_uncached(raw, kind, allow_fetch)?;
+        cache.insert(
+            key,
+            raw.len(),
+            ctx.clone(),
+            meta.valid_until,
+            meta.valid_from,
+            meta.issuer,
+            meta.generation,
+        );
+        Ok(ctx)
+    }
+
+    fn verify_jwt_uncached(
+        &self,
+        raw: &str,
+        kind: TokenKind,
+        allow_fetch: bool,
+    ) -> Result<(AuthContext, CacheMeta), VerifyError> {
+        let refuse = |desc| VerifyError::Refuse(AuthErrorKind::InvalidToken, desc);
+        if raw.len() > self.engine.sources.max_token_bytes {
+            return Err(refuse("the token exceeds the size limit"));
+        }
+        let tok = token::parse(raw).map_err(|e| refuse(e.description()))?;
+        // Type confusion is refused both ways: a customer token is never an
+        // access token, and only a marked token is a customer token.
+        let marked = self
+            .engine
+            .customer
+            .as_ref()
+            .map(|c| c.marker.matches(&tok));
+        match (kind, marked) {
+            (TokenKind::Access, Some(true)) => {
+                return Err(refuse("a customer token cannot be used as an access token"));
+            }
+            (TokenKind::Customer, Some(false) | None) => {
+                return Err(refuse("the token is not a customer token"));
+            }
+            _ => {}
+        }
+        let iss = tok.claims.get("iss").and_then(|v| v.as_str());
+        let issuers = self.issuers_for(kind);
+        let Some((idx, issuer)) = issuers
+            .iter()
+            .enumerate()
+            .find(|(_, i)| iss == Some(&*i.issuer))
+        else {
+            return Err(refuse("the token issuer is not accepted"));
+        };
+        let generation = issuer.remote.as_ref().map_or(0, |r| r.generation());
+        issuer.verify(&tok, allow_fetch).map_err(|r| match r {
+            Rejection::Refuse(kind, desc) => {
+                tracing::debug!(reason = desc, "tollgate: token refused");
+                VerifyError::Refuse(kind, desc)
+            }
+            Rejection::NeedKeys(generation) => VerifyError::NeedKeys {
+                issuer: idx,
+                generation,
+            },
+        })?;
+        let claims = tok.claims;
+        let names = &self.engine.claims;
+        let rules = &self.engine.shared.scope_rules;
+        let mut scopes = match claims.get(&names.scope) {
+            None => None,
+            Some(serde_json::Value::String(s)) => Some(ScopeSet::parse_delimited(s, rules)),
+            Some(serde_json::Value::Array(items)) if items.iter().all(|v| v.is_string()) => Some(
+                ScopeSet::from_strs(items.iter().filter_map(|v| v.as_str()), rules),
+            ),
+            Some(_) => return Err(refuse("the scope claim is malformed")),
+        };
+        let expires_at = claims.get("exp").and_then(|v| v.as_f64()).map(|f| f as u64);
+        let leeway = issuer.leeway_secs as f64;
+        let meta = CacheMeta {
+            valid_until: claims.get("exp").and_then(|v| v.as_f64()).unwrap_or(0.0) + leeway,
+            valid_from: claims
+                .get("nbf")
+                .and_then(|v| v.as_f64())
+                .map(|n| n - leeway),
+            issuer: idx,
+            generation,
+        };
+        let id = match (kind, &self.engine.customer) {
+            (TokenKind::Customer, Some(c)) => {
+                let Some(customer) = claim_text(&claims, &c.customer_claim)? else {
+                    return Err(refuse("the customer token has no customer claim"));
+                };
+                // A customer grant caps what the token may do; a scope
+                // claim in the token narrows it further.
+                let grant = match scopes.take() {
+                    Some(own) => own.intersection(&c.grant, rules),
+                    None => c.grant.clone(),
+                };
+                Identity {
+                    kind: CredentialKinds::CUSTOMER_TOKEN,
+                    issuer: Some(issuer.issuer.clone()),
+                    account: claim_text(&claims, &c.account_claim)?,
+                    client_id: claim_text(&claims, &c.client_claim)?,
+                    subject: claim_text(&claims, "sub")?,
+                    customer: Some(customer),
+                    session: None,
+                    attribution: None,
+                    scopes: grant,
+                    expires_at,
+                    claims,
+                }
+            }
+            _ => Identity {
+                kind: CredentialKinds::ACCESS_TOKEN,
+                issuer: Some(issuer.issuer.clone()),
+                account: claim_text(&claims, &names.account)?,
+                client_id: claim_text(&claims, &names.client_id)?,
+                subject: claim_text(&claims, "sub")?,
+                customer: None,
+                session: None,
+                attribution: None,
+                scopes: scopes.unwrap_or_default(),
+                expires_at,
+                claims,
+            },
+        };
+        Ok((self.context(id), meta))
+    }
+
+    pub(super) fn context(&self, id: Identity) -> AuthContext {
+        AuthContext::new(
+            ContextParts {
+                issuer: id.issuer.unwrap_or_default(),
+                account: id.account,
+                client_id: id.client_id,
+                subject: id.subject,
+                customer: id.customer,
+                session: id.session,
+                attribution: id.attribution,
+                scopes: id.scopes,
+                expires_at: id.expires_at,
+                credentials: id.kind,
+                customer_token_id: if id.kind == CredentialKinds::CUSTOMER_TOKEN {
+                    id.claims.get("jti").and_then(|v| v.as_str()).map(Box::from)
+                } else {
+                    None
+                },
+                claims: id.claims,
+            },
+            self.engine.shared.clone(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+        match value {
+            serde_json::Value::Object(map) => map,
+            _ => panic!("not an object"),
+        }
+    }
+
+    fn refused(r: Result<Option<Box<str>>, VerifyError>) -> bool {
+        matches!(
+            r,
+            Err(VerifyError::Refuse(
+                AuthErrorKind::InvalidToken,
+                "an identifier claim is malformed"
+            ))
+        )
+    }
+
+    #[test]
+    fn claim_text_accepts_a_non_empty_string() {
+        let c = claims(json!({ "sub": "user-1" }));
+        assert!(matches!(claim_text(&c, "sub"), Ok(Some(s)) if &*s == "user-1"));
+    }
+
+    #[test]
+    fn claim_text_absent_is_none() {
+        let c = claims(json!({ "sub": "user-1" }));
+        assert!(matches!(claim_text(&c, "acct"), Ok(None)));
+    }
+
+    #[test]
+    fn claim_text_refuses_other_types_and_empty() {
+        for value in [
+            json!(42),
+            json!(4.2),
+            json!({ "id": "x" }),
+            json!(["x"]),
+            json!([]),
+            json!(""),
+            json!(true),
+            json!(null),
+        ] {
+            let c = claims(json!({ "acct": value }));
+            assert!(refused(claim_text(&c, "acct")), "{value} was not refused");
+        }
+    }
+}
