@@ -71,7 +71,7 @@ impl<R> fmt::Debug for Require<R> {
 }
 
 impl<R> Require<R> {
-    #[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
     pub(crate) fn new() -> Self {
         Self(PhantomData)
     }
@@ -108,7 +108,7 @@ pub(crate) fn enforce(
     authenticated(ctx, auth)?.require(requirement)
 }
 
-#[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
+#[cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
 pub(crate) fn customer(
     ctx: Option<&AuthContext>,
     auth: Option<&Authenticator>,

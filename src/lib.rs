@@ -7,7 +7,7 @@
 //!
 //! The engine ([`Authenticator`], [`credentials`], `jwt`, [`scope`],
 //! [`policy`], [`context`], [`error`]) knows no web framework; the
-//! [`tower`](crate::tower) and [`axum`](crate::axum) modules only translate.
+//! [`tower`] and [`axum`] modules only translate.
 //!
 //! ```
 //! use tollgate::{Authenticator, IssuerConfig};
@@ -18,6 +18,10 @@
 //! # let _ = auth;
 //! # Ok::<(), tollgate::ConfigError>(())
 //! ```
+// docs.rs (`--cfg docsrs`, nightly): label feature-gated items with the
+// features they need. `doc_cfg` now includes what `doc_auto_cfg` did (that
+// feature gate was removed from nightly).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 // Untrusted input must never panic the engine: no unwrap/expect/panic or
 // unchecked indexing outside tests.

@@ -1,4 +1,4 @@
-//! Requirements on scopes, checked against an [`AuthContext`](crate::AuthContext).
+//! Requirements on scopes, checked against an [`AuthContext`].
 //!
 //! ```
 //! use tollgate::policy::{all, any, scope};

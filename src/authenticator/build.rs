@@ -18,7 +18,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Builds an [`Authenticator`]; see the [module docs](self).
+/// Builds an [`Authenticator`]; see the [module docs](crate::authenticator).
 #[derive(Debug, Default, Clone)]
 #[must_use]
 pub struct AuthenticatorBuilder {
@@ -159,6 +159,11 @@ impl AuthenticatorBuilder {
 /// `jsonwebtoken` directly (e.g. to mint tokens) in a process that enables
 /// both backends. Fails if the backend is not compiled in or a different
 /// provider is already installed.
+// With neither backend feature every arm of the first `match` returns.
+#[cfg_attr(
+    not(any(feature = "aws_lc_rs", feature = "rust_crypto")),
+    allow(unreachable_code, unused_variables)
+)]
 pub fn install_crypto_backend(backend: CryptoBackend) -> Result<(), ConfigError> {
     use jsonwebtoken::crypto::CryptoProvider;
     let provider: &'static CryptoProvider = match backend {
