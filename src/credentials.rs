@@ -11,6 +11,7 @@
 //! (header, cookie, query) is malformed (RFC 6750 §2).
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Default cap on a token's size: 8 KiB.
@@ -144,15 +145,20 @@ pub enum CredentialsError {
     UnsupportedScheme,
 }
 
-/// A bearer token as it arrived, borrowed from the request.
+/// A bearer token as it arrived: borrowed from the request, or decoded
+/// from a percent-encoded query parameter.
 ///
 /// Its `Debug` output is redacted.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct BearerToken<'a>(&'a str);
+#[derive(Clone, PartialEq, Eq)]
+pub struct BearerToken<'a>(Cow<'a, str>);
 
 impl<'a> BearerToken<'a> {
     /// The token text. Treat it as a secret.
-    pub fn as_str(&self) -> &'a str {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn into_inner(self) -> Cow<'a, str> {
         self.0
     }
 }
@@ -270,7 +276,7 @@ pub fn parse_authorization(
 }
 
 /// The credentials a request carries, borrowed from it.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct Credentials<'a> {
     /// The bearer token, from whichever single source carried it.
     pub bearer: Option<BearerToken<'a>>,
@@ -291,7 +297,7 @@ pub fn extract<'a, R: RequestParts + ?Sized>(
             .map_err(|_| CredentialsError::DuplicateAuthorization)?;
         if let Some(value) = value {
             match parse_authorization(value, max) {
-                Ok(token) => creds.bearer = token.map(BearerToken),
+                Ok(token) => creds.bearer = token.map(|t| BearerToken(Cow::Borrowed(t))),
                 Err(CredentialsError::UnsupportedScheme) => creds.other_scheme = true,
                 Err(e) => return Err(e),
             }
@@ -302,22 +308,31 @@ pub fn extract<'a, R: RequestParts + ?Sized>(
         && let Some(raw) = find_cookie(req, name)?
     {
         let token = checked_token(raw, max)?;
-        if creds.bearer.replace(BearerToken(token)).is_some() {
+        if creds
+            .bearer
+            .replace(BearerToken(Cow::Borrowed(token)))
+            .is_some()
+        {
             return Err(CredentialsError::MultipleMethods);
         }
     }
 
+    // RFC 6750 §2.3: the query is `application/x-www-form-urlencoded`, so
+    // the value is percent-decoded (`%2B` is `+`; a bare `+` is a space and
+    // fails the token syntax). The size cap applies to the raw query first.
     if let (Some(name), Some(query)) = (&sources.query_parameter, req.query()) {
-        let mut found: Option<&'a str> = None;
-        for pair in query.split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            if k == name && found.replace(v).is_some() {
+        if query.len() > max.saturating_mul(3).saturating_add(4096) {
+            return Err(CredentialsError::TooLarge);
+        }
+        let mut found: Option<Cow<'a, str>> = None;
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            if k == name.as_str() && found.replace(v).is_some() {
                 return Err(CredentialsError::Malformed);
             }
         }
         if let Some(raw) = found {
-            let token = checked_token(raw.as_bytes(), max)?;
-            if creds.bearer.replace(BearerToken(token)).is_some() {
+            checked_token(raw.as_bytes(), max)?;
+            if creds.bearer.replace(BearerToken(raw)).is_some() {
                 return Err(CredentialsError::MultipleMethods);
             }
         }
@@ -426,6 +441,36 @@ pub(crate) fn session_id<'a, R: RequestParts + ?Sized>(
 mod tests {
     use super::*;
 
+    #[test]
+    fn query_tokens_are_form_decoded() {
+        let sources = CredentialSources {
+            query_parameter: Some("access_token".into()),
+            ..CredentialSources::default()
+        };
+        let get = |q: &str| {
+            let req = http::Request::get(format!("/x?{q}")).body(()).unwrap();
+            extract(&req, &sources).map(|c| c.bearer.map(|b| b.as_str().to_owned()))
+        };
+        // %2B / %2F / %3D are `+`, `/`, `=` (all b64token characters).
+        assert_eq!(
+            get("access_token=ab%2Bc%2Fd%3D").unwrap().as_deref(),
+            Some("ab+c/d=")
+        );
+        assert_eq!(
+            get("a=1&access_token=abc&b=2").unwrap().as_deref(),
+            Some("abc")
+        );
+        // A bare `+` is a space in a form body: not a token.
+        assert!(get("access_token=ab+c").is_err());
+        assert!(matches!(
+            get("access_token=a&access_token=b"),
+            Err(CredentialsError::Malformed)
+        ));
+        // An encoded parameter name is the same parameter.
+        assert_eq!(get("access%5Ftoken=abc").unwrap().as_deref(), Some("abc"));
+        assert_eq!(get("other=abc").unwrap(), None);
+    }
+
     const MAX: usize = DEFAULT_MAX_TOKEN_BYTES;
 
     #[test]
@@ -517,7 +562,7 @@ mod tests {
 
     #[test]
     fn debug_is_redacted() {
-        let t = BearerToken("secret-token");
+        let t = BearerToken(Cow::Borrowed("secret-token"));
         assert_eq!(format!("{t:?}"), "BearerToken(******)");
     }
 

@@ -6,7 +6,7 @@
 use super::identity::{TokenKind, VerifyError};
 use super::{Authenticator, Decision, Mode};
 use crate::context::AuthContext;
-use crate::credentials::{self, CredentialsError, RequestParts};
+use crate::credentials::{self, BearerToken, CredentialsError, RequestParts};
 use crate::error::{AuthError, AuthErrorKind};
 
 /// Outcome of the synchronous fast path.
@@ -19,7 +19,7 @@ pub(crate) enum Attempt {
 
 /// The credentials of one request, borrowed from it.
 struct Presented<'r> {
-    bearer: Option<&'r str>,
+    bearer: Option<std::borrow::Cow<'r, str>>,
     customer_token: Option<&'r str>,
     session: Option<&'r str>,
     /// The `Authorization: Basic` value, when a basic verifier is configured.
@@ -62,7 +62,7 @@ impl Authenticator {
         if self.is_cors_preflight(req, &presented) {
             return Ok(Decision::Preflight);
         }
-        let access = match presented.bearer {
+        let access = match presented.bearer.as_deref() {
             Some(raw) => Some(self.verify_jwt_async(raw, TokenKind::Access).await?),
             None => None,
         };
@@ -104,7 +104,7 @@ impl Authenticator {
             None => Ok(None),
             Some(raw) => self.verify_jwt_now(raw, kind, true).map(Some),
         };
-        let access = verify(presented.bearer, TokenKind::Access);
+        let access = verify(presented.bearer.as_deref(), TokenKind::Access);
         let customer = verify(presented.customer_token, TokenKind::Customer);
         match (access, customer) {
             (Ok(a), Ok(c)) => Attempt::Done(
@@ -220,7 +220,7 @@ impl Authenticator {
             None => None,
         };
         Ok(Presented {
-            bearer: creds.bearer.map(|b| b.as_str()),
+            bearer: creds.bearer.map(BearerToken::into_inner),
             customer_token,
             session,
             other_scheme: creds.other_scheme && basic.is_none(),

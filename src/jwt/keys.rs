@@ -192,38 +192,17 @@ pub(crate) mod fast {
         })
     }
 
-    /// DER of a PKCS#1 `RSAPublicKey` from big-endian `n` and `e`.
-    pub(crate) fn rsa_pkcs1_der(n: &[u8], e: &[u8]) -> Vec<u8> {
-        fn len(out: &mut Vec<u8>, l: usize) {
-            match l {
-                0..=0x7f => out.push(l as u8),
-                0x80..=0xff => out.extend_from_slice(&[0x81, l as u8]),
-                _ => out.extend_from_slice(&[0x82, (l >> 8) as u8, l as u8]),
-            }
+    /// DER of a PKCS#1 `RSAPublicKey` from big-endian `n` and `e`, encoded
+    /// by the `pkcs1`/`der` crates (minimal integers, any length). `None`
+    /// for components that are not valid unsigned integers.
+    pub(crate) fn rsa_pkcs1_der(n: &[u8], e: &[u8]) -> Option<Vec<u8>> {
+        use pkcs1::der::Encode as _;
+        pkcs1::RsaPublicKey {
+            modulus: pkcs1::UintRef::new(n).ok()?,
+            public_exponent: pkcs1::UintRef::new(e).ok()?,
         }
-        fn integer(out: &mut Vec<u8>, v: &[u8]) {
-            // Minimal encoding: no leading zero bytes (keep one for zero).
-            let start = v
-                .iter()
-                .position(|b| *b != 0)
-                .unwrap_or(v.len().saturating_sub(1));
-            let v = v.get(start..).unwrap_or_default();
-            let pad = v.first().is_some_and(|b| b & 0x80 != 0);
-            out.push(0x02);
-            len(out, v.len() + usize::from(pad));
-            if pad {
-                out.push(0);
-            }
-            out.extend_from_slice(v);
-        }
-        let mut body = Vec::with_capacity(n.len() + e.len() + 16);
-        integer(&mut body, n);
-        integer(&mut body, e);
-        let mut out = Vec::with_capacity(body.len() + 4);
-        out.push(0x30);
-        len(&mut out, body.len());
-        out.extend_from_slice(&body);
-        out
+        .to_der()
+        .ok()
     }
 
     impl ParsedKey {
@@ -231,7 +210,7 @@ pub(crate) mod fast {
             let algs = ALL_ALGORITHMS.iter().copied().filter(|a| algs.contains(*a));
             match key.kind() {
                 DecodingKeyKind::RsaModulusExponent { n, e } => {
-                    let der = rsa_pkcs1_der(n, e);
+                    let der = rsa_pkcs1_der(n, e)?;
                     Self::public(&der, algs)
                 }
                 DecodingKeyKind::SecretOrDer(bytes) => {
@@ -584,13 +563,18 @@ mod tests {
     #[test]
     fn pkcs1_der_encoding() {
         // n with the high bit set gets a 0x00 pad; leading zeros are dropped.
-        let der = super::fast::rsa_pkcs1_der(&[0, 0, 0x80, 1], &[1, 0, 1]);
+        let der = super::fast::rsa_pkcs1_der(&[0, 0, 0x80, 1], &[1, 0, 1]).unwrap();
         assert_eq!(
             der,
             [
                 0x30, 0x0a, 0x02, 0x03, 0x00, 0x80, 0x01, 0x02, 0x03, 0x01, 0x00, 0x01
             ]
         );
+        // Lengths past 64 KiB are encoded in full (the hand-written encoder
+        // this replaced truncated them).
+        let big = vec![0x7f; 70_000];
+        let der = super::fast::rsa_pkcs1_der(&big, &[1, 0, 1]).unwrap();
+        assert_eq!(&der[..2], &[0x30, 0x83]);
     }
 
     #[test]

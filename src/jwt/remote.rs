@@ -87,22 +87,24 @@ impl RemoteKeySettings {
         Duration::from_secs(self.refresh_cooldown_secs)
     }
 
-    fn ttl_from(&self, cache_control: Option<&str>) -> Duration {
-        let mut ttl = self.default_ttl_secs;
-        if let Some(cc) = cache_control {
-            for directive in cc.split(',').map(str::trim) {
-                let lower = directive.to_ascii_lowercase();
-                if lower == "no-cache" || lower == "no-store" {
-                    ttl = 0;
-                    break;
-                }
-                if let Some(v) = lower.strip_prefix("max-age=")
-                    && let Ok(secs) = v.trim_matches('"').parse::<u64>()
-                {
-                    ttl = secs;
-                }
-            }
-        }
+    /// Freshness of a key-set response (RFC 9111 §4.2.1, as a private
+    /// cache): `no-cache`/`no-store` → refetch soon; else `max-age` less the
+    /// `Age` the response already spent in caches; else the default; then
+    /// clamped to the configured bounds. `s-maxage` is for shared caches and
+    /// does not apply here. Parsed by the `headers` crate; an unparsable
+    /// `Cache-Control` counts as absent.
+    fn ttl_from(&self, headers: &http::HeaderMap) -> Duration {
+        use headers::HeaderMapExt as _;
+        let age = headers
+            .typed_get::<headers::Age>()
+            .map_or(0, |a| a.as_secs());
+        let ttl = match headers.typed_get::<headers::CacheControl>() {
+            Some(cc) if cc.no_cache() || cc.no_store() => 0,
+            Some(cc) => cc
+                .max_age()
+                .map_or(self.default_ttl_secs, |m| m.as_secs().saturating_sub(age)),
+            None => self.default_ttl_secs,
+        };
         Duration::from_secs(ttl.clamp(self.min_ttl_secs, self.max_ttl_secs))
     }
 }
@@ -373,11 +375,7 @@ impl RemoteKeys {
         }
         self.fetch_count.fetch_add(1, Ordering::Relaxed);
         let (status, headers, body) = self.send(req).await?;
-        let ttl = self.settings.ttl_from(
-            headers
-                .get(http::header::CACHE_CONTROL)
-                .and_then(|v| v.to_str().ok()),
-        );
+        let ttl = self.settings.ttl_from(&headers);
         if status == http::StatusCode::NOT_MODIFIED {
             self.schedule(ttl);
             return Ok(None);
@@ -535,19 +533,39 @@ mod tests {
     }
 
     #[test]
-    fn ttl_honours_max_age_within_bounds() {
+    fn ttl_honours_max_age_and_age_within_bounds() {
         let s = RemoteKeySettings::default();
-        assert_eq!(s.ttl_from(None), Duration::from_secs(600));
+        let ttl = |pairs: &[(&str, &str)]| {
+            let mut h = http::HeaderMap::new();
+            for (k, v) in pairs {
+                h.append(
+                    http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    v.parse().unwrap(),
+                );
+            }
+            s.ttl_from(&h)
+        };
+        let cc = |v: &str| ttl(&[("cache-control", v)]);
+        assert_eq!(ttl(&[]), Duration::from_secs(600));
+        assert_eq!(cc("public, max-age=3600"), Duration::from_secs(3600));
+        assert_eq!(cc("max-age=5"), Duration::from_secs(60));
+        assert_eq!(cc("max-age=99999999"), Duration::from_secs(86_400));
+        assert_eq!(cc("no-cache"), Duration::from_secs(60));
+        assert_eq!(cc("max-age=3600, no-store"), Duration::from_secs(60));
+        assert_eq!(cc("max-age=abc"), Duration::from_secs(600));
+        // Age already spent in caches counts against max-age.
         assert_eq!(
-            s.ttl_from(Some("public, max-age=3600")),
-            Duration::from_secs(3600)
+            ttl(&[("cache-control", "max-age=3600"), ("age", "600")]),
+            Duration::from_secs(3000)
         );
-        assert_eq!(s.ttl_from(Some("max-age=5")), Duration::from_secs(60));
         assert_eq!(
-            s.ttl_from(Some("max-age=99999999")),
-            Duration::from_secs(86_400)
+            ttl(&[("cache-control", "max-age=3600"), ("age", "7200")]),
+            Duration::from_secs(60)
         );
-        assert_eq!(s.ttl_from(Some("no-cache")), Duration::from_secs(60));
-        assert_eq!(s.ttl_from(Some("max-age=abc")), Duration::from_secs(600));
+        // s-maxage is for shared caches; a private cache uses max-age.
+        assert_eq!(
+            cc("max-age=1200, s-maxage=86400"),
+            Duration::from_secs(1200)
+        );
     }
 }
