@@ -24,7 +24,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use std::process::ExitCode;
 use tollgate::Authenticator;
-use tollgate::axum::{Auth, require};
+use tollgate::axum::{Auth, require_layer};
 use tollgate::policy::scope;
 use tollgate::tower::AuthLayer;
 
@@ -34,7 +34,7 @@ fn app(auth: Authenticator) -> Router {
         .route(
             "/orders",
             get(|| async { Json(serde_json::json!({ "orders": [] })) })
-                .route_layer(require(scope("orders:read")))
+                .route_layer(require_layer(scope("orders:read")))
                 .merge(
                     axum::routing::post(|| async {
                         (
@@ -42,7 +42,7 @@ fn app(auth: Authenticator) -> Router {
                             Json(serde_json::json!({ "created": true })),
                         )
                     })
-                    .route_layer(require(scope("orders:write"))),
+                    .route_layer(require_layer(scope("orders:write"))),
                 ),
         )
         .route(
@@ -52,7 +52,7 @@ fn app(auth: Authenticator) -> Router {
                     Json(serde_json::json!({ "id": id }))
                 },
             )
-            .route_layer(require(scope("customer:read"))),
+            .route_layer(require_layer(scope("customer:read"))),
         )
         .layer(AuthLayer::required(auth))
 }

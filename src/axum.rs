@@ -1,12 +1,13 @@
 //! axum integration: extractors ([`Auth`], `Option<Auth>`, [`Customer`],
-//! [`Require`]), `IntoResponse` for [`AuthError`], and [`require`] for route
-//! layers.
+//! [`Require`]), `IntoResponse` for [`AuthError`], and [`require_layer`] for
+//! route layers. Everything an axum app needs is here, under one path: the
+//! layer ([`AuthLayer`]) and the requirements ([`scope`], [`customer`],
+//! [`all`], [`any`]) are re-exported.
 //!
 //! ```
 //! use axum::{Router, routing::get};
-//! use tollgate::{Authenticator, IssuerConfig, policy::scope};
-//! use tollgate::axum::{Auth, require};
-//! use tollgate::tower::AuthLayer;
+//! use tollgate::{Authenticator, IssuerConfig};
+//! use tollgate::axum::{Auth, AuthLayer, require_layer, scope};
 //!
 //! async fn whoami(Auth(ctx): Auth) -> String {
 //!     ctx.client_id().unwrap_or("?").to_owned()
@@ -24,20 +25,20 @@
 //!     .unwrap();
 //! let app: Router = Router::new()
 //!     .route("/whoami", get(whoami))
-//!     .route("/orders", get(|| async { "orders" }).route_layer(require(scope("orders:read"))))
+//!     .route("/orders", get(|| async { "orders" }).route_layer(require_layer(scope("orders:read"))))
 //!     .route("/orders/new", axum::routing::post(create_order))
 //!     .layer(AuthLayer::required(auth));
 //! # let _ = app;
 //! ```
 
 pub use crate::extract::{Auth, Customer, Require};
+pub use crate::policy::{Requirement, all, any, customer, scope};
+pub use crate::tower::{AuthLayer, RequireScopesLayer};
 
 use crate::authenticator::Authenticator;
 use crate::context::AuthContext;
 use crate::error::AuthError;
 use crate::extract::{self, ScopeRequirement};
-use crate::policy::Requirement;
-use crate::tower::RequireScopesLayer;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
@@ -96,7 +97,8 @@ impl IntoResponse for AuthError {
     }
 }
 
-/// A route layer enforcing `requirement`; use with `route_layer`.
-pub fn require(requirement: Requirement) -> RequireScopesLayer {
+/// A route layer enforcing `requirement`; use with `route_layer`. (Named
+/// apart from the `#[tollgate::require]` attribute, which guards one handler.)
+pub fn require_layer(requirement: Requirement) -> RequireScopesLayer {
     RequireScopesLayer::new(requirement)
 }

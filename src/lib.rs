@@ -77,7 +77,8 @@ pub use authenticator::{
     install_crypto_backend,
 };
 pub use config::{
-    AuthConfig, ClaimNames, ConfigError, CryptoBackend, IssuerConfig, KeySource, Secret,
+    AuthConfig, ClaimNames, ConfigError, CryptoBackend, CustomerTokenConfig, IssuerConfig,
+    KeySource, Secret, SessionSources,
 };
 pub use context::{AuthContext, CredentialKinds};
 pub use error::{AuthError, AuthErrorKind};
@@ -86,8 +87,15 @@ pub use jwt::{RemoteKeySettings, TokenCacheSettings};
 #[cfg(feature = "redis")]
 pub use redis_conn::RedisError;
 
+pub use session::{MemoryStore, SessionStore};
+
 #[cfg(feature = "macros")]
 pub use tollgate_macros::{require, scopes};
+
+/// The README's code blocks, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// Items the macros expand to. Not part of the public API.
 #[doc(hidden)]

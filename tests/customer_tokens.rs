@@ -9,7 +9,7 @@ use common::*;
 use http::StatusCode;
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
-use tollgate::axum::{Auth, require};
+use tollgate::axum::{Auth, require_layer};
 use tollgate::config::{CustomerTokenConfig, TokenMarker};
 use tollgate::policy::{customer, scope};
 use tollgate::tower::AuthLayer;
@@ -40,16 +40,16 @@ fn shop(auth: Authenticator) -> Router {
                 auth.ensure_customer(&id)?;
                 Ok::<_, AuthError>(id)
             })
-            .route_layer(require(scope("customer:read"))),
+            .route_layer(require_layer(scope("customer:read"))),
         )
         .route(
             "/orders",
-            post(|| async { "created" }).route_layer(require(scope("orders:write"))),
+            post(|| async { "created" }).route_layer(require_layer(scope("orders:write"))),
         )
         .route(
             "/me",
             get(|Auth(ctx): Auth| async move { ctx.customer().unwrap_or_default().to_owned() })
-                .route_layer(require(customer())),
+                .route_layer(require_layer(customer())),
         )
         .layer(AuthLayer::required(auth))
 }

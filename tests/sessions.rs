@@ -15,7 +15,7 @@ use jsonwebtoken::Algorithm;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use tollgate::axum::{Auth, require};
+use tollgate::axum::{Auth, require_layer};
 use tollgate::policy::{customer, scope};
 use tollgate::session::{BindAuthority, MemoryStore, NewSession, SessionStore, StoreError};
 use tollgate::tower::AuthLayer;
@@ -51,16 +51,16 @@ fn shop(auth: Authenticator) -> Router {
                 auth.ensure_customer(&id)?;
                 Ok::<_, AuthError>(id)
             })
-            .route_layer(require(scope("customer:read"))),
+            .route_layer(require_layer(scope("customer:read"))),
         )
         .route(
             "/me",
             get(|Auth(ctx): Auth| async move { ctx.customer().unwrap_or_default().to_owned() })
-                .route_layer(require(customer())),
+                .route_layer(require_layer(customer())),
         )
         .route(
             "/onboarding",
-            get(|| async { "welcome" }).route_layer(require(scope("customer:write"))),
+            get(|| async { "welcome" }).route_layer(require_layer(scope("customer:write"))),
         )
         .layer(AuthLayer::required(auth))
 }

@@ -48,10 +48,13 @@
 mod attribution;
 mod basic;
 mod build;
+mod crypto;
 mod decide;
 mod identity;
+mod issuers;
 mod merge;
 mod sessions;
+mod static_keys;
 
 pub use build::{AuthenticatorBuilder, install_crypto_backend};
 #[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(unused_imports))]

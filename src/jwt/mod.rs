@@ -14,7 +14,11 @@
 //! 6. `exp` (required; `Expired` when past, beyond leeway), `nbf`, `iss`
 //!    exact match, `aud` must contain a configured audience.
 
+mod algorithms;
 pub(crate) mod cache;
+#[cfg(feature = "aws_lc_rs")]
+mod fast;
+mod jwk;
 pub(crate) mod keys;
 pub(crate) mod remote;
 pub(crate) mod token;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tollgate::axum::{Auth, require};
+use tollgate::axum::{Auth, require_layer};
 use tollgate::policy::scope;
 use tollgate::tower::AuthLayer;
 use tollgate::{Authenticator, CryptoBackend};
@@ -123,12 +123,14 @@ pub fn app(auth: Authenticator) -> Router {
         .route(
             "/orders",
             get(|| async { "orders" })
-                .route_layer(require(scope("orders:read")))
-                .merge(post(|| async { "created" }).route_layer(require(scope("orders:write")))),
+                .route_layer(require_layer(scope("orders:read")))
+                .merge(
+                    post(|| async { "created" }).route_layer(require_layer(scope("orders:write"))),
+                ),
         )
         .route(
             "/customers/{id}",
-            get(|| async { "customer" }).route_layer(require(scope("customer:read"))),
+            get(|| async { "customer" }).route_layer(require_layer(scope("customer:read"))),
         )
         .route(
             "/optional",
