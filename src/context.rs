@@ -7,7 +7,7 @@
 use crate::error::{AuthError, ErrorSettings};
 use crate::policy::Requirement;
 use crate::scope::{ScopeRules, ScopeSet};
-use crate::session::SessionId;
+use crate::session_id::SessionId;
 use serde::de::DeserializeOwned;
 use std::fmt;
 use std::sync::Arc;
@@ -245,7 +245,7 @@ impl AuthContext {
 
     /// Whether the context's scopes satisfy `requirement`.
     pub fn satisfies(&self, requirement: &Requirement) -> bool {
-        requirement.is_met_by_context(self)
+        requirement.met(self.scopes(), self.scope_rules(), self.customer())
     }
 
     /// Checks `requirement`, answering 403 `insufficient_scope` naming the
@@ -258,7 +258,10 @@ impl AuthContext {
     /// # Ok(()) }
     /// ```
     pub fn require(&self, requirement: &Requirement) -> Result<(), AuthError> {
-        requirement.check(self)
+        if self.satisfies(requirement) {
+            return Ok(());
+        }
+        requirement.refusal(self.scopes(), self.scope_rules(), self.error_settings())
     }
 
     /// Shorthand for [`require`](Self::require) with one scope string.

@@ -59,6 +59,7 @@ pub mod revocation;
 pub mod scope;
 pub(crate) mod secret_digest;
 pub mod session;
+pub(crate) mod session_id;
 
 #[cfg(feature = "actix")]
 pub mod actix;

@@ -15,7 +15,6 @@
 //! front of a route with the tower
 //! [`RequireScopesLayer`](crate::tower::RequireScopesLayer).
 
-use crate::context::AuthContext;
 use crate::error::{AuthError, ErrorSettings};
 use crate::scope::{Scope, ScopeError, ScopeRules, ScopeSet};
 
@@ -76,11 +75,14 @@ impl Requirement {
         self.met(granted, rules, None)
     }
 
-    pub(crate) fn is_met_by_context(&self, ctx: &AuthContext) -> bool {
-        self.met(ctx.scopes(), ctx.scope_rules(), ctx.customer())
-    }
-
-    fn met(&self, granted: &ScopeSet, rules: &ScopeRules, customer: Option<&str>) -> bool {
+    /// Whether `granted` (and the bound `customer`, if any) meet this
+    /// requirement; the context calls this, so policy needs no context.
+    pub(crate) fn met(
+        &self,
+        granted: &ScopeSet,
+        rules: &ScopeRules,
+        customer: Option<&str>,
+    ) -> bool {
         match self {
             Self::Scope(s) => granted.allows(s, rules),
             Self::All(reqs) => reqs.iter().all(|r| r.met(granted, rules, customer)),
@@ -115,14 +117,8 @@ impl Requirement {
         }
     }
 
-    pub(crate) fn check(&self, ctx: &AuthContext) -> Result<(), AuthError> {
-        if self.is_met_by_context(ctx) {
-            return Ok(());
-        }
-        self.refusal(ctx.scopes(), ctx.scope_rules(), ctx.error_settings())
-    }
-
-    fn refusal(
+    /// The 403 for a caller holding `granted` that does not meet this.
+    pub(crate) fn refusal(
         &self,
         granted: &ScopeSet,
         rules: &ScopeRules,
