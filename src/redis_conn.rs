@@ -81,3 +81,30 @@ impl RedisConn {
             .map_err(|_| RedisError(format!("no answer within {} ms", self.timeout.as_millis())))?
     }
 }
+
+/// Something mirrored from Redis into memory.
+pub(crate) trait Mirror: Send + Sync + 'static {
+    /// What a failed refresh is logged as.
+    const WHAT: &'static str;
+    /// Reloads the mirror from Redis.
+    fn reload(&self) -> impl Future<Output = Result<(), RedisError>> + Send;
+}
+
+/// Reloads `target` every `every` in the background until it is dropped (the
+/// task holds it weakly). A failed reload keeps the last mirror, logged at warn.
+pub(crate) fn spawn_refresher<T: Mirror>(
+    target: &std::sync::Arc<T>,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    let weak = std::sync::Arc::downgrade(target);
+    tokio::spawn(async move {
+        loop {
+            let Some(this) = weak.upgrade() else { return };
+            if let Err(e) = this.reload().await {
+                tracing::warn!(error = %e, what = T::WHAT, "tollgate: refresh from redis failed; keeping the last state");
+            }
+            drop(this);
+            tokio::time::sleep(every).await;
+        }
+    })
+}

@@ -10,7 +10,7 @@ use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use sha2::Digest;
 use std::collections::HashSet;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Failure counts in Redis, shared by every instance on the same prefix.
@@ -168,17 +168,14 @@ impl RedisClientStatus {
 
     /// Refreshes every `every` in the background until dropped.
     pub fn spawn_refresher(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
-        let weak: Weak<Self> = Arc::downgrade(self);
-        tokio::spawn(async move {
-            loop {
-                let Some(this) = weak.upgrade() else { return };
-                if let Err(e) = this.refresh().await {
-                    tracing::warn!(error = %e, "tollgate: client status refresh failed; keeping the last one");
-                }
-                drop(this);
-                tokio::time::sleep(every).await;
-            }
-        })
+        crate::redis_conn::spawn_refresher(self, every)
+    }
+}
+
+impl crate::redis_conn::Mirror for RedisClientStatus {
+    const WHAT: &'static str = "client status";
+    fn reload(&self) -> impl Future<Output = Result<(), RedisError>> + Send {
+        self.refresh()
     }
 }
 

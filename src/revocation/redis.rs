@@ -8,7 +8,7 @@
 use super::{AuthContext, RevocationSet, RevocationView, Revocations, customer_key, now_secs};
 use crate::redis_conn::{RedisConn, RedisError};
 use arc_swap::ArcSwap;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Name → seconds pairs as Redis returns them.
@@ -141,17 +141,14 @@ impl RedisRevocations {
     /// Refreshes the mirror every `every` in the background, until the list
     /// is dropped. Failures keep the last mirror and are logged at warn.
     pub fn spawn_refresher(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
-        let weak: Weak<Self> = Arc::downgrade(self);
-        tokio::spawn(async move {
-            loop {
-                let Some(this) = weak.upgrade() else { return };
-                if let Err(e) = this.refresh().await {
-                    tracing::warn!(error = %e, "tollgate: revocation list refresh failed; keeping the last one");
-                }
-                drop(this);
-                tokio::time::sleep(every).await;
-            }
-        })
+        crate::redis_conn::spawn_refresher(self, every)
+    }
+}
+
+impl crate::redis_conn::Mirror for RedisRevocations {
+    const WHAT: &'static str = "revocation list";
+    fn reload(&self) -> impl Future<Output = Result<(), RedisError>> + Send {
+        self.refresh()
     }
 }
 
