@@ -134,11 +134,9 @@ fn bench(c: &mut Criterion) {
                         .audience(AUDIENCE)
                         .key(case.source.clone()),
                 )
-                .configure(|c| {
-                    c.token_cache = TokenCacheSettings {
-                        enabled: cache,
-                        ..Default::default()
-                    }
+                .token_cache(TokenCacheSettings {
+                    enabled: cache,
+                    ..Default::default()
                 })
                 .build()
                 .unwrap()

@@ -22,11 +22,9 @@ fn authenticator(cache: bool) -> Authenticator {
             String::from_utf8(key("rsa.pub.pem")).expect("utf-8"),
             "RS256",
         ))
-        .configure(|c| {
-            c.token_cache = TokenCacheSettings {
-                enabled: cache,
-                ..Default::default()
-            }
+        .token_cache(TokenCacheSettings {
+            enabled: cache,
+            ..Default::default()
         })
         .build()
         .expect("authenticator")

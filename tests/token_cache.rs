@@ -105,11 +105,9 @@ async fn oversized_tokens_are_verified_but_not_stored_and_the_cache_can_be_off()
                 .audience(AUDIENCE)
                 .hmac_secret(HMAC_SECRET),
         )
-        .configure(|c| {
-            c.token_cache = TokenCacheSettings {
-                enabled: false,
-                ..Default::default()
-            }
+        .token_cache(TokenCacheSettings {
+            enabled: false,
+            ..Default::default()
         })
         .build()
         .unwrap();
@@ -131,12 +129,10 @@ async fn the_cache_is_bounded() {
                 .audience(AUDIENCE)
                 .hmac_secret(HMAC_SECRET),
         )
-        .configure(|c| {
-            c.token_cache = TokenCacheSettings {
-                max_entries: 50,
-                max_bytes: 50 * 1024,
-                ..Default::default()
-            }
+        .token_cache(TokenCacheSettings {
+            max_entries: 50,
+            max_bytes: 50 * 1024,
+            ..Default::default()
         })
         .build()
         .unwrap();

@@ -91,9 +91,18 @@ impl AuthenticatorBuilder {
         self
     }
 
-    /// Edits the whole configuration.
-    pub fn configure(mut self, f: impl FnOnce(&mut AuthConfig)) -> Self {
-        f(&mut self.config);
+    /// Sets the verified-token cache (on by default).
+    pub fn token_cache(mut self, settings: crate::jwt::TokenCacheSettings) -> Self {
+        self.config.token_cache = settings;
+        self
+    }
+
+    /// Starts from a whole configuration (e.g. deserialized from a file),
+    /// replacing what was set so far; the plug-ins that cannot come from a
+    /// file (session store, client status, revocations, basic verifier,
+    /// attribution policy) are then added with their own methods.
+    pub fn config(mut self, config: AuthConfig) -> Self {
+        self.config = config;
         self
     }
 

@@ -43,7 +43,9 @@
 //! Decision::Authenticated / Anonymous, or AuthError
 //! ```
 //!
-//! Building (configuration checks, keys, crypto backend) is in `build.rs`.
+//! Building: the builder and configuration checks in `build.rs`, the crypto
+//! backend in `crypto.rs`, static key sources in `static_keys.rs`, issuers
+//! (remote key URLs, HTTP client) in `issuers.rs`.
 
 mod attribution;
 mod basic;
