@@ -97,6 +97,58 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// The status for expired tokens: 401 (RFC 6750, the default) or 498, which
+/// some platforms' clients expect. Nothing else is legal, so nothing else can
+/// be configured. Serialized as the number; a file saying anything but 401
+/// or 498 is refused when it is loaded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExpiredStatus {
+    /// 401 with `error="invalid_token"` (RFC 6750 §3.1).
+    #[default]
+    Status401,
+    /// 498 ("token expired/invalid", used by some commerce platforms).
+    Status498,
+}
+
+impl ExpiredStatus {
+    /// The HTTP status.
+    pub fn status(self) -> http::StatusCode {
+        match self {
+            Self::Status401 => http::StatusCode::UNAUTHORIZED,
+            Self::Status498 => {
+                http::StatusCode::from_u16(498).unwrap_or(http::StatusCode::UNAUTHORIZED)
+            }
+        }
+    }
+}
+
+impl TryFrom<u16> for ExpiredStatus {
+    type Error = ConfigError;
+    fn try_from(code: u16) -> Result<Self, ConfigError> {
+        match code {
+            401 => Ok(Self::Status401),
+            498 => Ok(Self::Status498),
+            other => Err(ConfigError::new(format!(
+                "expired_status must be 401 or 498, not {other}"
+            ))),
+        }
+    }
+}
+
+impl Serialize for ExpiredStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u16(self.status().as_u16())
+    }
+}
+
+impl<'de> Deserialize<'de> for ExpiredStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = u16::deserialize(d)?;
+        Self::try_from(code).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Where an issuer's verification keys come from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -393,7 +445,7 @@ pub struct AuthConfig {
     /// Which claims hold account, client id and scopes.
     pub claims: ClaimNames,
     /// Status for expired tokens (default 401; some platforms' clients expect 498).
-    pub expired_status: u16,
+    pub expired_status: ExpiredStatus,
     /// Timing of remote key sources.
     pub remote_keys: RemoteKeySettings,
     /// Let CORS preflight requests (`OPTIONS` with
@@ -422,7 +474,7 @@ impl Default for AuthConfig {
             credentials: CredentialSources::default(),
             scopes: ScopeRules::default(),
             claims: ClaimNames::default(),
-            expired_status: 401,
+            expired_status: ExpiredStatus::Status401,
             remote_keys: RemoteKeySettings::default(),
             allow_cors_preflight: false,
             crypto_backend: CryptoBackend::default(),
@@ -437,6 +489,23 @@ impl Default for AuthConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expired_status_has_two_legal_values() {
+        for (code, want) in [
+            (401, ExpiredStatus::Status401),
+            (498, ExpiredStatus::Status498),
+        ] {
+            let s: ExpiredStatus = serde_json::from_str(&code.to_string()).unwrap();
+            assert_eq!(s, want);
+            assert_eq!(s.status().as_u16(), code);
+            assert_eq!(serde_json::to_string(&s).unwrap(), code.to_string());
+        }
+        for bad in ["200", "403", "499", "\"498\""] {
+            assert!(serde_json::from_str::<ExpiredStatus>(bad).is_err(), "{bad}");
+        }
+        assert!(ExpiredStatus::try_from(440).is_err());
+    }
 
     #[test]
     fn secrets_never_serialize_in_clear_and_the_marker_never_loads() {

@@ -78,8 +78,8 @@ pub use authenticator::{
     install_crypto_backend,
 };
 pub use config::{
-    AuthConfig, ClaimNames, ConfigError, CryptoBackend, CustomerTokenConfig, IssuerConfig,
-    KeySource, Secret, SessionSources,
+    AuthConfig, ClaimNames, ConfigError, CryptoBackend, CustomerTokenConfig, ExpiredStatus,
+    IssuerConfig, KeySource, Secret, SessionSources,
 };
 pub use context::{AuthContext, CredentialKinds};
 pub use error::{AuthError, AuthErrorKind};

@@ -448,3 +448,24 @@ fn signing_keys_load_from_pem_and_never_print_secrets() {
         );
     }
 }
+
+#[tokio::test]
+async fn basic_client_credentials_are_form_decoded_whole() {
+    let p = platform(Default::default()).await;
+    // RFC 6749 §2.3.1: id and secret are form-encoded before Basic.
+    let (status, body, _) = p
+        .token("grant_type=client_credentials", Some(("back%65nd", SECRET)))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A raw `&` is not form encoding: refused, not cut short.
+    let (status, body, _) = p
+        .token(
+            "grant_type=client_credentials",
+            Some(("backend", &format!("{SECRET}&junk"))),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+}

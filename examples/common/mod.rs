@@ -84,7 +84,11 @@ pub fn build_config(demo: Option<&DemoKey>) -> Result<AuthConfig, String> {
             scope: env("TOLLGATE_SCOPE_CLAIM").unwrap_or_else(|| "scope".into()),
             ..ClaimNames::default()
         },
-        expired_status: parse_env("TOLLGATE_EXPIRED_STATUS", 401u16)?,
+        expired_status: tollgate::ExpiredStatus::try_from(parse_env(
+            "TOLLGATE_EXPIRED_STATUS",
+            401u16,
+        )?)
+        .map_err(|e| e.to_string())?,
         // `TOLLGATE_TOKEN_CACHE=off` verifies every request (to measure the
         // uncached path from outside with the same binary).
         token_cache: tollgate::TokenCacheSettings {

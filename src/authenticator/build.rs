@@ -49,7 +49,7 @@ impl AuthenticatorBuilder {
     }
 
     /// Sets the status for expired tokens (e.g. 498).
-    pub fn expired_status(mut self, status: u16) -> Self {
+    pub fn expired_status(mut self, status: crate::config::ExpiredStatus) -> Self {
         self.config.expired_status = status;
         self
     }
@@ -180,15 +180,7 @@ impl Authenticator {
         config.credentials.validate().map_err(ConfigError::new)?;
         config.scopes.validate().map_err(ConfigError::new)?;
         config.remote_keys.validate().map_err(ConfigError::new)?;
-        let expired_status = http::StatusCode::from_u16(config.expired_status)
-            .ok()
-            .filter(|s| s.is_client_error())
-            .ok_or_else(|| {
-                ConfigError::new(format!(
-                    "expired_status {} is not a 4xx status",
-                    config.expired_status
-                ))
-            })?;
+        let expired_status = config.expired_status.status();
         if config.realm.is_empty() || !config.realm.bytes().all(|b| (0x20..0x7f).contains(&b)) {
             return Err(ConfigError::new("realm must be non-empty visible ASCII"));
         }

@@ -234,13 +234,21 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
     // The same RFC 7617 decoding the engine uses for tills.
     let (id, secret) = crate::basic::decode(value.as_bytes())
         .ok_or_else(|| OAuthError::invalid_client("use Basic client authentication"))?;
-    let unescape = |s: &str| -> String {
-        form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
+    // Each part is form-encoded (`+` is a space, `%XX` a byte): decode it
+    // whole. A raw `&` or `=` is not part of that encoding; it is refused
+    // rather than cutting the value short.
+    let unescape = |s: &str| -> Result<String, OAuthError> {
+        if s.contains(['&', '=']) {
+            return Err(OAuthError::invalid_client(
+                "client credentials must be form-encoded",
+            ));
+        }
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .map(|v| v.into_owned())
+            .map_err(|_| OAuthError::invalid_client("client credentials must be UTF-8"))
     };
-    Ok(Some((unescape(&id), unescape(&secret))))
+    Ok(Some((unescape(&id)?, unescape(&secret)?)))
 }
 
 async fn token(State(s): State<Arc<Shared>>, req: Request) -> Response {
