@@ -74,8 +74,8 @@ pub mod issue;
 pub mod tower;
 
 pub use authenticator::{
-    AttributionPolicy, Authenticator, AuthenticatorBuilder, ClientStatus, Decision, Mode,
-    install_crypto_backend,
+    AttributionPolicy, AttributionRefused, Authenticator, AuthenticatorBuilder, ClientStatus,
+    Decision, Mode, install_crypto_backend,
 };
 pub use config::{
     AuthConfig, ClaimNames, ConfigError, CryptoBackend, CustomerTokenConfig, ExpiredStatus,

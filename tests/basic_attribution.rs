@@ -15,11 +15,15 @@ use tollgate::{AttributionPolicy, Authenticator, IssuerConfig};
 struct Policy;
 
 impl AttributionPolicy for Policy {
-    fn resolve(&self, client_id: &str, requested: Option<&str>) -> Result<Option<String>, ()> {
+    fn resolve(
+        &self,
+        client_id: &str,
+        requested: Option<&str>,
+    ) -> Result<Option<String>, tollgate::AttributionRefused> {
         match (client_id, requested) {
             ("client-123", None) => Ok(Some("store-default".into())),
             ("client-123", Some(r @ ("store-default" | "store-7"))) => Ok(Some(r.to_owned())),
-            _ => Err(()),
+            _ => Err(tollgate::AttributionRefused),
         }
     }
 }

@@ -35,7 +35,7 @@ impl Authenticator {
         let app = ctx.credentials().contains(CredentialKinds::ACCESS_TOKEN);
         let resolved = match (&rules.policy, ctx.client_id()) {
             (Some(policy), Some(client)) if app => {
-                policy.resolve(client, requested).map_err(|()| refuse())?
+                policy.resolve(client, requested).map_err(|_| refuse())?
             }
             _ if requested.is_some() => return Err(refuse()),
             _ => None,
@@ -63,11 +63,15 @@ mod tests {
     struct Shops;
 
     impl AttributionPolicy for Shops {
-        fn resolve(&self, client_id: &str, requested: Option<&str>) -> Result<Option<String>, ()> {
+        fn resolve(
+            &self,
+            client_id: &str,
+            requested: Option<&str>,
+        ) -> Result<Option<String>, crate::authenticator::AttributionRefused> {
             match (client_id, requested) {
                 ("app", None) => Ok(Some("main".into())),
                 ("app", Some("shop-1")) => Ok(Some("shop-1".into())),
-                _ => Err(()),
+                _ => Err(crate::authenticator::AttributionRefused),
             }
         }
     }

@@ -131,10 +131,20 @@ pub trait ClientStatus: Send + Sync + std::fmt::Debug + 'static {
 /// Decides what a client's writes are attributed to: the requested value
 /// (from the attribution header) if the client may use it, else its default.
 pub trait AttributionPolicy: Send + Sync + std::fmt::Debug + 'static {
-    /// `Ok(value)` to use, or `Err(())` when `requested` is not allowed.
-    #[allow(clippy::result_unit_err)]
-    fn resolve(&self, client_id: &str, requested: Option<&str>) -> Result<Option<String>, ()>;
+    /// `Ok(value)` to use (`None`: no attribution), or
+    /// `Err(AttributionRefused)` when `requested` is not allowed (403).
+    fn resolve(
+        &self,
+        client_id: &str,
+        requested: Option<&str>,
+    ) -> Result<Option<String>, AttributionRefused>;
 }
+
+/// An [`AttributionPolicy`]'s refusal: the caller may not use the requested
+/// attribution (or has none at all). Answered 403.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the attribution is not allowed for this caller")]
+pub struct AttributionRefused;
 
 /// Whether a request without credentials may pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

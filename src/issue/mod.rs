@@ -66,8 +66,14 @@ impl crate::authenticator::ClientStatus for InMemoryClients {
 }
 
 impl crate::authenticator::AttributionPolicy for InMemoryClients {
-    fn resolve(&self, client_id: &str, requested: Option<&str>) -> Result<Option<String>, ()> {
-        let client = self.get(client_id).ok_or(())?;
+    fn resolve(
+        &self,
+        client_id: &str,
+        requested: Option<&str>,
+    ) -> Result<Option<String>, crate::authenticator::AttributionRefused> {
+        let client = self
+            .get(client_id)
+            .ok_or(crate::authenticator::AttributionRefused)?;
         match requested {
             None => Ok(client.default_attribution),
             Some(r)
@@ -76,7 +82,7 @@ impl crate::authenticator::AttributionPolicy for InMemoryClients {
             {
                 Ok(Some(r.to_owned()))
             }
-            Some(_) => Err(()),
+            Some(_) => Err(crate::authenticator::AttributionRefused),
         }
     }
 }
