@@ -230,14 +230,14 @@ impl RedisStore {
     /// A store for `settings`. Checks the settings (URL syntax, a non-zero
     /// timeout) but does not connect: this succeeds, without blocking, while
     /// Redis is down.
-    pub fn new(settings: RedisSettings) -> Result<Self, StoreError> {
+    pub fn new(settings: RedisSettings) -> Result<Self, crate::ConfigError> {
         if settings.timeout_ms == 0 {
-            return Err(StoreError::Backend(
-                "invalid redis settings: timeout_ms must be at least 1".into(),
+            return Err(crate::ConfigError::new(
+                "invalid redis settings: timeout_ms must be at least 1",
             ));
         }
         let client = redis::Client::open(settings.url.as_str()).map_err(|e| {
-            StoreError::Backend(format!(
+            crate::ConfigError::new(format!(
                 "invalid redis url {}: {e}",
                 redact_url(&settings.url)
             ))
