@@ -1,4 +1,4 @@
-//! Requirements on scopes, checked against an [`AuthContext`].
+//! Requirements on scopes, checked against an [`AuthContext`](crate::AuthContext).
 //!
 //! ```
 //! use tollgate::policy::{all, any, scope};
