@@ -398,3 +398,48 @@ async fn etag_revalidation_and_background_refresh() {
         StatusCode::OK
     );
 }
+
+/// Redirects are followed only within the origin of the configured URL: a
+/// key document never comes from a host that was not configured.
+#[tokio::test]
+async fn redirects_to_another_origin_are_not_followed() {
+    let keys = JwksServer::start(jwks(&[(Algorithm::RS256, "k1")])).await;
+    let body = keys.jwks.lock().unwrap().to_string();
+    let elsewhere = keys.url();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let redirect = |to: String| {
+        axum::routing::get(move || {
+            let to = to.clone();
+            async move { (StatusCode::FOUND, [(http::header::LOCATION, to)]) }
+        })
+    };
+    let router = axum::Router::new()
+        .route("/same", redirect("/jwks.json".into()))
+        .route("/cross", redirect(elsewhere))
+        .route(
+            "/jwks.json",
+            axum::routing::get(move || {
+                let body = body.clone();
+                async move { ([(http::header::CONTENT_TYPE, "application/json")], body) }
+            }),
+        );
+    let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let token = mint(Algorithm::RS256, Some("k1"), &claims());
+
+    // Same origin: followed.
+    let app_same = app(remote_auth(&format!("{base}/same"), fast_settings()));
+    assert_eq!(
+        get_bearer(&app_same, "/whoami", &token).await.status,
+        StatusCode::OK
+    );
+    // Another origin (another port): refused, nothing fetched there, and
+    // with no keys the answer is 503, not 401 and not the other host's keys.
+    let app_cross = app(remote_auth(&format!("{base}/cross"), fast_settings()));
+    assert_eq!(
+        get_bearer(&app_cross, "/whoami", &token).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(keys.fetch_count(), 0, "the other origin was fetched");
+    task.abort();
+}
