@@ -277,7 +277,7 @@ impl Req {
     /// a credential: any `Authorization`, customer-token or session header,
     /// a cookie named `at` or `sid`, or an `access_token` query parameter.
     /// (Cookie pairs split at `;`, are trimmed of spaces and tabs, and are
-    /// named up to the first `=`; query pairs split at `&`.)
+    /// named up to the first `=`; query pairs are form-decoded.)
     fn presents_credential(&self) -> bool {
         let cookie = self.headers.iter().any(|(k, v)| {
             *k == "cookie"
@@ -288,10 +288,11 @@ impl Req {
                         .is_some_and(|eq| matches!(&pair[..eq], b"at" | b"sid"))
                 })
         });
-        let query = self.query.as_deref().is_some_and(|q| {
-            q.split('&')
-                .any(|pair| pair.split_once('=').map_or(pair, |(k, _)| k) == ACCESS_QUERY)
-        });
+        // The query is form-decoded (RFC 6750 §2.3), names included.
+        let query = self
+            .query
+            .as_deref()
+            .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == ACCESS_QUERY));
         self.has("authorization")
             || self.has(CUSTOMER_HEADER)
             || self.has(SESSION_HEADER)
