@@ -319,11 +319,9 @@ pub fn extract<'a, R: RequestParts + ?Sized>(
 
     // RFC 6750 §2.3: the query is `application/x-www-form-urlencoded`, so
     // the value is percent-decoded (`%2B` is `+`; a bare `+` is a space and
-    // fails the token syntax). The size cap applies to the raw query first.
+    // fails the token syntax). The size cap applies to the decoded value;
+    // the query itself is bounded by the server's URI limit.
     if let (Some(name), Some(query)) = (&sources.query_parameter, req.query()) {
-        if query.len() > max.saturating_mul(3).saturating_add(4096) {
-            return Err(CredentialsError::TooLarge);
-        }
         let mut found: Option<Cow<'a, str>> = None;
         for (k, v) in form_urlencoded::parse(query.as_bytes()) {
             if k == name.as_str() && found.replace(v).is_some() {
