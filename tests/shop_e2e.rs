@@ -42,28 +42,6 @@ fn start(redis: Option<&str>) -> Shop {
     }
 }
 
-async fn call(
-    http: &reqwest::Client,
-    method: &str,
-    url: String,
-    headers: &[(&str, String)],
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = http.request(method.parse().unwrap(), url);
-    for (k, v) in headers {
-        req = req.header(*k, v);
-    }
-    if let Some(b) = body {
-        req = req
-            .header("content-type", "application/json")
-            .body(b.to_string());
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let body = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap_or(Value::Null);
-    (status, body)
-}
-
 async fn walk(shop: &Shop) {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
@@ -90,11 +68,11 @@ async fn walk(shop: &Shop) {
         h.extend_from_slice(extra);
         h
     };
-    let (s, _) = call(&http, "GET", format!("{b}/orders"), &auth(&[]), None).await;
+    let (s, _) = common::http_call(&http, "GET", format!("{b}/orders"), &auth(&[]), None).await;
     assert_eq!(s, 200);
 
     // 2. customer login → customer token → own orders only.
-    let (s, body) = call(
+    let (s, body) = common::http_call(
         &http,
         "POST",
         format!("{b}/customers/tokens"),
@@ -106,7 +84,7 @@ async fn walk(shop: &Shop) {
     let ron = body["data"]["customer_id"].as_str().unwrap().to_owned();
     let ct = body["data"]["token"].as_str().unwrap().to_owned();
     assert!(body["data"]["expires"].as_u64().is_some());
-    let (s, _) = call(
+    let (s, _) = common::http_call(
         &http,
         "POST",
         format!("{b}/customers/tokens"),
@@ -116,7 +94,7 @@ async fn walk(shop: &Shop) {
     .await;
     assert_eq!(s, 401);
     // The app writes one order for Ron and one for nobody, attributed to store-2.
-    let (s, order) = call(
+    let (s, order) = common::http_call(
         &http,
         "POST",
         format!("{b}/orders"),
@@ -128,7 +106,7 @@ async fn walk(shop: &Shop) {
         (s, order["data"]["attribution"].as_str()),
         (201, Some("store-2"))
     );
-    let (s, _) = call(
+    let (s, _) = common::http_call(
         &http,
         "POST",
         format!("{b}/orders"),
@@ -137,7 +115,7 @@ async fn walk(shop: &Shop) {
     )
     .await;
     assert_eq!(s, 403, "an attribution the client may not use");
-    let (s, _) = call(
+    let (s, _) = common::http_call(
         &http,
         "POST",
         format!("{b}/orders"),
@@ -147,7 +125,7 @@ async fn walk(shop: &Shop) {
     .await;
     assert_eq!(s, 201);
     let as_ron = auth(&[("x-customer-token", ct.clone())]);
-    let (s, body) = call(&http, "GET", format!("{b}/orders"), &as_ron, None).await;
+    let (s, body) = common::http_call(&http, "GET", format!("{b}/orders"), &as_ron, None).await;
     assert_eq!(s, 200);
     let orders = body["data"].as_array().unwrap();
     assert!(
@@ -155,13 +133,13 @@ async fn walk(shop: &Shop) {
         "{body}"
     );
     assert_eq!(
-        call(&http, "GET", format!("{b}/customers/{ron}"), &as_ron, None)
+        common::http_call(&http, "GET", format!("{b}/customers/{ron}"), &as_ron, None)
             .await
             .0,
         200
     );
     assert_eq!(
-        call(
+        common::http_call(
             &http,
             "GET",
             format!("{b}/customers/someone-else"),
@@ -174,7 +152,7 @@ async fn walk(shop: &Shop) {
     );
 
     // 3. frontend session → onboarding → bound session.
-    let (s, body) = call(
+    let (s, body) = common::http_call(
         &http,
         "POST",
         format!("{b}/customer-sessions"),
@@ -185,7 +163,7 @@ async fn walk(shop: &Shop) {
     assert_eq!(s, 201, "{body}");
     let sid = body["data"]["id"].as_str().unwrap().to_owned();
     assert!(body["data"]["customer_id"].is_null());
-    let (s, _) = call(
+    let (s, _) = common::http_call(
         &http,
         "POST",
         format!("{b}/customer-sessions"),
@@ -196,7 +174,7 @@ async fn walk(shop: &Shop) {
     assert_eq!(s, 401);
     let session = vec![("x-session-id", sid.clone())];
     // The anonymous session cannot take over an existing customer.
-    let (s, _) = call(
+    let (s, _) = common::http_call(
         &http,
         "PATCH",
         format!("{b}/customer-sessions/{sid}"),
@@ -206,12 +184,12 @@ async fn walk(shop: &Shop) {
     .await;
     assert_eq!(s, 403);
     assert_eq!(
-        call(&http, "GET", format!("{b}/orders"), &session, None)
+        common::http_call(&http, "GET", format!("{b}/orders"), &session, None)
             .await
             .0,
         403
     );
-    let (s, body) = call(
+    let (s, body) = common::http_call(
         &http,
         "POST",
         format!("{b}/customers"),
@@ -221,7 +199,7 @@ async fn walk(shop: &Shop) {
     .await;
     assert_eq!(s, 201, "{body}");
     let leslie = body["data"]["id"].as_str().unwrap().to_owned();
-    let (s, body) = call(
+    let (s, body) = common::http_call(
         &http,
         "PATCH",
         format!("{b}/customer-sessions/{sid}"),
@@ -234,7 +212,7 @@ async fn walk(shop: &Shop) {
         (200, Some(leslie.as_str())),
         "{body}"
     );
-    let (s, _) = call(
+    let (s, _) = common::http_call(
         &http,
         "PATCH",
         format!("{b}/customer-sessions/{sid}"),
@@ -243,7 +221,7 @@ async fn walk(shop: &Shop) {
     )
     .await;
     assert_eq!(s, 409, "bound exactly once");
-    let (s, body) = call(
+    let (s, body) = common::http_call(
         &http,
         "GET",
         format!("{b}/customer-sessions/current"),
@@ -255,14 +233,14 @@ async fn walk(shop: &Shop) {
         (s, body["data"]["customer_id"].as_str()),
         (200, Some(leslie.as_str()))
     );
-    let (s, body) = call(&http, "GET", format!("{b}/orders"), &session, None).await;
+    let (s, body) = common::http_call(&http, "GET", format!("{b}/orders"), &session, None).await;
     assert_eq!(
         (s, body["data"].as_array().map(Vec::len)),
         (200, Some(0)),
         "Leslie has no orders"
     );
     assert_eq!(
-        call(
+        common::http_call(
             &http,
             "GET",
             format!("{b}/customers/{leslie}"),
@@ -274,14 +252,14 @@ async fn walk(shop: &Shop) {
         200
     );
     assert_eq!(
-        call(&http, "GET", format!("{b}/customers/{ron}"), &session, None)
+        common::http_call(&http, "GET", format!("{b}/customers/{ron}"), &session, None)
             .await
             .0,
         403
     );
 
     // Backend session for an existing customer.
-    let (s, body) = call(
+    let (s, body) = common::http_call(
         &http,
         "POST",
         format!("{b}/customer-sessions"),
@@ -298,7 +276,7 @@ async fn walk(shop: &Shop) {
     let till =
         base64::engine::general_purpose::STANDARD.encode(format!("till-1:{}", shop.till_secret));
     let till = vec![("authorization", format!("Basic {till}"))];
-    let (s, body) = call(
+    let (s, body) = common::http_call(
         &http,
         "POST",
         format!("{b}/orders"),
@@ -311,14 +289,15 @@ async fn walk(shop: &Shop) {
         (201, Some("store-1/till-1")),
         "{body}"
     );
-    let (s, body) = call(&http, "GET", format!("{b}/customers/{ron}"), &till, None).await;
+    let (s, body) =
+        common::http_call(&http, "GET", format!("{b}/customers/{ron}"), &till, None).await;
     assert_eq!(
         (s, body["error"].as_str()),
         (403, Some("insufficient_scope"))
     );
     let wrong = base64::engine::general_purpose::STANDARD.encode("till-1:wrong");
     assert_eq!(
-        call(
+        common::http_call(
             &http,
             "GET",
             format!("{b}/orders"),
@@ -331,7 +310,7 @@ async fn walk(shop: &Shop) {
     );
     // A malformed session id and no credentials at all.
     assert_eq!(
-        call(
+        common::http_call(
             &http,
             "GET",
             format!("{b}/orders"),
@@ -343,11 +322,13 @@ async fn walk(shop: &Shop) {
         401
     );
     assert_eq!(
-        call(&http, "GET", format!("{b}/orders"), &[], None).await.0,
+        common::http_call(&http, "GET", format!("{b}/orders"), &[], None)
+            .await
+            .0,
         401
     );
     // Discovery and JWKS.
-    let (s, doc) = call(
+    let (s, doc) = common::http_call(
         &http,
         "GET",
         format!("{b}/.well-known/openid-configuration"),
@@ -368,12 +349,7 @@ async fn shop_walkthrough_with_memory_sessions() {
 
 #[tokio::test]
 async fn shop_walkthrough_with_redis_sessions() {
-    let up = std::net::TcpStream::connect_timeout(
-        &"127.0.0.1:6379".parse().unwrap(),
-        Duration::from_millis(300),
-    )
-    .is_ok();
-    if !up {
+    if !common::redis_up() {
         assert_ne!(
             std::env::var("CI").as_deref(),
             Ok("true"),

@@ -12,18 +12,6 @@ use std::time::Duration;
 const ID: &str = "flood-backend";
 const SECRET: &str = "flood-backend-secret-0123456789";
 
-async fn token(http: &reqwest::Client, base: &str, id: &str, secret: &str) -> u16 {
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
-    http.post(format!("{base}/oauth/token"))
-        .header("authorization", format!("Basic {basic}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_endpoint_flood_keeps_memory_flat_and_the_real_client_in() {
     let shop = common::start_example(
@@ -38,7 +26,10 @@ async fn token_endpoint_flood_keeps_memory_flat_and_the_real_client_in() {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    assert_eq!(token(&http, &base, ID, SECRET).await, 200);
+    assert_eq!(
+        common::client_credentials(&http, &base, ID, SECRET).await.0,
+        200
+    );
     let start = shop.rss_kib();
 
     // 3,000 made-up client ids with wrong secrets, 64 at a time.
@@ -48,13 +39,14 @@ async fn token_endpoint_flood_keeps_memory_flat_and_the_real_client_in() {
         let (http, base, sem) = (http.clone(), base.clone(), sem.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = sem.acquire().await.unwrap();
-            token(
+            common::client_credentials(
                 &http,
                 &base,
                 &format!("ghost-{i}-{}", "x".repeat(200)),
                 "wrong-secret-0123456789",
             )
             .await
+            .0
         }));
     }
     // The real client, mid-flood, from another address (127.0.0.2): the
@@ -66,7 +58,9 @@ async fn token_endpoint_flood_keeps_memory_flat_and_the_real_client_in() {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let during = token(&elsewhere, &base, ID, SECRET).await;
+    let during = common::client_credentials(&elsewhere, &base, ID, SECRET)
+        .await
+        .0;
     let mut statuses = std::collections::BTreeMap::new();
     for t in tasks {
         *statuses.entry(t.await.unwrap()).or_insert(0u32) += 1;

@@ -5,61 +5,13 @@
 
 mod common;
 
-use base64::Engine as _;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "instances-backend-secret-0123456789";
 const ADMIN_SECRET: &str = "instances-admin-secret-0123456789";
 const EMAIL: &str = "ann@instances.example";
 const PASSWORD: &str = "instances-customer-password";
-
-fn redis_up() -> bool {
-    std::net::TcpStream::connect_timeout(
-        &"127.0.0.1:6379".parse().unwrap(),
-        Duration::from_millis(300),
-    )
-    .is_ok()
-}
-
-async fn call(
-    http: &reqwest::Client,
-    method: &str,
-    url: String,
-    headers: &[(&str, String)],
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = http.request(method.parse().unwrap(), url);
-    for (k, v) in headers {
-        req = req.header(*k, v);
-    }
-    if let Some(b) = body {
-        req = req
-            .header("content-type", "application/json")
-            .body(b.to_string());
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let body = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap_or(Value::Null);
-    (status, body)
-}
-
-async fn token(http: &reqwest::Client, base: &str, id: &str, secret: &str) -> (u16, Value) {
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
-    let res = http
-        .post(format!("{base}/oauth/token"))
-        .header("authorization", format!("Basic {basic}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (
-        status,
-        serde_json::from_slice(&res.bytes().await.unwrap()).unwrap_or(Value::Null),
-    )
-}
 
 /// Polls `check` until it is true or `limit` passes; returns the time taken.
 async fn within<F, Fut>(limit: Duration, mut check: F) -> Option<Duration>
@@ -79,7 +31,7 @@ where
 
 #[tokio::test]
 async fn two_shops_on_one_redis_act_as_one() {
-    if !redis_up() {
+    if !common::redis_up() {
         assert_ne!(
             std::env::var("CI").as_deref(),
             Ok("true"),
@@ -111,15 +63,16 @@ async fn two_shops_on_one_redis_act_as_one() {
         .unwrap();
 
     // 1. A token minted by A verifies at B (one shared key set).
-    let (s, body) = token(&http, &a, &client, SECRET).await;
+    let (s, body) = common::client_credentials(&http, &a, &client, SECRET).await;
     assert_eq!(s, 200, "{body}");
     let at = body["access_token"].as_str().unwrap().to_owned();
     let bearer = |t: &str| ("authorization", format!("Bearer {t}"));
-    let (s, body) = call(&http, "GET", format!("{b}/orders"), &[bearer(&at)], None).await;
+    let (s, body) =
+        common::http_call(&http, "GET", format!("{b}/orders"), &[bearer(&at)], None).await;
     assert_eq!(s, 200, "A's token at B: {body}");
 
     // 2. A customer token from A, logged out at A, is refused at B.
-    let (s, body) = call(
+    let (s, body) = common::http_call(
         &http,
         "POST",
         format!("{a}/customers/tokens"),
@@ -130,9 +83,9 @@ async fn two_shops_on_one_redis_act_as_one() {
     assert_eq!(s, 200, "{body}");
     let ct = body["data"]["token"].as_str().unwrap().to_owned();
     let pair = |ct: &str| vec![bearer(&at), ("x-customer-token", ct.to_owned())];
-    let (s, _) = call(&http, "GET", format!("{b}/orders"), &pair(&ct), None).await;
+    let (s, _) = common::http_call(&http, "GET", format!("{b}/orders"), &pair(&ct), None).await;
     assert_eq!(s, 200);
-    let (s, body) = call(
+    let (s, body) = common::http_call(
         &http,
         "DELETE",
         format!("{a}/customers/tokens/current"),
@@ -141,10 +94,10 @@ async fn two_shops_on_one_redis_act_as_one() {
     )
     .await;
     assert_eq!(s, 204, "{body}");
-    let (s, _) = call(&http, "GET", format!("{a}/orders"), &pair(&ct), None).await;
+    let (s, _) = common::http_call(&http, "GET", format!("{a}/orders"), &pair(&ct), None).await;
     assert_eq!(s, 401, "revoked at A, refused at A at once");
     let delay = within(Duration::from_secs(3), || async {
-        call(&http, "GET", format!("{b}/orders"), &pair(&ct), None)
+        common::http_call(&http, "GET", format!("{b}/orders"), &pair(&ct), None)
             .await
             .0
             == 401
@@ -154,7 +107,7 @@ async fn two_shops_on_one_redis_act_as_one() {
     eprintln!("revocation A -> B took {:?}", delay.unwrap());
 
     // 3. A session created at A works at B; revoked at A, refused at B.
-    let (s, body) = call(
+    let (s, body) = common::http_call(
         &http,
         "POST",
         format!("{a}/customer-sessions"),
@@ -164,7 +117,7 @@ async fn two_shops_on_one_redis_act_as_one() {
     .await;
     assert_eq!(s, 201, "{body}");
     let sid = body["data"]["id"].as_str().unwrap().to_owned();
-    let (s, _) = call(
+    let (s, _) = common::http_call(
         &http,
         "GET",
         format!("{b}/customer-sessions/current"),
@@ -182,7 +135,7 @@ async fn two_shops_on_one_redis_act_as_one() {
             .await
             .unwrap()
     );
-    let (s, _) = call(
+    let (s, _) = common::http_call(
         &http,
         "GET",
         format!("{b}/customer-sessions/current"),
@@ -198,23 +151,24 @@ async fn two_shops_on_one_redis_act_as_one() {
     let ghost = format!("{client}-ghost");
     for base in [&a, &b] {
         for _ in 0..5 {
-            let (s, _) = token(&http, base, &ghost, "wrong-secret-0123456789").await;
+            let (s, _) =
+                common::client_credentials(&http, base, &ghost, "wrong-secret-0123456789").await;
             assert_eq!(s, 401);
         }
     }
-    let (s, body) = token(&http, &a, &ghost, "wrong-secret-0123456789").await;
+    let (s, body) = common::client_credentials(&http, &a, &ghost, "wrong-secret-0123456789").await;
     assert_eq!(s, 429, "A did not see B's failures: {body}");
-    let (s, _) = token(&http, &b, &ghost, "wrong-secret-0123456789").await;
+    let (s, _) = common::client_credentials(&http, &b, &ghost, "wrong-secret-0123456789").await;
     assert_eq!(s, 429);
     // ...while the real client, which never failed, is untouched.
-    let (s, _) = token(&http, &b, &client, SECRET).await;
+    let (s, _) = common::client_credentials(&http, &b, &client, SECRET).await;
     assert_eq!(s, 200);
 
     // 5. Deactivation at A is effective at B, cached tokens included.
-    let (s, body) = token(&http, &a, "demo-admin", ADMIN_SECRET).await;
+    let (s, body) = common::client_credentials(&http, &a, "demo-admin", ADMIN_SECRET).await;
     assert_eq!(s, 200, "{body}");
     let admin = body["access_token"].as_str().unwrap().to_owned();
-    let (s, body) = call(
+    let (s, body) = common::http_call(
         &http,
         "POST",
         format!("{a}/admin/clients/{client}/active"),
@@ -223,10 +177,10 @@ async fn two_shops_on_one_redis_act_as_one() {
     )
     .await;
     assert_eq!(s, 200, "{body}");
-    let (s, _) = call(&http, "GET", format!("{a}/orders"), &[bearer(&at)], None).await;
+    let (s, _) = common::http_call(&http, "GET", format!("{a}/orders"), &[bearer(&at)], None).await;
     assert_eq!(s, 401, "deactivated at A, refused at A at once");
     let delay = within(Duration::from_secs(3), || async {
-        call(&http, "GET", format!("{b}/orders"), &[bearer(&at)], None)
+        common::http_call(&http, "GET", format!("{b}/orders"), &[bearer(&at)], None)
             .await
             .0
             == 401
@@ -237,6 +191,6 @@ async fn two_shops_on_one_redis_act_as_one() {
         "a client deactivated at A still works at B"
     );
     eprintln!("deactivation A -> B took {:?}", delay.unwrap());
-    let (s, body) = token(&http, &b, &client, SECRET).await;
+    let (s, body) = common::client_credentials(&http, &b, &client, SECRET).await;
     assert_eq!((s, body["error"].as_str()), (401, Some("invalid_client")));
 }

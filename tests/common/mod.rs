@@ -468,3 +468,58 @@ pub fn start_example(name: &str, envs: &[(&str, &str)]) -> ExampleServer {
         stdout_lines: seen,
     }
 }
+
+/// Whether a Redis answers on 127.0.0.1:6379.
+pub fn redis_up() -> bool {
+    std::net::TcpStream::connect_timeout(
+        &"127.0.0.1:6379".parse().unwrap(),
+        std::time::Duration::from_millis(300),
+    )
+    .is_ok()
+}
+
+/// One HTTP call to a running example: status and JSON body (`Null` when
+/// the body is not JSON).
+pub async fn http_call(
+    http: &reqwest::Client,
+    method: &str,
+    url: String,
+    headers: &[(&str, String)],
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = http.request(method.parse().unwrap(), url);
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_string());
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let body = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// A client-credentials token request (`client_secret_basic`) to `base`.
+pub async fn client_credentials(
+    http: &reqwest::Client,
+    base: &str,
+    id: &str,
+    secret: &str,
+) -> (u16, Value) {
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let res = http
+        .post(format!("{base}/oauth/token"))
+        .header("authorization", format!("Basic {basic}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let body = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap_or(Value::Null);
+    (status, body)
+}
