@@ -5,7 +5,6 @@
 
 mod common;
 
-use base64::Engine as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -106,16 +105,7 @@ async fn login_flood_is_bounded_and_unknown_emails_cost_the_same() {
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap();
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{ID}:{SECRET}"));
-    let res = http
-        .post(format!("{base}/oauth/token"))
-        .header("authorization", format!("Basic {basic}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .unwrap();
-    let body: serde_json::Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
+    let (_, body) = common::client_credentials(&http, &base, ID, SECRET).await;
     let at = Arc::new(body["access_token"].as_str().unwrap().to_owned());
     let login = |email: String, password: &'static str| {
         let (http, base, at) = (http.clone(), base.clone(), at.clone());
