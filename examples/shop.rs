@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tollgate::basic::{BasicIdentity, StaticBasicCredentials};
 use tollgate::config::{CustomerTokenConfig, SessionSources};
-use tollgate::issue::{
+use tollgate::issuer::{
     CustomerDirectory, CustomerTokenSettings, DirectoryError, InMemoryClients, KeyRing,
     MemoryThrottle, Minter, NewClient, PasswordHasher, SigningAlgorithm, SigningKey, Throttle,
     ThrottleRule, TokenEndpointSettings, address_key, throttle_key,
@@ -186,14 +186,14 @@ struct PlatformState {
 struct ClientSwitch {
     clients: Arc<InMemoryClients>,
     #[cfg(feature = "redis")]
-    shared: Option<Arc<tollgate::issue::RedisClientStatus>>,
+    shared: Option<Arc<tollgate::issuer::RedisClientStatus>>,
 }
 
 impl ClientSwitch {
     async fn set_active(&self, id: &str, active: bool) -> Result<bool, String> {
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.shared {
-            if tollgate::issue::ClientRegistry::get(&*self.clients, id).is_none() {
+            if tollgate::issuer::ClientRegistry::get(&*self.clients, id).is_none() {
                 return Ok(false);
             }
             shared
@@ -223,7 +223,7 @@ struct App {
 struct KeyAdmin {
     ring: KeyRing,
     #[cfg(feature = "redis")]
-    store: Option<tollgate::issue::RedisKeyStore>,
+    store: Option<tollgate::issuer::RedisKeyStore>,
 }
 
 impl KeyAdmin {
@@ -699,7 +699,7 @@ async fn run() -> Result<(), String> {
     #[cfg(feature = "redis")]
     let key_store = match (env("TOLLGATE_REDIS_URL"), env("TOLLGATE_SIGNING_KEY_FILES")) {
         (Some(url), None) => {
-            let store = tollgate::issue::RedisKeyStore::open(&url, ring.clone())
+            let store = tollgate::issuer::RedisKeyStore::open(&url, ring.clone())
                 .map_err(|e| e.to_string())?;
             let initial = ring.active().ok_or("no signing key")?;
             store
@@ -784,7 +784,7 @@ async fn run() -> Result<(), String> {
                 tollgate::revocation::RedisRevocations::new(&url, "tollgate:", timeout)
                     .map_err(|e| e.to_string())?;
             revocations.spawn_refresher(refresh);
-            let status = tollgate::issue::RedisClientStatus::new(
+            let status = tollgate::issuer::RedisClientStatus::new(
                 &url,
                 "tollgate:",
                 timeout,
@@ -801,7 +801,7 @@ async fn run() -> Result<(), String> {
                     .map_err(|e| e.to_string())?,
                 ),
                 throttle: Arc::new(
-                    tollgate::issue::RedisThrottle::new(&url, "tollgate:", timeout)
+                    tollgate::issuer::RedisThrottle::new(&url, "tollgate:", timeout)
                         .map_err(|e| e.to_string())?,
                 ),
                 revoker: Revoker::Redis(revocations),
@@ -890,14 +890,14 @@ async fn run() -> Result<(), String> {
         .route("/admin/keys/rotate", post(rotate_keys))
         .route("/orders", get(list_orders).post(create_order))
         .with_state(app)
-        .merge(tollgate::issue::customer_tokens_router(
+        .merge(tollgate::issuer::customer_tokens_router(
             minter.clone(),
             shop,
             CustomerTokenSettings::default().with_throttle(throttle.clone()),
         ))
         .layer(AuthLayer::optional(auth));
     let router = Router::new()
-        .merge(tollgate::issue::router(
+        .merge(tollgate::issuer::router(
             minter,
             clients,
             TokenEndpointSettings::default()

@@ -56,7 +56,7 @@ pub mod policy;
 #[cfg(feature = "redis")]
 pub(crate) mod redis_conn;
 pub mod revocation;
-pub mod scope;
+pub(crate) mod scope;
 pub(crate) mod secret_digest;
 pub mod session;
 pub(crate) mod session_id;
@@ -69,7 +69,7 @@ pub mod axum;
 #[doc(hidden)]
 pub mod fuzzing;
 #[cfg(feature = "issuer")]
-pub mod issue;
+pub mod issuer;
 #[cfg(feature = "tower")]
 pub mod tower;
 
@@ -87,6 +87,7 @@ pub use extract::{Auth, Customer, Require, ScopeRequirement};
 pub use jwt::{RemoteKeySettings, TokenCacheSettings};
 #[cfg(feature = "redis")]
 pub use redis_conn::RedisError;
+pub use scope::{Scope, ScopeError, ScopeRules, ScopeSet};
 
 pub use session::{MemoryStore, SessionStore};
 

@@ -10,7 +10,7 @@
 //! and only ever match themselves exactly.
 //!
 //! ```
-//! use tollgate::scope::{ScopeRules, ScopeSet, Scope};
+//! use tollgate::{ScopeRules, ScopeSet, Scope};
 //!
 //! let rules = ScopeRules::default();
 //! let granted = ScopeSet::parse_delimited("orders:read customer:write bad::scope", &rules);

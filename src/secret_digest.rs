@@ -7,7 +7,7 @@
 //! random 256-bit key that lives only in this process (a "pepper"): a
 //! dumped store is useless without the key, each check costs about a
 //! microsecond, and the comparison is constant time. Human passwords are a
-//! different matter: see `issue::PasswordHasher` (Argon2id in a capped pool).
+//! different matter: see `issuer::PasswordHasher` (Argon2id in a capped pool).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

@@ -10,7 +10,7 @@ use http::StatusCode;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-use tollgate::issue::{
+use tollgate::issuer::{
     AccessGrant, InMemoryClients, KeyRing, Minter, NewClient, SigningAlgorithm, SigningKey,
     TokenEndpointSettings,
 };
@@ -45,7 +45,7 @@ async fn platform(settings: TokenEndpointSettings) -> Platform {
             allowed_attributions: vec![],
         })
         .unwrap();
-    let app = tollgate::issue::router(minter.clone(), clients.clone(), settings);
+    let app = tollgate::issuer::router(minter.clone(), clients.clone(), settings);
     let task = tokio::spawn(async move {
         axum::serve(
             listener,
@@ -255,7 +255,7 @@ async fn token_from(app: &axum::Router, addr: &str, id: &str, secret: &str) -> S
         .body(axum::body::Body::from("grant_type=client_credentials"))
         .unwrap();
     req.extensions_mut()
-        .insert(tollgate::issue::ClientAddr(addr.parse().unwrap()));
+        .insert(tollgate::issuer::ClientAddr(addr.parse().unwrap()));
     let res = app.clone().oneshot(req).await.unwrap();
     StatusCode::from_u16(res.status().as_u16()).unwrap()
 }
@@ -263,7 +263,7 @@ async fn token_from(app: &axum::Router, addr: &str, id: &str, secret: &str) -> S
 #[tokio::test]
 async fn a_stranger_cannot_lock_a_client_out() {
     let p = platform(Default::default()).await;
-    let app = tollgate::issue::router(
+    let app = tollgate::issuer::router(
         p.minter.clone(),
         p.clients.clone(),
         TokenEndpointSettings::default().with_failure_limits(5, 50, Duration::from_secs(60)),

@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tollgate::issue::{
+use tollgate::issuer::{
     AccessGrant, KeyRing, KeyStoreError, Minter, RedisKeyStore, SigningAlgorithm, SigningKey,
 };
 use tollgate::{Authenticator, CryptoBackend, IssuerConfig};

@@ -3,7 +3,7 @@
 
 #[test]
 fn runtime_parser_matches_the_shared_cases() {
-    let rules = tollgate::scope::ScopeRules::default();
+    let rules = tollgate::ScopeRules::default();
     let long = "a".repeat(129);
     let mut n = 0;
     for line in include_str!("scope_grammar_cases.txt").lines() {
@@ -11,10 +11,10 @@ fn runtime_parser_matches_the_shared_cases() {
             continue;
         }
         let (want, scope) = line.split_once('\t').unwrap();
-        let got = tollgate::scope::Scope::parse(scope, &rules).is_ok();
+        let got = tollgate::Scope::parse(scope, &rules).is_ok();
         assert_eq!(got, want == "ok", "{scope:?}");
         n += 1;
     }
     assert!(n >= 20);
-    assert!(tollgate::scope::Scope::parse(&long, &rules).is_err());
+    assert!(tollgate::Scope::parse(&long, &rules).is_err());
 }

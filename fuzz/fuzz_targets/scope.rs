@@ -9,7 +9,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tollgate::policy::Requirement;
-use tollgate::scope::{Scope, ScopeRules, ScopeSet};
+use tollgate::{Scope, ScopeRules, ScopeSet};
 
 /// Valid separators first; the public API takes any `char`, so some that
 /// configuration validation refuses are in too.

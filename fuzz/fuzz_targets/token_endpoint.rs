@@ -15,7 +15,7 @@ use http::{Method, Request, StatusCode, header};
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tollgate::issue::{
+use tollgate::issuer::{
     InMemoryClients, KeyRing, Minter, NewClient, SigningAlgorithm, SigningKey,
     TokenEndpointSettings, router,
 };

@@ -9,7 +9,7 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! use std::time::Duration;
-//! use tollgate::issue::{KeyRing, Minter, SigningAlgorithm, SigningKey, InMemoryClients, NewClient};
+//! use tollgate::issuer::{KeyRing, Minter, SigningAlgorithm, SigningKey, InMemoryClients, NewClient};
 //!
 //! # fn main() -> Result<(), tollgate::ConfigError> {
 //! let ring = KeyRing::new(SigningKey::generate(SigningAlgorithm::Ed25519)?);
@@ -24,7 +24,7 @@
 //!     default_attribution: None,
 //!     allowed_attributions: vec![],
 //! })?;
-//! let routes: axum::Router = tollgate::issue::router(minter, clients, Default::default());
+//! let routes: axum::Router = tollgate::issuer::router(minter, clients, Default::default());
 //! # let _ = routes; Ok(()) }
 //! ```
 //!
