@@ -31,11 +31,12 @@ use std::time::Duration;
 use tollgate::basic::{BasicIdentity, StaticBasicCredentials};
 use tollgate::config::{CustomerTokenConfig, SessionSources};
 use tollgate::issuer::{
-    CustomerDirectory, CustomerTokenSettings, DirectoryError, InMemoryClients, KeyRing,
-    MemoryThrottle, Minter, NewClient, PasswordHasher, SigningAlgorithm, SigningKey, Throttle,
+    CodeFlow, CodeFlowSettings, CodeStore, CustomerDirectory, CustomerTokenSettings,
+    DirectoryError, InMemoryClients, KeyRing, MemoryCodes, MemoryRefreshTokens, MemoryThrottle,
+    Minter, NewClient, PasswordHasher, RefreshStore, SigningAlgorithm, SigningKey, Throttle,
     ThrottleRule, TokenEndpointSettings, address_key, throttle_key,
 };
-use tollgate::revocation::{MemoryRevocations, Revocations};
+use tollgate::revocation::{MemoryRevocations, RevocationWriter};
 use tollgate::session::{
     BindAuthority, MemoryStore, NewSession, SessionId, SessionStore, StoreError,
 };
@@ -124,59 +125,16 @@ impl CustomerDirectory for Shop {
     }
 }
 
-/// Revoked tokens: in memory, or shared through Redis.
-#[derive(Clone)]
-enum Revoker {
-    Memory(Arc<MemoryRevocations>),
-    #[cfg(feature = "redis")]
-    Redis(Arc<tollgate::revocation::RedisRevocations>),
-}
-
-impl Revoker {
-    fn as_dyn(&self) -> Arc<dyn Revocations> {
-        match self {
-            Self::Memory(m) => m.clone(),
-            #[cfg(feature = "redis")]
-            Self::Redis(r) => r.clone(),
-        }
-    }
-
-    async fn revoke_jti(&self, jti: &str, exp: u64) -> Result<(), String> {
-        match self {
-            Self::Memory(m) => {
-                m.revoke_jti(jti, exp);
-                Ok(())
-            }
-            #[cfg(feature = "redis")]
-            Self::Redis(r) => r.revoke_jti(jti, exp).await.map_err(|e| e.to_string()),
-        }
-    }
-
-    async fn revoke_customer_before(
-        &self,
-        account: &str,
-        customer: &str,
-        t: u64,
-    ) -> Result<(), String> {
-        match self {
-            Self::Memory(m) => {
-                m.revoke_customer_before(account, customer, t);
-                Ok(())
-            }
-            #[cfg(feature = "redis")]
-            Self::Redis(r) => r
-                .revoke_customer_before(account, customer, t)
-                .await
-                .map_err(|e| e.to_string()),
-        }
-    }
-}
-
 /// What the platform keeps, in memory or in Redis.
 struct PlatformState {
     sessions: Arc<dyn SessionStore>,
     throttle: Arc<dyn Throttle>,
-    revoker: Revoker,
+    /// Revoked tokens: in memory, or shared through Redis.
+    revoker: Arc<dyn RevocationWriter>,
+    /// Authorization codes, consent tickets, refresh-token families.
+    codes: Arc<dyn CodeStore>,
+    consents: Arc<dyn CodeStore>,
+    refresh: Arc<dyn RefreshStore>,
     client_status: Arc<dyn tollgate::ClientStatus>,
     switch: ClientSwitch,
 }
@@ -213,7 +171,7 @@ struct App {
     /// Counts anonymous session creations per address and overall.
     throttle: Arc<dyn Throttle>,
     public_client: String,
-    revoker: Revoker,
+    revoker: Arc<dyn RevocationWriter>,
     switch: ClientSwitch,
     keys: KeyAdmin,
 }
@@ -570,7 +528,7 @@ async fn logout_customer_token(State(app): State<App>, auth: Auth) -> Result<Res
         ));
     };
     let exp = auth.expires_at().unwrap_or(u64::MAX);
-    Ok(match app.revoker.revoke_jti(jti, exp).await {
+    Ok(match app.revoker.revoke_token(jti, exp).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(_) => err(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -618,7 +576,7 @@ async fn change_password(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let revoked = app.revoker.revoke_customer_before(&account, &id, now).await;
+    let revoked = app.revoker.revoke_customer(&account, &id, now).await;
     let sessions = app.sessions.revoke_customer(&account, &id).await;
     Ok(match (revoked, sessions) {
         (Ok(()), Ok(_)) => StatusCode::NO_CONTENT.into_response(),
@@ -720,28 +678,52 @@ async fn run() -> Result<(), String> {
     let clients = Arc::new(InMemoryClients::default());
     let client_id = env("TOLLGATE_DEMO_CLIENT_ID").unwrap_or_else(|| "demo-backend".into());
     let client_secret = env("TOLLGATE_DEMO_CLIENT_SECRET").unwrap_or_else(|| random(24));
+    // Redirect URIs for the authorization-code flow: the storefront's own
+    // callback, the partner app's (`examples/partner_app.rs`), and any
+    // extra ones (`TOLLGATE_DEMO_REDIRECT_URIS`, comma-separated).
+    let partner = env("TOLLGATE_PARTNER_URL").unwrap_or_else(|| "http://127.0.0.1:3001".into());
+    let mut redirect_uris = vec![
+        format!("{base}/callback"),
+        format!("{}/callback", issuer.trim_end_matches('/')),
+        format!("{}/callback", partner.trim_end_matches('/')),
+    ];
+    redirect_uris.extend(
+        env("TOLLGATE_DEMO_REDIRECT_URIS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned),
+    );
+    redirect_uris.dedup();
+    let public_client =
+        env("TOLLGATE_DEMO_PUBLIC_CLIENT_ID").unwrap_or_else(|| "demo-storefront".into());
     clients
-        .register(NewClient {
-            id: client_id.clone(),
-            secret: client_secret.clone(),
-            account: ACCOUNT.into(),
-            scopes: ALL_SCOPES.into(),
-            lifetime: Duration::from_secs(3600),
-            default_attribution: Some("store-1".into()),
-            allowed_attributions: vec!["store-2".into()],
-        })
+        .register(
+            NewClient::public(&public_client, ACCOUNT, ALL_SCOPES)
+                .with_redirect_uris(redirect_uris.clone()),
+        )
+        .map_err(|e| e.to_string())?;
+    clients
+        .register(
+            NewClient::confidential(&client_id, &client_secret, ACCOUNT, ALL_SCOPES)
+                .with_lifetime(Duration::from_secs(3600))
+                .with_default_attribution("store-1")
+                .with_allowed_attributions(vec!["store-2".into()])
+                .with_redirect_uris(redirect_uris),
+        )
         .map_err(|e| e.to_string())?;
     let admin_secret = env("TOLLGATE_DEMO_ADMIN_SECRET").unwrap_or_else(|| random(24));
     clients
-        .register(NewClient {
-            id: "demo-admin".into(),
-            secret: admin_secret.clone(),
-            account: ACCOUNT.into(),
-            scopes: "clients:write keys:write".into(),
-            lifetime: Duration::from_secs(600),
-            default_attribution: None,
-            allowed_attributions: vec![],
-        })
+        .register(
+            NewClient::confidential(
+                "demo-admin",
+                &admin_secret,
+                ACCOUNT,
+                "clients:write keys:write",
+            )
+            .with_lifetime(Duration::from_secs(600)),
+        )
         .map_err(|e| e.to_string())?;
     let shop = Arc::new(Shop::new()?);
     let email = env("TOLLGATE_DEMO_CUSTOMER_EMAIL").unwrap_or_else(|| "ron@swanson.example".into());
@@ -768,7 +750,10 @@ async fn run() -> Result<(), String> {
         None => PlatformState {
             sessions: Arc::new(MemoryStore::default()),
             throttle: Arc::new(MemoryThrottle::default()),
-            revoker: Revoker::Memory(Arc::new(MemoryRevocations::default())),
+            revoker: Arc::new(MemoryRevocations::default()),
+            codes: Arc::new(MemoryCodes::default()),
+            consents: Arc::new(MemoryCodes::default()),
+            refresh: Arc::new(MemoryRefreshTokens::default()),
             client_status: local_status,
             switch: ClientSwitch {
                 clients: clients.clone(),
@@ -804,7 +789,19 @@ async fn run() -> Result<(), String> {
                     tollgate::issuer::RedisThrottle::new(&url, "tollgate:", timeout)
                         .map_err(|e| e.to_string())?,
                 ),
-                revoker: Revoker::Redis(revocations),
+                revoker: revocations,
+                codes: Arc::new(
+                    tollgate::issuer::RedisCodes::new(&url, "tollgate:code:")
+                        .map_err(|e| e.to_string())?,
+                ),
+                consents: Arc::new(
+                    tollgate::issuer::RedisCodes::new(&url, "tollgate:consent:")
+                        .map_err(|e| e.to_string())?,
+                ),
+                refresh: Arc::new(
+                    tollgate::issuer::RedisRefreshTokens::new(&url, "tollgate:")
+                        .map_err(|e| e.to_string())?,
+                ),
                 client_status: status.clone(),
                 switch: ClientSwitch {
                     clients: clients.clone(),
@@ -819,6 +816,9 @@ async fn run() -> Result<(), String> {
         sessions,
         throttle,
         revoker,
+        codes,
+        consents,
+        refresh,
         client_status,
         switch,
     } = state;
@@ -854,7 +854,7 @@ async fn run() -> Result<(), String> {
             ..Default::default()
         })
         .client_status(client_status.clone())
-        .revocations(revoker.as_dyn())
+        .revocations(revoker.clone())
         .attribution("X-Attribution", clients.clone())
         .basic_credentials(tills)
         .build()
@@ -864,8 +864,8 @@ async fn run() -> Result<(), String> {
         shop: shop.clone(),
         sessions,
         throttle: throttle.clone(),
-        public_client: "demo-storefront".into(),
-        revoker,
+        public_client: public_client.clone(),
+        revoker: revoker.clone(),
         switch,
         keys,
     };
@@ -892,7 +892,7 @@ async fn run() -> Result<(), String> {
         .with_state(app)
         .merge(tollgate::issuer::customer_tokens_router(
             minter.clone(),
-            shop,
+            shop.clone(),
             CustomerTokenSettings::default().with_throttle(throttle.clone()),
         ))
         .layer(AuthLayer::optional(auth));
@@ -901,8 +901,13 @@ async fn run() -> Result<(), String> {
             minter,
             clients,
             TokenEndpointSettings::default()
-                .with_throttle(throttle)
-                .with_client_status(client_status),
+                .with_throttle(throttle.clone())
+                .with_client_status(client_status)
+                .with_code_flow(
+                    CodeFlow::new(shop.clone(), codes, consents, refresh)
+                        .with_revocations(revoker)
+                        .with_settings(CodeFlowSettings::default().with_throttle(throttle)),
+                ),
         ))
         .merge(api);
 
@@ -936,7 +941,7 @@ async fn run() -> Result<(), String> {
     );
     println!("# 3. frontend session -> onboarding -> bound session");
     println!(
-        "SID=$(curl -s -X POST {b}/customer-sessions -H 'content-type: application/json' -d '{{\"client_id\":\"demo-storefront\"}}' | sed -E 's/.*\"id\":\"([^\"]+)\".*/\\1/')"
+        "SID=$(curl -s -X POST {b}/customer-sessions -H 'content-type: application/json' -d '{{\"client_id\":\"{public_client}\"}}' | sed -E 's/.*\"id\":\"([^\"]+)\".*/\\1/')"
     );
     println!(
         "NEW=$(curl -s -X POST {b}/customers -H \"X-Session-Id: $SID\" -H 'content-type: application/json' -d '{{\"name\":\"Leslie\",\"email\":\"leslie@example.org\",\"password\":\"waffles-and-friends\"}}' | sed -E 's/.*\"id\":\"([^\"]+)\".*/\\1/')"

@@ -212,6 +212,11 @@ pub struct ClaimNames {
     pub client_id: String,
     /// The scope claim (default `scope`): a space-delimited string or an array.
     pub scope: String,
+    /// The customer claim of an access token issued through a customer's
+    /// login (authorization code; default `customer_id`). A token that has
+    /// it is customer-scoped: [`AuthContext::ensure_customer`](crate::AuthContext::ensure_customer)
+    /// holds it to that customer.
+    pub customer: String,
 }
 
 impl Default for ClaimNames {
@@ -220,6 +225,7 @@ impl Default for ClaimNames {
             account: "account_id".into(),
             client_id: "client_id".into(),
             scope: "scope".into(),
+            customer: "customer_id".into(),
         }
     }
 }

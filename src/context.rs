@@ -169,9 +169,13 @@ impl AuthContext {
     /// Whether the caller is scoped to one customer (or to a customer not
     /// yet known: an anonymous onboarding session).
     pub fn is_customer_scoped(&self) -> bool {
+        // A session or customer token is customer-scoped even before it
+        // names a customer (anonymous onboarding); any other credential is
+        // when it names one (a user token from an authorization-code login).
         self.0
             .credentials
             .intersects(CredentialKinds::CUSTOMER_TOKEN.union(CredentialKinds::SESSION))
+            || self.0.customer.is_some()
     }
 
     /// The one-line ownership check: a customer-scoped caller may only reach

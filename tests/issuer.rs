@@ -35,15 +35,16 @@ async fn platform(settings: TokenEndpointSettings) -> Platform {
     let minter = Minter::new(base.clone(), "shop-api", ring.clone());
     let clients = Arc::new(InMemoryClients::default());
     clients
-        .register(NewClient {
-            id: "backend".into(),
-            secret: SECRET.into(),
-            account: "acct-1".into(),
-            scopes: "orders:read orders:write customer:read".into(),
-            lifetime: Duration::from_secs(24 * 3600),
-            default_attribution: Some("store-1".into()),
-            allowed_attributions: vec![],
-        })
+        .register(
+            NewClient::confidential(
+                "backend",
+                SECRET,
+                "acct-1",
+                "orders:read orders:write customer:read",
+            )
+            .with_lifetime(Duration::from_secs(24 * 3600))
+            .with_default_attribution("store-1"),
+        )
         .unwrap();
     let app = tollgate::issuer::router(minter.clone(), clients.clone(), settings);
     let task = tokio::spawn(async move {

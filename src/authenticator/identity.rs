@@ -288,7 +288,8 @@ impl Authenticator {
                 account: claim_text(&claims, &names.account)?,
                 client_id: claim_text(&claims, &names.client_id)?,
                 subject: claim_text(&claims, "sub")?,
-                customer: None,
+                // A user token (authorization-code login) names its customer.
+                customer: claim_text(&claims, &names.customer)?,
                 session: None,
                 attribution: None,
                 scopes: scopes.unwrap_or_default(),

@@ -23,7 +23,8 @@ pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(3600);
 pub struct Client {
     /// The client id.
     pub id: String,
-    secret: SecretDigest,
+    /// `None` for a public client (RFC 6749 §2.1: it cannot keep a secret).
+    secret: Option<SecretDigest>,
     digester: SecretDigester,
     /// The account (tenant) the client belongs to.
     pub account: String,
@@ -37,6 +38,9 @@ pub struct Client {
     pub allowed_attributions: Vec<String>,
     /// Whether the client may obtain and use tokens.
     pub active: bool,
+    /// Redirect URIs registered for the authorization-code flow, compared
+    /// exactly (no prefix, wildcard or normalisation: RFC 9700 §4.1.3).
+    pub redirect_uris: Vec<String>,
 }
 
 impl fmt::Debug for Client {
@@ -47,44 +51,145 @@ impl fmt::Debug for Client {
             .field("scopes", &self.scopes)
             .field("lifetime", &self.lifetime)
             .field("active", &self.active)
+            .field("public", &self.is_public())
+            .field("redirect_uris", &self.redirect_uris)
             .finish_non_exhaustive()
     }
 }
 
 impl Client {
-    /// Checks a presented secret against the stored digest, in constant time.
+    /// Checks a presented secret against the stored digest, in constant
+    /// time. A public client has no secret: this is always `false` for it
+    /// (the same work is done either way).
     pub fn verify_secret(&self, secret: &str) -> bool {
-        self.digester.verify(secret.as_bytes(), Some(&self.secret))
+        self.digester
+            .verify(secret.as_bytes(), self.secret.as_ref())
+    }
+
+    /// Whether this is a public client (no secret; PKCE is required).
+    pub fn is_public(&self) -> bool {
+        self.secret.is_none()
+    }
+
+    /// Whether `uri` is exactly one of the registered redirect URIs
+    /// (byte-for-byte, RFC 9700 §4.1.3).
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|r| r == uri)
     }
 }
 
-/// What to register.
+/// What to register: [`NewClient::confidential`] or [`NewClient::public`],
+/// then the `with_*` methods.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct NewClient {
     /// The client id.
     pub id: String,
-    /// The secret (hashed on registration, then dropped).
-    pub secret: String,
+    /// The secret (hashed on registration, then dropped); `None` for a
+    /// public client.
+    pub secret: Option<String>,
     /// The account.
     pub account: String,
     /// Allowed scopes, space-delimited.
     pub scopes: String,
-    /// Requested token lifetime (capped by the registry).
+    /// Requested token lifetime (capped by the registry; default 1 h).
     pub lifetime: Duration,
     /// Default attribution.
     pub default_attribution: Option<String>,
     /// Attributions the client may name.
     pub allowed_attributions: Vec<String>,
+    /// Redirect URIs for the authorization-code flow (exact match).
+    pub redirect_uris: Vec<String>,
+}
+
+impl NewClient {
+    /// A confidential client: it authenticates with `secret` (at least 16
+    /// characters; generate at least 128 random bits).
+    pub fn confidential(
+        id: impl Into<String>,
+        secret: impl Into<String>,
+        account: impl Into<String>,
+        scopes: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            secret: Some(secret.into()),
+            account: account.into(),
+            scopes: scopes.into(),
+            lifetime: DEFAULT_MAX_LIFETIME,
+            default_attribution: None,
+            allowed_attributions: Vec::new(),
+            redirect_uris: Vec::new(),
+        }
+    }
+
+    /// A public client (a browser or mobile app that cannot keep a secret):
+    /// it may only use the authorization-code flow, with PKCE.
+    pub fn public(
+        id: impl Into<String>,
+        account: impl Into<String>,
+        scopes: impl Into<String>,
+    ) -> Self {
+        Self {
+            secret: None,
+            ..Self::confidential(id, String::new(), account, scopes)
+        }
+    }
+
+    /// Sets the requested token lifetime (capped by the registry).
+    #[must_use]
+    pub fn with_lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// Sets the default attribution.
+    #[must_use]
+    pub fn with_default_attribution(mut self, attribution: impl Into<String>) -> Self {
+        self.default_attribution = Some(attribution.into());
+        self
+    }
+
+    /// Sets the attributions the client may name.
+    #[must_use]
+    pub fn with_allowed_attributions(mut self, allowed: Vec<String>) -> Self {
+        self.allowed_attributions = allowed;
+        self
+    }
+
+    /// Sets the redirect URIs (exact match; `https`, or `http` on loopback).
+    #[must_use]
+    pub fn with_redirect_uris(mut self, uris: Vec<String>) -> Self {
+        self.redirect_uris = uris;
+        self
+    }
 }
 
 impl fmt::Debug for NewClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NewClient")
             .field("id", &self.id)
-            .field("secret", &"******")
+            .field("secret", &self.secret.as_ref().map(|_| "******"))
             .field("account", &self.account)
             .finish_non_exhaustive()
     }
+}
+
+/// Whether `uri` may be registered as a redirect URI: absolute, `https`
+/// (or `http` to a loopback host, RFC 8252 §7.3), no fragment (RFC 6749
+/// §3.1.2), no user info.
+fn valid_redirect_uri(uri: &str) -> bool {
+    let Ok(u) = url::Url::parse(uri) else {
+        return false;
+    };
+    let loopback = match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    let scheme_ok = u.scheme() == "https" || (u.scheme() == "http" && loopback);
+    scheme_ok && u.fragment().is_none() && u.username().is_empty() && u.password().is_none()
 }
 
 /// Looks clients up. Implement it over your own storage.
@@ -124,10 +229,16 @@ impl InMemoryClients {
                 "a client id must be non-empty and contain no ':'",
             ));
         }
-        if new.secret.len() < 16 {
+        if new.secret.as_ref().is_some_and(|s| s.len() < 16) {
             return Err(ConfigError::new(
                 "a client secret must be at least 16 characters",
             ));
+        }
+        if let Some(bad) = new.redirect_uris.iter().find(|u| !valid_redirect_uri(u)) {
+            return Err(ConfigError::new(format!(
+                "client {}: redirect URI {bad:?} must be absolute https (or http on loopback), without fragment or user info",
+                new.id
+            )));
         }
         let rules = ScopeRules::default();
         let scopes = ScopeSet::parse_delimited(&new.scopes, &rules);
@@ -137,7 +248,7 @@ impl InMemoryClients {
             .ok_or_else(|| ConfigError::new("OS RNG failed: cannot key the secret digests"))?;
         let client = Client {
             id: new.id.clone(),
-            secret: digester.digest(new.secret.as_bytes()),
+            secret: new.secret.as_ref().map(|s| digester.digest(s.as_bytes())),
             digester,
             account: new.account,
             scopes: scopes
@@ -149,6 +260,7 @@ impl InMemoryClients {
             default_attribution: new.default_attribution,
             allowed_attributions: new.allowed_attributions,
             active: true,
+            redirect_uris: new.redirect_uris,
         };
         if let Ok(mut map) = self.clients.write() {
             map.insert(new.id, client.clone());

@@ -1,17 +1,19 @@
-//! The OAuth 2.0 token endpoint (RFC 6749 §4.4, client credentials), the
-//! JWKS document and OIDC discovery, as an axum router.
+//! The OAuth 2.0 token endpoint (RFC 6749 §4.4 client credentials; with a
+//! [`CodeFlow`](super::CodeFlow) also §4.1.3 authorization code and §6
+//! refresh), RFC 7009 revocation, the JWKS document and OIDC discovery:
+//! framework-free handlers from `http` types to `http::Response<Bytes>`.
+//! The axum routes are in `routes.rs`.
 
-use super::clients::ClientRegistry;
+use super::authorize::CodeFlow;
+use super::clients::{Client, ClientRegistry};
 use super::mint::{AccessGrant, Minter};
+use super::oauth_error::{OAuthError, json_response};
 use super::throttle::{MemoryThrottle, Throttle, ThrottleRule, throttle_key};
 use crate::authenticator::ClientStatus;
 use crate::scope::{ScopeRules, ScopeSet};
 use crate::secret_digest::SecretDigester;
-use axum::Router;
-use axum::extract::{Request, State};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -45,6 +47,8 @@ pub struct TokenEndpointSettings {
     pub client_status: Option<Arc<dyn ClientStatus>>,
     /// Largest accepted request body (default 16 KiB).
     pub max_body_bytes: usize,
+    /// The authorization-code flow (login, codes, refresh tokens), if on.
+    pub code_flow: Option<CodeFlow>,
 }
 
 impl Default for TokenEndpointSettings {
@@ -56,6 +60,7 @@ impl Default for TokenEndpointSettings {
             throttle: Arc::new(MemoryThrottle::default()),
             client_status: None,
             max_body_bytes: 16 * 1024,
+            code_flow: None,
         }
     }
 }
@@ -75,6 +80,15 @@ impl TokenEndpointSettings {
         self
     }
 
+    /// Turns on the authorization-code flow: `GET /oauth/authorize` with
+    /// its login and consent pages, the `authorization_code` and
+    /// `refresh_token` grants, and `POST /oauth/revoke`.
+    #[must_use]
+    pub fn with_code_flow(mut self, flow: CodeFlow) -> Self {
+        self.code_flow = Some(flow);
+        self
+    }
+
     /// Sets the failure budgets.
     #[must_use]
     pub fn with_failure_limits(
@@ -90,123 +104,228 @@ impl TokenEndpointSettings {
     }
 }
 
-struct Shared {
-    minter: Minter,
-    clients: Arc<dyn ClientRegistry>,
-    settings: TokenEndpointSettings,
+/// The endpoint's state, shared by its routes.
+pub(crate) struct TokenEndpoint {
+    pub(crate) minter: Minter,
+    pub(crate) clients: Arc<dyn ClientRegistry>,
+    pub(crate) settings: TokenEndpointSettings,
     /// Digests against nothing for unknown client ids, so response time
     /// does not reveal which ids exist.
     dummy: Option<SecretDigester>,
 }
 
-/// An RFC 6749 §5.2 error response.
-struct OAuthError {
-    status: StatusCode,
-    code: &'static str,
-    description: &'static str,
-    retry_after: Option<Duration>,
-}
-
-impl OAuthError {
-    fn new(status: StatusCode, code: &'static str, description: &'static str) -> Self {
-        Self {
-            status,
-            code,
-            description,
-            retry_after: None,
-        }
-    }
-    fn throttled(after: Duration) -> Self {
-        Self {
-            retry_after: Some(after),
-            ..Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "invalid_client",
-                "too many failed attempts from this address; try again later",
-            )
-        }
-    }
-    fn invalid_request(description: &'static str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
-    }
-    fn invalid_client(description: &'static str) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
-    }
-}
-
-fn no_store(mut res: Response) -> Response {
-    let h = res.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    res
-}
-
-impl IntoResponse for OAuthError {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": self.code, "error_description": self.description});
-        let mut res = (self.status, axum::Json(body)).into_response();
-        if self.code == "invalid_client" {
-            res.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"token\", charset=\"UTF-8\""),
-            );
-        }
-        if let Some(after) = self.retry_after {
-            res.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(after.as_secs().max(1)),
-            );
-        }
-        no_store(res)
-    }
-}
-
-/// The issuer's public routes: `POST /oauth/token`,
-/// `GET /.well-known/jwks.json`, `GET /.well-known/openid-configuration`.
-pub fn router(
-    minter: Minter,
-    clients: Arc<dyn ClientRegistry>,
-    settings: TokenEndpointSettings,
-) -> Router {
-    let shared = Arc::new(Shared {
-        minter,
-        clients,
-        settings,
-        dummy: SecretDigester::random().ok(),
-    });
-    Router::new()
-        .route("/oauth/token", post(token))
-        .route("/.well-known/jwks.json", get(jwks))
-        .route("/.well-known/openid-configuration", get(discovery))
-        .with_state(shared)
-}
-
-impl fmt::Debug for Shared {
+impl fmt::Debug for TokenEndpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenEndpoint").finish_non_exhaustive()
     }
 }
 
-async fn jwks(State(s): State<Arc<Shared>>) -> Response {
-    let mut res = axum::Json(s.minter.ring().jwks()).into_response();
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    res
+/// Which grants may be used by a public client (no secret).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PublicClients {
+    Allowed,
+    Refused,
 }
 
-async fn discovery(State(s): State<Arc<Shared>>) -> Response {
-    let base = s.minter.issuer().trim_end_matches('/');
-    axum::Json(serde_json::json!({
-        "issuer": s.minter.issuer(),
-        "jwks_uri": format!("{base}/.well-known/jwks.json"),
-        "token_endpoint": format!("{base}/oauth/token"),
-        "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "response_types_supported": ["token"],
-    }))
-    .into_response()
+impl TokenEndpoint {
+    pub(crate) fn new(
+        minter: Minter,
+        clients: Arc<dyn ClientRegistry>,
+        settings: TokenEndpointSettings,
+    ) -> Self {
+        Self {
+            minter,
+            clients,
+            settings,
+            dummy: SecretDigester::random().ok(),
+        }
+    }
+
+    /// `GET /.well-known/jwks.json`.
+    pub(crate) fn jwks(&self) -> Response<Bytes> {
+        let body = serde_json::to_vec(&self.minter.ring().jwks()).unwrap_or_default();
+        let mut res = Response::new(Bytes::from(body));
+        let h = res.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=300"),
+        );
+        res
+    }
+
+    /// `GET /.well-known/openid-configuration` (RFC 8414 / OIDC discovery).
+    pub(crate) fn discovery(&self) -> Response<Bytes> {
+        let issuer = self.minter.issuer();
+        let base = issuer.trim_end_matches('/');
+        let mut doc = serde_json::json!({
+            "issuer": issuer,
+            "jwks_uri": format!("{base}/.well-known/jwks.json"),
+            "token_endpoint": format!("{base}/oauth/token"),
+            "grant_types_supported": ["client_credentials"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "response_types_supported": ["token"],
+        });
+        if self.settings.code_flow.is_some() {
+            doc["authorization_endpoint"] = format!("{base}/oauth/authorize").into();
+            doc["revocation_endpoint"] = format!("{base}/oauth/revoke").into();
+            doc["grant_types_supported"] =
+                serde_json::json!(["client_credentials", "authorization_code", "refresh_token"]);
+            doc["response_types_supported"] = serde_json::json!(["code"]);
+            doc["response_modes_supported"] = serde_json::json!(["query"]);
+            doc["code_challenge_methods_supported"] = serde_json::json!(["S256"]);
+            doc["token_endpoint_auth_methods_supported"] =
+                serde_json::json!(["client_secret_basic", "client_secret_post", "none"]);
+            doc["revocation_endpoint_auth_methods_supported"] =
+                serde_json::json!(["client_secret_basic", "client_secret_post", "none"]);
+            doc["subject_types_supported"] = serde_json::json!(["public"]);
+            doc["id_token_signing_alg_values_supported"] = serde_json::json!([self
+                .minter
+                .ring()
+                .active()
+                .map(|k| format!("{:?}", k.algorithm()))]);
+            doc["scopes_supported"] = serde_json::json!(["openid"]);
+            doc["authorization_response_iss_parameter_supported"] = true.into();
+        }
+        let mut res = Response::new(Bytes::from(doc.to_string()));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        res
+    }
+
+    /// `POST /oauth/token`.
+    pub(crate) async fn token(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        addr: &[u8; 16],
+    ) -> Response<Bytes> {
+        match self.issue_token(headers, body, addr).await {
+            Ok(res) => res,
+            Err(e) => e.into_http(),
+        }
+    }
+
+    /// `POST /oauth/revoke` (RFC 7009).
+    pub(crate) async fn revoke(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        addr: &[u8; 16],
+    ) -> Response<Bytes> {
+        let result = async {
+            let Some(flow) = &self.settings.code_flow else {
+                return Err(OAuthError::new(
+                    StatusCode::NOT_FOUND,
+                    "invalid_request",
+                    "revocation is not enabled",
+                ));
+            };
+            require_form(headers)?;
+            let mut params = form_params(body)?;
+            let client = self
+                .authenticate_client(headers, &mut params, addr, PublicClients::Allowed)
+                .await?;
+            flow.revoke(&client, &params).await
+        }
+        .await;
+        match result {
+            Ok(()) => json_response(StatusCode::OK, &serde_json::json!({})),
+            Err(e) => e.into_http(),
+        }
+    }
+
+    /// Authenticates the client (RFC 6749 §2.3): Basic or form credentials,
+    /// or, when `public` allows it, a public client's bare `client_id`.
+    /// Failures are throttled per (client id, address) and per address.
+    async fn authenticate_client(
+        &self,
+        headers: &HeaderMap,
+        params: &mut HashMap<String, String>,
+        addr: &[u8; 16],
+        public: PublicClients,
+    ) -> Result<Client, OAuthError> {
+        let basic = basic_credentials(headers)?;
+        let post_id = params.remove("client_id");
+        let post_secret = params.remove("client_secret");
+        let (client_id, secret) = match (basic, post_id, post_secret) {
+            (Some(_), _, Some(_)) => {
+                return Err(OAuthError::invalid_request(
+                    "use one client authentication method, not two",
+                ));
+            }
+            (Some((id, secret)), post_id, None) => {
+                if post_id.is_some_and(|p| p != id) {
+                    return Err(OAuthError::invalid_request(
+                        "client_id does not match the credentials",
+                    ));
+                }
+                (id, Some(secret))
+            }
+            (None, Some(id), secret) => (id, secret),
+            (None, None, _) => {
+                return Err(OAuthError::invalid_client(
+                    "client authentication is required",
+                ));
+            }
+        };
+        let settings = &self.settings;
+        let pair_rule = ThrottleRule::new(settings.max_failures, settings.failure_window);
+        let addr_rule =
+            ThrottleRule::new(settings.max_failures_per_address, settings.failure_window);
+        let pair_key = throttle_key(&[b"token", client_id.as_bytes(), addr]);
+        let addr_key = throttle_key(&[b"token-addr", addr]);
+        let limited = match settings.throttle.check(&pair_key, pair_rule).await {
+            Some(after) => Some(after),
+            None => settings.throttle.check(&addr_key, addr_rule).await,
+        };
+        if let Some(after) = limited {
+            return Err(OAuthError::throttled(after));
+        }
+        let lookup = self.clients.get(&client_id);
+        let ok = match (&lookup, &secret) {
+            // A public client has no secret to check; one that sends a
+            // secret anyway is refused (it is not what was registered).
+            (Some(c), None) => c.is_public() && public == PublicClients::Allowed,
+            // A keyed digest (about a microsecond): the same work for unknown ids.
+            (Some(c), Some(secret)) => c.verify_secret(secret),
+            (None, secret) => {
+                if let Some(d) = &self.dummy {
+                    let _ = d.verify(secret.as_deref().unwrap_or("").as_bytes(), None);
+                }
+                false
+            }
+        };
+        let client = match lookup {
+            Some(c) if ok => c,
+            Some(c) if c.is_public() && secret.is_none() => {
+                return Err(OAuthError::new(
+                    StatusCode::BAD_REQUEST,
+                    "unauthorized_client",
+                    "a public client may not use this grant",
+                ));
+            }
+            _ => {
+                settings.throttle.fail(&pair_key, pair_rule).await;
+                settings.throttle.fail(&addr_key, addr_rule).await;
+                return Err(OAuthError::invalid_client("unknown client or wrong secret"));
+            }
+        };
+        let active = client.active
+            && settings
+                .client_status
+                .as_ref()
+                .is_none_or(|st| st.is_active(&client.id));
+        if !active {
+            return Err(OAuthError::invalid_client("the client is deactivated"));
+        }
+        Ok(client)
+    }
 }
 
 /// `application/x-www-form-urlencoded` parameters, refusing repeats (RFC 6749 §3.2).
@@ -251,29 +370,8 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
     Ok(Some((unescape(&id)?, unescape(&secret)?)))
 }
 
-async fn token(State(s): State<Arc<Shared>>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, s.settings.max_body_bytes).await else {
-        return OAuthError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request",
-            "the request body is too large",
-        )
-        .into_response();
-    };
-    let addr = super::throttle::request_address(&parts.extensions);
-    match issue_token(&s, &parts.headers, &body, &addr).await {
-        Ok(res) => res,
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn issue_token(
-    s: &Arc<Shared>,
-    headers: &HeaderMap,
-    body: &[u8],
-    addr: &[u8; 16],
-) -> Result<Response, OAuthError> {
+/// Whether the body is declared `application/x-www-form-urlencoded`.
+fn require_form(headers: &HeaderMap) -> Result<(), OAuthError> {
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -283,129 +381,103 @@ async fn issue_token(
                     .eq_ignore_ascii_case("application/x-www-form-urlencoded")
             })
         });
-    if !form {
-        return Err(OAuthError::invalid_request(
+    if form {
+        Ok(())
+    } else {
+        Err(OAuthError::invalid_request(
             "the body must be application/x-www-form-urlencoded",
-        ));
+        ))
     }
-    let mut params = form_params(body)?;
-    let basic = basic_credentials(headers)?;
-    let post_id = params.remove("client_id");
-    let post_secret = params.remove("client_secret");
-    let (client_id, secret) = match (basic, post_id, post_secret) {
-        (Some(_), _, Some(_)) => {
-            return Err(OAuthError::invalid_request(
-                "use one client authentication method, not two",
-            ));
-        }
-        (Some((id, secret)), post_id, None) => {
-            if post_id.is_some_and(|p| p != id) {
-                return Err(OAuthError::invalid_request(
-                    "client_id does not match the credentials",
-                ));
+}
+
+impl TokenEndpoint {
+    async fn issue_token(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        addr: &[u8; 16],
+    ) -> Result<Response<Bytes>, OAuthError> {
+        require_form(headers)?;
+        let mut params = form_params(body)?;
+        // The grant is checked before the client, so that an unsupported
+        // grant costs no secret check.
+        let grant = match params.get("grant_type").map(String::as_str) {
+            None => return Err(OAuthError::invalid_request("grant_type is required")),
+            Some(g @ ("client_credentials" | "authorization_code" | "refresh_token")) => {
+                g.to_owned()
             }
-            (id, secret)
+            Some(_) => return Err(unsupported_grant()),
+        };
+        let flow = match (grant.as_str(), &self.settings.code_flow) {
+            ("client_credentials", _) => None,
+            (_, Some(flow)) => Some(flow),
+            (_, None) => return Err(unsupported_grant()),
+        };
+        let public = if flow.is_some() {
+            PublicClients::Allowed
+        } else {
+            PublicClients::Refused
+        };
+        let client = self
+            .authenticate_client(headers, &mut params, addr, public)
+            .await?;
+        match (grant.as_str(), flow) {
+            ("authorization_code", Some(flow)) => flow.exchange_code(self, &client, &params).await,
+            ("refresh_token", Some(flow)) => flow.refresh(self, &client, &params).await,
+            _ => self.client_credentials(&client, &params),
         }
-        (None, Some(id), Some(secret)) => (id, secret),
-        (None, _, _) => {
-            return Err(OAuthError::invalid_client(
-                "client authentication is required",
-            ));
-        }
-    };
-    match params.get("grant_type").map(String::as_str) {
-        None => return Err(OAuthError::invalid_request("grant_type is required")),
-        Some("client_credentials") => {}
-        Some(_) => {
-            return Err(OAuthError::new(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "only client_credentials is supported",
-            ));
-        }
-    }
-    let settings = &s.settings;
-    let pair_rule = ThrottleRule::new(settings.max_failures, settings.failure_window);
-    let addr_rule = ThrottleRule::new(settings.max_failures_per_address, settings.failure_window);
-    let pair_key = throttle_key(&[b"token", client_id.as_bytes(), addr]);
-    let addr_key = throttle_key(&[b"token-addr", addr]);
-    let limited = match settings.throttle.check(&pair_key, pair_rule).await {
-        Some(after) => Some(after),
-        None => settings.throttle.check(&addr_key, addr_rule).await,
-    };
-    if let Some(after) = limited {
-        return Err(OAuthError::throttled(after));
-    }
-    // A keyed digest (about a microsecond): the same work for unknown ids.
-    let lookup = s.clients.get(&client_id);
-    let ok = match &lookup {
-        Some(c) => c.verify_secret(&secret),
-        None => {
-            if let Some(d) = &s.dummy {
-                let _ = d.verify(secret.as_bytes(), None);
-            }
-            false
-        }
-    };
-    let client = match lookup {
-        Some(c) if ok => c,
-        _ => {
-            settings.throttle.fail(&pair_key, pair_rule).await;
-            settings.throttle.fail(&addr_key, addr_rule).await;
-            return Err(OAuthError::invalid_client("unknown client or wrong secret"));
-        }
-    };
-    let active = client.active
-        && settings
-            .client_status
-            .as_ref()
-            .is_none_or(|st| st.is_active(&client.id));
-    if !active {
-        return Err(OAuthError::invalid_client("the client is deactivated"));
     }
 
-    let rules = ScopeRules::default();
-    let allowed = ScopeSet::parse_delimited(&client.scopes, &rules);
-    let granted = match params.get("scope") {
-        None => allowed,
-        Some(requested) => {
-            let requested = ScopeSet::parse_delimited(requested, &rules);
-            let narrowed = requested.intersection(&allowed, &rules);
-            if narrowed.is_empty() {
-                return Err(OAuthError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_scope",
-                    "none of the requested scopes is allowed for this client",
-                ));
+    fn client_credentials(
+        &self,
+        client: &Client,
+        params: &HashMap<String, String>,
+    ) -> Result<Response<Bytes>, OAuthError> {
+        let rules = ScopeRules::default();
+        let allowed = ScopeSet::parse_delimited(&client.scopes, &rules);
+        let granted = match params.get("scope") {
+            None => allowed,
+            Some(requested) => {
+                let requested = ScopeSet::parse_delimited(requested, &rules);
+                let narrowed = requested.intersection(&allowed, &rules);
+                if narrowed.is_empty() {
+                    return Err(OAuthError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_scope",
+                        "none of the requested scopes is allowed for this client",
+                    ));
+                }
+                narrowed
             }
-            narrowed
-        }
-    };
-    let scope = granted
-        .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let minted = s
-        .minter
-        .access_token(&AccessGrant {
-            client_id: &client.id,
-            account: &client.account,
-            scope: &scope,
-            lifetime: client.lifetime,
-        })
-        .map_err(|_| {
-            OAuthError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "cannot sign",
-            )
-        })?;
-    let body = serde_json::json!({
-        "access_token": minted.token,
-        "token_type": "Bearer",
-        "expires_in": minted.expires_in,
-        "scope": scope,
-    });
-    Ok(no_store(axum::Json(body).into_response()))
+        };
+        let scope = granted
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let minted = self
+            .minter
+            .access_token(&AccessGrant {
+                client_id: &client.id,
+                account: &client.account,
+                scope: &scope,
+                lifetime: client.lifetime,
+            })
+            .map_err(|_| OAuthError::unavailable("cannot sign"))?;
+        let body = serde_json::json!({
+            "access_token": minted.token,
+            "token_type": "Bearer",
+            "expires_in": minted.expires_in,
+            "scope": scope,
+        });
+        Ok(json_response(StatusCode::OK, &body))
+    }
+}
+
+fn unsupported_grant() -> OAuthError {
+    OAuthError::new(
+        StatusCode::BAD_REQUEST,
+        "unsupported_grant_type",
+        "this grant type is not supported",
+    )
 }

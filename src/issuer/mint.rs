@@ -62,6 +62,37 @@ pub struct CustomerGrant<'a> {
     pub lifetime: Duration,
 }
 
+/// What an access token issued through a customer's login says (a "user
+/// token": RFC 9068 with `sub` = the customer).
+#[derive(Clone, Debug)]
+pub struct UserGrant<'a> {
+    /// The customer (`sub` and `customer_id`).
+    pub customer_id: &'a str,
+    /// The client the customer authorized (`client_id`).
+    pub client_id: &'a str,
+    /// The account (`account_id`).
+    pub account: &'a str,
+    /// What the customer consented to, within the client's scopes.
+    pub scope: &'a str,
+    /// Lifetime.
+    pub lifetime: Duration,
+}
+
+/// What an OpenID Connect ID token says.
+#[derive(Clone, Debug)]
+pub struct IdGrant<'a> {
+    /// The customer (`sub`).
+    pub customer_id: &'a str,
+    /// The client (`aud` and `azp`).
+    pub client_id: &'a str,
+    /// The `nonce` of the authorization request, if any.
+    pub nonce: Option<&'a str>,
+    /// When the customer logged in (`auth_time`, seconds since the epoch).
+    pub auth_time: u64,
+    /// Lifetime.
+    pub lifetime: Duration,
+}
+
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -115,7 +146,9 @@ impl Minter {
         let jti = jti()?;
         if let Some(obj) = claims.as_object_mut() {
             obj.insert("iss".into(), self.issuer.clone().into());
-            obj.insert("aud".into(), self.audience.clone().into());
+            // An ID token brings its own audience (the client).
+            obj.entry("aud")
+                .or_insert_with(|| self.audience.clone().into());
             obj.insert("iat".into(), iat.into());
             obj.insert("exp".into(), (iat + expires_in).into());
             obj.insert("jti".into(), jti.clone().into());
@@ -145,6 +178,38 @@ impl Minter {
             }),
             grant.lifetime,
         )
+    }
+
+    /// An access token issued to `client_id` on behalf of a customer
+    /// (`typ: at+jwt`, `sub` = the customer): the verifier's context names
+    /// both, and is customer-scoped.
+    pub fn user_token(&self, grant: &UserGrant<'_>) -> Result<Minted, ConfigError> {
+        self.sign(
+            Some(ACCESS_TOKEN_TYP),
+            serde_json::json!({
+                "sub": grant.customer_id,
+                "customer_id": grant.customer_id,
+                "client_id": grant.client_id,
+                "account_id": grant.account,
+                "scope": grant.scope,
+            }),
+            grant.lifetime,
+        )
+    }
+
+    /// An OpenID Connect ID token (`aud` = the client, never the API's
+    /// audience, so it cannot pass as an access token).
+    pub fn id_token(&self, grant: &IdGrant<'_>) -> Result<Minted, ConfigError> {
+        let mut claims = serde_json::json!({
+            "sub": grant.customer_id,
+            "aud": grant.client_id,
+            "azp": grant.client_id,
+            "auth_time": grant.auth_time,
+        });
+        if let (Some(nonce), Some(obj)) = (grant.nonce, claims.as_object_mut()) {
+            obj.insert("nonce".into(), nonce.into());
+        }
+        self.sign(Some("JWT"), claims, grant.lifetime)
     }
 
     /// A customer token, marked `token_use: "customer"`.

@@ -15,15 +15,10 @@
 //! let ring = KeyRing::new(SigningKey::generate(SigningAlgorithm::Ed25519)?);
 //! let minter = Minter::new("https://shop.example", "shop-api", ring);
 //! let clients = Arc::new(InMemoryClients::default());
-//! clients.register(NewClient {
-//!     id: "backend".into(),
-//!     secret: "a-long-random-client-secret".into(),
-//!     account: "acct-1".into(),
-//!     scopes: "orders:read orders:write".into(),
-//!     lifetime: Duration::from_secs(3600),
-//!     default_attribution: None,
-//!     allowed_attributions: vec![],
-//! })?;
+//! clients.register(
+//!     NewClient::confidential("backend", "a-long-random-client-secret", "acct-1", "orders:read orders:write")
+//!         .with_lifetime(Duration::from_secs(3600)),
+//! )?;
 //! let routes: axum::Router = tollgate::issuer::router(minter, clients, Default::default());
 //! # let _ = routes; Ok(()) }
 //! ```
@@ -34,29 +29,46 @@
 //! reject its unexpired tokens on the next request (the in-memory registry
 //! is consulted per request, cached tokens included: no delay).
 
+mod authorize;
 mod clients;
 mod customer;
 mod endpoint;
+mod grants;
 mod key_store;
 mod keys;
 mod mint;
+mod oauth_error;
 mod password;
+mod pkce;
 #[cfg(feature = "redis")]
 mod redis_state;
+mod routes;
 mod throttle;
 
+pub use authorize::{CodeFlow, CodeFlowSettings};
 pub use clients::{Client, ClientRegistry, DEFAULT_MAX_LIFETIME, InMemoryClients, NewClient};
 pub use customer::{
     CustomerDirectory, CustomerTokenSettings, DirectoryError, customer_tokens_router,
 };
-pub use endpoint::{TokenEndpointSettings, router};
+pub use endpoint::TokenEndpointSettings;
+pub use grants::{
+    CODE_LEN, CodeGrant, CodeStore, DEFAULT_TOMBSTONE_TTL, FAMILY_ID_LEN, Family, FamilyId,
+    GrantStoreError, MAX_SPENT, MemoryCodes, MemoryRefreshTokens, REFRESH_TOKEN_LEN, Redeemed,
+    RefreshStore, Rotation, grants_now,
+};
+#[cfg(feature = "redis")]
+pub use grants::{RedisCodes, RedisRefreshTokens};
 #[cfg(feature = "redis")]
 pub use key_store::{KeyStoreError, RedisKeyStore};
 pub use keys::{KeyRing, SigningAlgorithm, SigningKey};
-pub use mint::{ACCESS_TOKEN_TYP, AccessGrant, CUSTOMER_MARKER, CustomerGrant, Minted, Minter};
+pub use mint::{
+    ACCESS_TOKEN_TYP, AccessGrant, CUSTOMER_MARKER, CustomerGrant, IdGrant, Minted, Minter,
+    UserGrant,
+};
 pub use password::{Busy, PasswordHasher};
 #[cfg(feature = "redis")]
 pub use redis_state::{RedisClientStatus, RedisThrottle};
+pub use routes::router;
 pub use throttle::{ClientAddr, MemoryThrottle, Throttle, ThrottleRule, address_key, throttle_key};
 
 impl crate::authenticator::ClientStatus for InMemoryClients {

@@ -26,6 +26,29 @@ pub trait Revocations: Send + Sync + fmt::Debug + 'static {
     fn is_revoked(&self, ctx: &AuthContext) -> bool;
 }
 
+/// Why a revocation could not be recorded (the shared store did not
+/// answer). The text names no token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("revocation not recorded: {0}")]
+pub struct RevokeError(pub String);
+
+/// Records revocations: what the platform side (logout, password change,
+/// a replayed authorization code, a reused refresh token) writes and a
+/// [`Revocations`] list then refuses.
+#[async_trait::async_trait]
+pub trait RevocationWriter: Revocations {
+    /// Revokes the token with this `jti` until `expires_at` (seconds).
+    async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<(), RevokeError>;
+    /// Revokes every token of `customer` in `account` issued at or before
+    /// `before` (seconds).
+    async fn revoke_customer(
+        &self,
+        account: &str,
+        customer: &str,
+        before: u64,
+    ) -> Result<(), RevokeError>;
+}
+
 /// What a token carries that revocation can name.
 pub(crate) struct RevocationView<'a> {
     pub(crate) jti: Option<&'a str>,
@@ -114,6 +137,23 @@ impl MemoryRevocations {
             .entry(customer_key(account, customer))
             .or_insert(0);
         *entry = (*entry).max(before);
+    }
+}
+
+#[async_trait::async_trait]
+impl RevocationWriter for MemoryRevocations {
+    async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<(), RevokeError> {
+        self.revoke_jti(jti, expires_at);
+        Ok(())
+    }
+    async fn revoke_customer(
+        &self,
+        account: &str,
+        customer: &str,
+        before: u64,
+    ) -> Result<(), RevokeError> {
+        self.revoke_customer_before(account, customer, before);
+        Ok(())
     }
 }
 

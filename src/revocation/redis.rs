@@ -157,3 +157,22 @@ impl Revocations for RedisRevocations {
         self.mirror.load().revokes(&RevocationView::of(ctx))
     }
 }
+
+#[async_trait::async_trait]
+impl super::RevocationWriter for RedisRevocations {
+    async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<(), super::RevokeError> {
+        self.revoke_jti(jti, expires_at)
+            .await
+            .map_err(|e| super::RevokeError(e.to_string()))
+    }
+    async fn revoke_customer(
+        &self,
+        account: &str,
+        customer: &str,
+        before: u64,
+    ) -> Result<(), super::RevokeError> {
+        self.revoke_customer_before(account, customer, before)
+            .await
+            .map_err(|e| super::RevokeError(e.to_string()))
+    }
+}

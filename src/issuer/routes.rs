@@ -1,0 +1,133 @@
+//! The axum routes of the issuer: thin adapters over the framework-free
+//! handlers of `endpoint.rs` and `authorize/`.
+
+use super::clients::ClientRegistry;
+use super::endpoint::{TokenEndpoint, TokenEndpointSettings};
+use super::mint::Minter;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use bytes::Bytes;
+use http::StatusCode;
+use std::sync::Arc;
+
+/// The issuer's public routes: `POST /oauth/token`,
+/// `GET /.well-known/jwks.json`, `GET /.well-known/openid-configuration`;
+/// with a [`CodeFlow`](super::CodeFlow) in the settings also
+/// `GET /oauth/authorize`, `POST /oauth/authorize/login`,
+/// `POST /oauth/authorize/consent` and `POST /oauth/revoke`.
+///
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` (or
+/// set a [`ClientAddr`](super::ClientAddr) extension behind a proxy): failed
+/// attempts are throttled per client address.
+pub fn router(
+    minter: Minter,
+    clients: Arc<dyn ClientRegistry>,
+    settings: TokenEndpointSettings,
+) -> Router {
+    let login = settings.code_flow.is_some();
+    let ep = Arc::new(TokenEndpoint::new(minter, clients, settings));
+    let mut r = Router::new()
+        .route("/oauth/token", post(token))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/.well-known/openid-configuration", get(discovery));
+    if login {
+        r = r
+            .route("/oauth/authorize", get(authorize))
+            .route("/oauth/authorize/login", post(login_form))
+            .route("/oauth/authorize/consent", post(consent_form))
+            .route("/oauth/revoke", post(revoke));
+    }
+    r.with_state(ep)
+}
+
+fn into_axum(res: http::Response<Bytes>) -> Response {
+    res.map(Body::from)
+}
+
+/// The body, at most `limit` bytes; `None` if larger or unreadable.
+async fn body(req: Request, limit: usize) -> (http::request::Parts, Option<Bytes>) {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, limit).await.ok();
+    (parts, bytes)
+}
+
+fn too_large() -> Response {
+    super::oauth_error::OAuthError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid_request",
+        "the request body is too large",
+    )
+    .into_http()
+    .map(Body::from)
+}
+
+async fn jwks(State(ep): State<Arc<TokenEndpoint>>) -> Response {
+    into_axum(ep.jwks())
+}
+
+async fn discovery(State(ep): State<Arc<TokenEndpoint>>) -> Response {
+    into_axum(ep.discovery())
+}
+
+async fn token(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Response {
+    let (parts, bytes) = body(req, ep.settings.max_body_bytes).await;
+    let Some(bytes) = bytes else {
+        return too_large();
+    };
+    let addr = super::throttle::request_address(&parts.extensions);
+    into_axum(ep.token(&parts.headers, &bytes, &addr).await)
+}
+
+async fn revoke(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Response {
+    let (parts, bytes) = body(req, ep.settings.max_body_bytes).await;
+    let Some(bytes) = bytes else {
+        return too_large();
+    };
+    let addr = super::throttle::request_address(&parts.extensions);
+    into_axum(ep.revoke(&parts.headers, &bytes, &addr).await)
+}
+
+async fn authorize(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Response {
+    match &ep.settings.code_flow {
+        Some(flow) => into_axum(flow.authorize(&ep, req.uri().query())),
+        None => StatusCode::NOT_FOUND.into_response_body(),
+    }
+}
+
+async fn login_form(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Response {
+    let Some(flow) = ep.settings.code_flow.clone() else {
+        return StatusCode::NOT_FOUND.into_response_body();
+    };
+    let (parts, bytes) = body(req, flow.settings.max_request_bytes).await;
+    let Some(bytes) = bytes else {
+        return too_large();
+    };
+    let addr = super::throttle::request_address(&parts.extensions);
+    into_axum(flow.login(&ep, &parts.headers, &bytes, &addr).await)
+}
+
+async fn consent_form(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Response {
+    let Some(flow) = ep.settings.code_flow.clone() else {
+        return StatusCode::NOT_FOUND.into_response_body();
+    };
+    let (parts, bytes) = body(req, flow.settings.max_request_bytes).await;
+    let Some(bytes) = bytes else {
+        return too_large();
+    };
+    into_axum(flow.consent(&ep, &parts.headers, &bytes).await)
+}
+
+trait StatusBody {
+    fn into_response_body(self) -> Response;
+}
+
+impl StatusBody for StatusCode {
+    fn into_response_body(self) -> Response {
+        let mut res = Response::new(Body::empty());
+        *res.status_mut() = self;
+        res
+    }
+}
