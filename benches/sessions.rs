@@ -73,11 +73,7 @@ fn bench(c: &mut Criterion) {
     {
         use tollgate::session::{RedisSettings, RedisStore};
         let store: Arc<dyn SessionStore> = Arc::new(
-            RedisStore::new(RedisSettings {
-                key_prefix: "tollgate-bench:".into(),
-                ..RedisSettings::default()
-            })
-            .unwrap(),
+            RedisStore::new(RedisSettings::default().with_key_prefix("tollgate-bench:")).unwrap(),
         );
         let auth = builder().session_store(store.clone()).build().unwrap();
         match rt.block_on(store.create(NewSession::for_customer("acct", "cust", "customer:read"))) {

@@ -134,10 +134,7 @@ fn bench(c: &mut Criterion) {
                         .audience(AUDIENCE)
                         .key(case.source.clone()),
                 )
-                .token_cache(TokenCacheSettings {
-                    enabled: cache,
-                    ..Default::default()
-                })
+                .token_cache(TokenCacheSettings::default().with_enabled(cache))
                 .build()
                 .unwrap()
         };

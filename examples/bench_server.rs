@@ -22,10 +22,7 @@ fn authenticator(cache: bool) -> Authenticator {
             String::from_utf8(key("rsa.pub.pem")).expect("utf-8"),
             "RS256",
         ))
-        .token_cache(TokenCacheSettings {
-            enabled: cache,
-            ..Default::default()
-        })
+        .token_cache(TokenCacheSettings::default().with_enabled(cache))
         .build()
         .expect("authenticator")
 }

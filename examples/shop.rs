@@ -45,6 +45,9 @@ use tollgate::{Auth, AuthError, Authenticator, IssuerConfig, RemoteKeySettings};
 
 const ACCOUNT: &str = "demo-account";
 const AUDIENCE: &str = "shop-api";
+/// The storefront's session cookie (plain name on loopback http; a
+/// `__Host-` prefix over https would need the same name here).
+const SESSION_COOKIE: &str = "shop_session";
 const ALL_SCOPES: &str = "customer:read customer:write orders:read orders:write";
 /// What an anonymous onboarding session may do: create its customer.
 const ONBOARDING_SCOPES: &str = "customer:write";
@@ -264,10 +267,15 @@ async fn create_session(
             {
                 return err(StatusCode::NOT_FOUND, "not_found", "no such customer");
             }
-            NewSession {
-                client_id: auth.client_id().map(str::to_owned),
-                customer,
-                ..NewSession::anonymous(auth.account().unwrap_or(ACCOUNT), ALL_SCOPES)
+            {
+                let mut new = NewSession::anonymous(auth.account().unwrap_or(ACCOUNT), ALL_SCOPES);
+                if let Some(client) = auth.client_id() {
+                    new = new.with_client_id(client);
+                }
+                if let Some(c) = customer {
+                    new = new.with_customer(c);
+                }
+                new
             }
         }
         Some(_) => {
@@ -308,10 +316,8 @@ async fn create_session(
             }
             app.throttle.fail(&per_addr, ANONYMOUS_PER_ADDRESS).await;
             app.throttle.fail(&total, ANONYMOUS_TOTAL).await;
-            NewSession {
-                client_id: Some(app.public_client.clone()),
-                ..NewSession::anonymous(ACCOUNT, ONBOARDING_SCOPES)
-            }
+            NewSession::anonymous(ACCOUNT, ONBOARDING_SCOPES)
+                .with_client_id(app.public_client.clone())
         }
     };
     match app.sessions.create(new).await {
@@ -631,6 +637,59 @@ async fn rotate_keys(State(app): State<App>, auth: Auth) -> Result<Response, Aut
     })
 }
 
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// `GET /`: the storefront. Logged out, a "Log in" link (the whole
+/// authorization-code flow against this shop's own issuer, see
+/// `tollgate::login`); logged in (the session cookie it sets), the
+/// customer's own orders.
+async fn storefront(State(app): State<App>, req: axum::extract::Request) -> Response {
+    let page = |body: String| {
+        axum::response::Html(format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shop</title></head>\
+             <body><h1>Shop</h1>{body}</body></html>"
+        ))
+        .into_response()
+    };
+    let me = req
+        .extensions()
+        .get::<tollgate::AuthContext>()
+        .filter(|c| c.session_id().is_some())
+        .and_then(|c| c.customer().map(str::to_owned));
+    let Some(me) = me else {
+        return page("<p>Welcome! <a id=\"login\" href=\"/login\">Log in</a></p>".into());
+    };
+    let orders = app
+        .shop
+        .orders
+        .lock()
+        .map(|o| o.clone())
+        .unwrap_or_default();
+    let items: String = orders
+        .iter()
+        .filter(|o| o["customer_id"] == me.as_str())
+        .map(|o| {
+            format!(
+                "<li class=\"order\" data-customer=\"{}\">{} {}</li>",
+                esc(&me),
+                esc(o["id"].as_str().unwrap_or_default()),
+                esc(&o["items"].to_string())
+            )
+        })
+        .collect();
+    page(format!(
+        "<p>Logged in as</p><p id=\"customer\">{}</p><h2>Your orders</h2><ul id=\"orders\">{items}</ul>\
+         <form method=\"post\" action=\"/logout\"><button id=\"logout\" type=\"submit\">Log out</button></form>",
+        esc(&me)
+    ))
+}
+
 async fn run() -> Result<(), String> {
     tollgate::install_crypto_backend(tollgate::CryptoBackend::AwsLcRs)
         .map_err(|e| e.to_string())?;
@@ -734,12 +793,8 @@ async fn run() -> Result<(), String> {
     tills.add(
         "till-1",
         &till_secret,
-        BasicIdentity {
-            account: ACCOUNT.into(),
-            till: "till-1".into(),
-            scopes: "orders:read orders:write".into(),
-            attribution: Some("store-1/till-1".into()),
-        },
+        BasicIdentity::new(ACCOUNT, "till-1", "orders:read orders:write")
+            .with_attribution("store-1/till-1"),
     );
 
     // Everything the platform keeps: in this process, or in Redis so that
@@ -779,10 +834,9 @@ async fn run() -> Result<(), String> {
             status.spawn_refresher(refresh);
             PlatformState {
                 sessions: Arc::new(
-                    tollgate::session::RedisStore::new(tollgate::session::RedisSettings {
-                        url: url.clone(),
-                        ..Default::default()
-                    })
+                    tollgate::session::RedisStore::new(tollgate::session::RedisSettings::new(
+                        url.clone(),
+                    ))
                     .map_err(|e| e.to_string())?,
                 ),
                 throttle: Arc::new(
@@ -843,16 +897,10 @@ async fn run() -> Result<(), String> {
     };
     let auth = Authenticator::builder()
         .issuer(trusted)
-        .remote_keys(RemoteKeySettings {
-            fetch_timeout_ms: 2000,
-            ..Default::default()
-        })
+        .remote_keys(RemoteKeySettings::default().with_fetch_timeout_ms(2000))
         .customer_tokens(CustomerTokenConfig::default())
         .session_store(sessions.clone())
-        .session_sources(SessionSources {
-            cookie: Some("shop_session".into()),
-            ..Default::default()
-        })
+        .session_sources(SessionSources::default().with_cookie(SESSION_COOKIE))
         .client_status(client_status.clone())
         .revocations(revoker.clone())
         .attribution("X-Attribution", clients.clone())
@@ -862,14 +910,64 @@ async fn run() -> Result<(), String> {
 
     let app = App {
         shop: shop.clone(),
-        sessions,
+        sessions: sessions.clone(),
         throttle: throttle.clone(),
         public_client: public_client.clone(),
         revoker: revoker.clone(),
         switch,
         keys,
     };
+    // The storefront's "Log in": the authorization-code flow against this
+    // shop's own issuer (a public client with PKCE), ending in a customer
+    // session whose cookie the authenticator above reads.
+    #[cfg(feature = "login")]
+    let login_routes = {
+        use tollgate::login::{LoginConfig, LoginFlow};
+        let config = LoginConfig::new(
+            format!("{base}/oauth/authorize"),
+            format!("{base}/oauth/token"),
+            &public_client,
+            format!("{base}/callback"),
+        )
+        .with_revocation_url(format!("{base}/oauth/revoke"))
+        .with_issuer(issuer.clone())
+        .with_id_token_issuer(
+            IssuerConfig::new(issuer.clone())
+                .audience(public_client.clone())
+                .jwks_url(format!("{base}/.well-known/jwks.json")),
+        )
+        .with_scopes([
+            "openid",
+            "customer:read",
+            "customer:write",
+            "orders:read",
+            "orders:write",
+        ])
+        .with_session_cookie(SESSION_COOKIE);
+        #[allow(unused_mut)]
+        let mut flow = LoginFlow::builder(config, Arc::new(auth.clone()), sessions.clone());
+        #[cfg(feature = "redis")]
+        if let Some(url) = env("TOLLGATE_REDIS_URL") {
+            let timeout = Duration::from_millis(250);
+            flow = flow
+                .pending_logins(Arc::new(
+                    tollgate::login::RedisPendingLogins::new(&url, "tollgate:login:", timeout)
+                        .map_err(|e| e.to_string())?,
+                ))
+                .token_vault(Arc::new(
+                    tollgate::login::RedisTokenVault::new(&url, "tollgate:vault:", timeout)
+                        .map_err(|e| e.to_string())?,
+                ));
+        }
+        tollgate::login::axum::router(flow.build().map_err(|e| e.to_string())?)
+    };
+    #[cfg(not(feature = "login"))]
+    let login_routes = Router::new().route(
+        "/login",
+        get(|| async { "the storefront login needs the `login` feature" }),
+    );
     let api = Router::new()
+        .route("/", get(storefront))
         .route("/customer-sessions", post(create_session))
         .route("/customer-sessions/current", get(current_session))
         .route(
@@ -897,6 +995,7 @@ async fn run() -> Result<(), String> {
         ))
         .layer(AuthLayer::optional(auth));
     let router = Router::new()
+        .merge(login_routes)
         .merge(tollgate::issuer::router(
             minter,
             clients,
@@ -917,6 +1016,10 @@ async fn run() -> Result<(), String> {
     println!(
         "Demo customer: {email} / {password} (id {}); till: till-1 / {till_secret}",
         demo_customer.id
+    );
+    println!("Storefront: open {b}/ in a browser and log in as {email} / {password}");
+    println!(
+        "Partner app (\"Log in with Shop\"): PARTNER_SHOP_URL={b} PARTNER_CLIENT_ID={client_id} PARTNER_CLIENT_SECRET={client_secret} cargo run --example partner_app --features login, then open http://127.0.0.1:3001/"
     );
     println!("Walk-through (paste into a shell):");
     println!("# 1. client credentials -> access token -> API call");

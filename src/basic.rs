@@ -14,6 +14,7 @@ use std::sync::RwLock;
 
 /// Who a valid basic credential is.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BasicIdentity {
     /// The account (tenant).
     pub account: String,
@@ -23,6 +24,30 @@ pub struct BasicIdentity {
     pub scopes: String,
     /// What writes are attributed to (e.g. the store of the till).
     pub attribution: Option<String>,
+}
+
+impl BasicIdentity {
+    /// The till `till` of `account`, granted `scopes` (space-delimited),
+    /// with no attribution.
+    pub fn new(
+        account: impl Into<String>,
+        till: impl Into<String>,
+        scopes: impl Into<String>,
+    ) -> Self {
+        Self {
+            account: account.into(),
+            till: till.into(),
+            scopes: scopes.into(),
+            attribution: None,
+        }
+    }
+
+    /// Sets what writes are attributed to.
+    #[must_use]
+    pub fn with_attribution(mut self, attribution: impl Into<String>) -> Self {
+        self.attribution = Some(attribution.into());
+        self
+    }
 }
 
 /// Why a basic credential was refused.

@@ -205,6 +205,7 @@ pub enum KeySource {
 /// Which claims hold the context's fields.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ClaimNames {
     /// The account (tenant) claim (default `account_id`).
     pub account: String,
@@ -227,6 +228,36 @@ impl Default for ClaimNames {
             scope: "scope".into(),
             customer: "customer_id".into(),
         }
+    }
+}
+
+impl ClaimNames {
+    /// Sets the account (tenant) claim.
+    #[must_use]
+    pub fn with_account(mut self, claim: impl Into<String>) -> Self {
+        self.account = claim.into();
+        self
+    }
+
+    /// Sets the client id claim (`client_id`, `azp` or `sub`).
+    #[must_use]
+    pub fn with_client_id(mut self, claim: impl Into<String>) -> Self {
+        self.client_id = claim.into();
+        self
+    }
+
+    /// Sets the scope claim.
+    #[must_use]
+    pub fn with_scope(mut self, claim: impl Into<String>) -> Self {
+        self.scope = claim.into();
+        self
+    }
+
+    /// Sets the customer claim of customer-scoped access tokens.
+    #[must_use]
+    pub fn with_customer(mut self, claim: impl Into<String>) -> Self {
+        self.customer = claim.into();
+        self
     }
 }
 
@@ -374,6 +405,7 @@ impl Default for TokenMarker {
 /// Customer tokens: a second JWT, bound to one customer, in its own header.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct CustomerTokenConfig {
     /// The header carrying the token (default `X-Customer-Token`; e.g.
     /// `X-Moltin-Customer-Token`). The value is the bare token, or
@@ -412,9 +444,68 @@ impl Default for CustomerTokenConfig {
     }
 }
 
+impl CustomerTokenConfig {
+    /// Sets the header carrying the customer token.
+    #[must_use]
+    pub fn with_header(mut self, header: impl Into<String>) -> Self {
+        self.header = header.into();
+        self
+    }
+
+    /// Sets the issuers of customer tokens (empty: the access-token issuers).
+    #[must_use]
+    pub fn with_issuers(mut self, issuers: impl IntoIterator<Item = IssuerConfig>) -> Self {
+        self.issuers = issuers.into_iter().collect();
+        self
+    }
+
+    /// Sets what marks a customer token.
+    #[must_use]
+    pub fn with_marker(mut self, marker: TokenMarker) -> Self {
+        self.marker = marker;
+        self
+    }
+
+    /// Sets the required customer-id claim.
+    #[must_use]
+    pub fn with_customer_claim(mut self, claim: impl Into<String>) -> Self {
+        self.customer_claim = claim.into();
+        self
+    }
+
+    /// Sets the app claim that must match the access token's client id.
+    #[must_use]
+    pub fn with_client_claim(mut self, claim: impl Into<String>) -> Self {
+        self.client_claim = claim.into();
+        self
+    }
+
+    /// Sets the account claim that must match the access token's account.
+    #[must_use]
+    pub fn with_account_claim(mut self, claim: impl Into<String>) -> Self {
+        self.account_claim = claim.into();
+        self
+    }
+
+    /// Sets whether a customer token is accepted without an app credential beside it.
+    #[must_use]
+    pub fn with_allow_alone(mut self, allow: bool) -> Self {
+        self.allow_alone = allow;
+        self
+    }
+
+    /// Sets what a customer grant allows (space-delimited scopes).
+    #[must_use]
+    pub fn with_grant(mut self, grant: impl Into<String>) -> Self {
+        self.grant = grant.into();
+        self
+    }
+}
+
 /// Where session IDs are read from (used when a session store is configured).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SessionSources {
     /// Header carrying the session ID (default `X-Session-Id`); `None` to disable.
     pub header: Option<String>,
@@ -436,9 +527,40 @@ impl Default for SessionSources {
     }
 }
 
+impl SessionSources {
+    /// Reads session IDs from this header.
+    #[must_use]
+    pub fn with_header(mut self, header: impl Into<String>) -> Self {
+        self.header = Some(header.into());
+        self
+    }
+
+    /// Stops reading session IDs from a header.
+    #[must_use]
+    pub fn without_header(mut self) -> Self {
+        self.header = None;
+        self
+    }
+
+    /// Reads session IDs from this cookie.
+    #[must_use]
+    pub fn with_cookie(mut self, cookie: impl Into<String>) -> Self {
+        self.cookie = Some(cookie.into());
+        self
+    }
+
+    /// Sets how long an unknown session ID is remembered as unknown, in ms (0: off).
+    #[must_use]
+    pub fn with_negative_cache_ms(mut self, ms: u64) -> Self {
+        self.negative_cache_ms = ms;
+        self
+    }
+}
+
 /// The whole configuration of an [`Authenticator`](crate::Authenticator).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct AuthConfig {
     /// Realm in `WWW-Authenticate` (default `tollgate`).
     pub realm: String,
@@ -489,6 +611,106 @@ impl Default for AuthConfig {
             token_cache: crate::jwt::TokenCacheSettings::default(),
             attribution_header: None,
         }
+    }
+}
+
+impl AuthConfig {
+    /// Sets the realm in `WWW-Authenticate`.
+    #[must_use]
+    pub fn with_realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = realm.into();
+        self
+    }
+
+    /// Sets the trusted issuers.
+    #[must_use]
+    pub fn with_issuers(mut self, issuers: impl IntoIterator<Item = IssuerConfig>) -> Self {
+        self.issuers = issuers.into_iter().collect();
+        self
+    }
+
+    /// Adds a trusted issuer.
+    #[must_use]
+    pub fn with_issuer(mut self, issuer: IssuerConfig) -> Self {
+        self.issuers.push(issuer);
+        self
+    }
+
+    /// Sets where credentials are read from.
+    #[must_use]
+    pub fn with_credentials(mut self, credentials: CredentialSources) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// Sets how scopes are parsed and matched.
+    #[must_use]
+    pub fn with_scopes(mut self, scopes: ScopeRules) -> Self {
+        self.scopes = scopes;
+        self
+    }
+
+    /// Sets which claims hold account, client id and scopes.
+    #[must_use]
+    pub fn with_claims(mut self, claims: ClaimNames) -> Self {
+        self.claims = claims;
+        self
+    }
+
+    /// Sets the status for expired tokens.
+    #[must_use]
+    pub fn with_expired_status(mut self, status: ExpiredStatus) -> Self {
+        self.expired_status = status;
+        self
+    }
+
+    /// Sets the timing of remote key sources.
+    #[must_use]
+    pub fn with_remote_keys(mut self, remote_keys: RemoteKeySettings) -> Self {
+        self.remote_keys = remote_keys;
+        self
+    }
+
+    /// Sets whether CORS preflight requests pass unauthenticated.
+    #[must_use]
+    pub fn with_allow_cors_preflight(mut self, allow: bool) -> Self {
+        self.allow_cors_preflight = allow;
+        self
+    }
+
+    /// Sets the crypto backend.
+    #[must_use]
+    pub fn with_crypto_backend(mut self, backend: CryptoBackend) -> Self {
+        self.crypto_backend = backend;
+        self
+    }
+
+    /// Turns customer tokens on with these settings.
+    #[must_use]
+    pub fn with_customer_tokens(mut self, customer_tokens: CustomerTokenConfig) -> Self {
+        self.customer_tokens = Some(customer_tokens);
+        self
+    }
+
+    /// Sets where session IDs are read from.
+    #[must_use]
+    pub fn with_sessions(mut self, sessions: SessionSources) -> Self {
+        self.sessions = sessions;
+        self
+    }
+
+    /// Sets the verified-token cache settings.
+    #[must_use]
+    pub fn with_token_cache(mut self, token_cache: crate::jwt::TokenCacheSettings) -> Self {
+        self.token_cache = token_cache;
+        self
+    }
+
+    /// Sets the header naming what writes are attributed to.
+    #[must_use]
+    pub fn with_attribution_header(mut self, header: impl Into<String>) -> Self {
+        self.attribution_header = Some(header.into());
+        self
     }
 }
 

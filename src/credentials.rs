@@ -74,6 +74,7 @@ impl<B> RequestParts for http::Request<B> {
 /// unless configured.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct CredentialSources {
     /// Read `Authorization: Bearer` (default on).
     pub authorization_header: bool,
@@ -95,6 +96,36 @@ impl Default for CredentialSources {
             query_parameter: None,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
         }
+    }
+}
+
+impl CredentialSources {
+    /// Sets whether `Authorization: Bearer` is read.
+    #[must_use]
+    pub fn with_authorization_header(mut self, enabled: bool) -> Self {
+        self.authorization_header = enabled;
+        self
+    }
+
+    /// Reads the bearer token from this cookie.
+    #[must_use]
+    pub fn with_cookie(mut self, cookie: impl Into<String>) -> Self {
+        self.cookie = Some(cookie.into());
+        self
+    }
+
+    /// Reads the bearer token from this query parameter (tokens in URLs end up in logs: avoid).
+    #[must_use]
+    pub fn with_query_parameter(mut self, query_parameter: impl Into<String>) -> Self {
+        self.query_parameter = Some(query_parameter.into());
+        self
+    }
+
+    /// Sets the largest token accepted, in bytes.
+    #[must_use]
+    pub fn with_max_token_bytes(mut self, max_token_bytes: usize) -> Self {
+        self.max_token_bytes = max_token_bytes;
+        self
     }
 }
 

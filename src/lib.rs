@@ -70,6 +70,8 @@ pub mod axum;
 pub mod fuzzing;
 #[cfg(feature = "issuer")]
 pub mod issuer;
+#[cfg(feature = "login")]
+pub mod login;
 #[cfg(feature = "tower")]
 pub mod tower;
 

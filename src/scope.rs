@@ -30,6 +30,7 @@ const MAX_SCOPES: usize = 256;
 /// How scope strings are read and matched. Part of the authenticator configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ScopeRules {
     /// Separator between entity and access (default `:`).
     pub separator: char,
@@ -47,6 +48,29 @@ impl Default for ScopeRules {
             wildcards: false,
             write_implies_read: false,
         }
+    }
+}
+
+impl ScopeRules {
+    /// Sets the separator between entity and access.
+    #[must_use]
+    pub fn with_separator(mut self, separator: char) -> Self {
+        self.separator = separator;
+        self
+    }
+
+    /// Sets whether granted wildcards (`orders:*`, `*:read`) match.
+    #[must_use]
+    pub fn with_wildcards(mut self, wildcards: bool) -> Self {
+        self.wildcards = wildcards;
+        self
+    }
+
+    /// Sets whether a granted `entity:write` also satisfies `entity:read`.
+    #[must_use]
+    pub fn with_write_implies_read(mut self, write_implies_read: bool) -> Self {
+        self.write_implies_read = write_implies_read;
+        self
     }
 }
 

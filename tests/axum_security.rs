@@ -688,11 +688,11 @@ async fn cookie_and_query_sources_are_off_unless_configured() {
                 .audience(AUDIENCE)
                 .hmac_secret(HMAC_SECRET),
         )
-        .credentials(tollgate::credentials::CredentialSources {
-            cookie: Some("at".into()),
-            query_parameter: Some("access_token".into()),
-            ..Default::default()
-        })
+        .credentials(
+            tollgate::credentials::CredentialSources::default()
+                .with_cookie("at")
+                .with_query_parameter("access_token"),
+        )
         .build()
         .unwrap();
     let app = app(auth);

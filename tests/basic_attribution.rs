@@ -34,12 +34,8 @@ fn setup() -> (axum::Router, Arc<StaticBasicCredentials>) {
     tills.add(
         "till-1",
         "till-secret",
-        BasicIdentity {
-            account: "acct-9".into(),
-            till: "till-1".into(),
-            scopes: "orders:write orders:read".into(),
-            attribution: Some("store-3".into()),
-        },
+        BasicIdentity::new("acct-9", "till-1", "orders:write orders:read")
+            .with_attribution("store-3"),
     );
     let auth = Authenticator::builder()
         .issuer(

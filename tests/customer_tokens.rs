@@ -202,13 +202,13 @@ async fn type_confusion_is_refused_both_ways() {
 
 #[tokio::test]
 async fn typ_marker_distinguishes_tokens_from_one_issuer() {
-    let app = shop(auth_with(CustomerTokenConfig {
-        marker: TokenMarker::Typ {
-            typ: "customer+jwt".into(),
-        },
-        header: "X-Moltin-Customer-Token".into(),
-        ..CustomerTokenConfig::default()
-    }));
+    let app = shop(auth_with(
+        CustomerTokenConfig::default()
+            .with_marker(TokenMarker::Typ {
+                typ: "customer+jwt".into(),
+            })
+            .with_header("X-Moltin-Customer-Token"),
+    ));
     let key = encoding_key(Algorithm::HS256);
     let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
     header.typ = Some("customer+jwt".into());
@@ -239,10 +239,9 @@ async fn customer_token_alone_needs_the_setting() {
     let app = shop(auth_with(CustomerTokenConfig::default()));
     let r = send(&app, "GET", "/me", &[("x-customer-token", ct.as_bytes())]).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    let app = shop(auth_with(CustomerTokenConfig {
-        allow_alone: true,
-        ..CustomerTokenConfig::default()
-    }));
+    let app = shop(auth_with(
+        CustomerTokenConfig::default().with_allow_alone(true),
+    ));
     let r = send(&app, "GET", "/me", &[("x-customer-token", ct.as_bytes())]).await;
     assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, "cust-1"));
     let r = send(
@@ -257,10 +256,9 @@ async fn customer_token_alone_needs_the_setting() {
 
 #[tokio::test]
 async fn scopes_are_the_intersection_with_the_grant() {
-    let app = shop(auth_with(CustomerTokenConfig {
-        grant: "customer:read orders:read".into(),
-        ..CustomerTokenConfig::default()
-    }));
+    let app = shop(auth_with(
+        CustomerTokenConfig::default().with_grant("customer:read orders:read"),
+    ));
     let access = mint(Algorithm::HS256, None, &app_claims());
     let ct = mint(Algorithm::HS256, None, &customer_claims("cust-1"));
     // The app holds orders:write; the customer grant lacks it.
@@ -327,17 +325,16 @@ async fn separate_customer_issuer() {
                 .audience(AUDIENCE)
                 .hmac_secret(HMAC_SECRET),
         )
-        .customer_tokens(CustomerTokenConfig {
-            issuers: vec![
-                IssuerConfig::new("https://customers.test")
-                    .audience("storefront")
-                    .public_key_pem(
-                        String::from_utf8(read_key("ed25519.pub.pem")).unwrap(),
-                        "EdDSA",
-                    ),
-            ],
-            ..CustomerTokenConfig::default()
-        })
+        .customer_tokens(
+            CustomerTokenConfig::default().with_issuers([IssuerConfig::new(
+                "https://customers.test",
+            )
+            .audience("storefront")
+            .public_key_pem(
+                String::from_utf8(read_key("ed25519.pub.pem")).unwrap(),
+                "EdDSA",
+            )]),
+        )
         .build()
         .unwrap();
     let app = shop(auth);

@@ -95,11 +95,11 @@ impl Platform {
                     .discovery()
                     .typ("at+jwt"),
             )
-            .remote_keys(RemoteKeySettings {
-                refresh_cooldown_secs: 0,
-                fetch_timeout_ms: 1000,
-                ..Default::default()
-            })
+            .remote_keys(
+                RemoteKeySettings::default()
+                    .with_refresh_cooldown_secs(0)
+                    .with_fetch_timeout_ms(1000),
+            )
             .client_status(self.clients.clone())
             .build()
             .unwrap()

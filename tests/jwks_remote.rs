@@ -20,10 +20,7 @@ fn remote_auth(url: &str, settings: RemoteKeySettings) -> Authenticator {
 }
 
 fn fast_settings() -> RemoteKeySettings {
-    RemoteKeySettings {
-        fetch_timeout_ms: 500,
-        ..RemoteKeySettings::default()
-    }
+    RemoteKeySettings::default().with_fetch_timeout_ms(500)
 }
 
 #[tokio::test]
@@ -136,10 +133,7 @@ async fn concurrent_requests_with_a_new_kid_share_one_fetch() {
 #[tokio::test]
 async fn endpoint_down_after_first_fetch_keeps_old_keys() {
     let server = JwksServer::start(jwks(&[(Algorithm::RS256, "k1")])).await;
-    let settings = RemoteKeySettings {
-        refresh_cooldown_secs: 0,
-        ..fast_settings()
-    };
+    let settings = fast_settings().with_refresh_cooldown_secs(0);
     let app = app(remote_auth(&server.url(), settings));
     let token = mint(Algorithm::RS256, Some("k1"), &claims());
     assert_eq!(
@@ -163,10 +157,7 @@ async fn endpoint_down_after_first_fetch_keeps_old_keys() {
 #[tokio::test]
 async fn garbage_or_error_responses_keep_old_keys() {
     let server = JwksServer::start(jwks(&[(Algorithm::RS256, "k1")])).await;
-    let settings = RemoteKeySettings {
-        refresh_cooldown_secs: 0,
-        ..fast_settings()
-    };
+    let settings = fast_settings().with_refresh_cooldown_secs(0);
     let app = app(remote_auth(&server.url(), settings));
     let token = mint(Algorithm::RS256, Some("k1"), &claims());
     assert_eq!(
@@ -212,11 +203,9 @@ async fn garbage_or_error_responses_keep_old_keys() {
 #[tokio::test]
 async fn hanging_endpoint_bounds_latency_by_the_fetch_timeout() {
     let server = JwksServer::start(jwks(&[(Algorithm::RS256, "k1")])).await;
-    let settings = RemoteKeySettings {
-        refresh_cooldown_secs: 0,
-        fetch_timeout_ms: 300,
-        ..RemoteKeySettings::default()
-    };
+    let settings = RemoteKeySettings::default()
+        .with_refresh_cooldown_secs(0)
+        .with_fetch_timeout_ms(300);
     let app = app(remote_auth(&server.url(), settings));
     let token = mint(Algorithm::RS256, Some("k1"), &claims());
     assert_eq!(
@@ -363,10 +352,7 @@ async fn etag_revalidation_and_background_refresh() {
     // max-age=0 is clamped up to min_ttl (1 s here): the set is due for a
     // background refresh at 0.75 s.
     *server.cache_control.lock().unwrap() = Some("max-age=0".into());
-    let settings = RemoteKeySettings {
-        min_ttl_secs: 1,
-        ..fast_settings()
-    };
+    let settings = fast_settings().with_min_ttl_secs(1);
     let app = app(remote_auth(&server.url(), settings));
     let token = mint(Algorithm::RS256, Some("k1"), &claims());
     assert_eq!(

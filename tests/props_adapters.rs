@@ -60,19 +60,19 @@ fn authenticator(store: Arc<dyn SessionStore>) -> Authenticator {
                 .audience(AUDIENCE)
                 .hmac_secret(HMAC_SECRET),
         )
-        .credentials(CredentialSources {
-            authorization_header: true,
-            cookie: Some(ACCESS_COOKIE.into()),
-            query_parameter: Some(ACCESS_QUERY.into()),
-            ..CredentialSources::default()
-        })
+        .credentials(
+            CredentialSources::default()
+                .with_authorization_header(true)
+                .with_cookie(ACCESS_COOKIE)
+                .with_query_parameter(ACCESS_QUERY),
+        )
         .customer_tokens(CustomerTokenConfig::default())
         .session_store(store)
-        .session_sources(SessionSources {
-            header: Some(SESSION_HEADER.into()),
-            cookie: Some(SESSION_COOKIE.into()),
-            ..SessionSources::default()
-        })
+        .session_sources(
+            SessionSources::default()
+                .with_header(SESSION_HEADER)
+                .with_cookie(SESSION_COOKIE),
+        )
         .build()
         .unwrap()
 }

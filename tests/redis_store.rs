@@ -62,11 +62,7 @@ fn unique_prefix() -> String {
 }
 
 fn settings(url: &str, prefix: &str) -> RedisSettings {
-    RedisSettings {
-        url: url.to_owned(),
-        key_prefix: prefix.to_owned(),
-        ..RedisSettings::default()
-    }
+    RedisSettings::new(url).with_key_prefix(prefix)
 }
 
 fn shared_store(prefix: &str) -> RedisStore {
@@ -76,17 +72,11 @@ fn shared_store(prefix: &str) -> RedisStore {
 /// Sessions in tests never outlive two minutes, so a failed run leaves
 /// nothing behind for long.
 fn anon(ttl_ms: u64) -> NewSession {
-    NewSession {
-        ttl: Duration::from_millis(ttl_ms),
-        ..NewSession::anonymous("acct", "customer:read")
-    }
+    NewSession::anonymous("acct", "customer:read").with_ttl(Duration::from_millis(ttl_ms))
 }
 
 fn for_customer(account: &str, customer: &str) -> NewSession {
-    NewSession {
-        ttl: Duration::from_secs(120),
-        ..NewSession::for_customer(account, customer, "customer:read")
-    }
+    NewSession::for_customer(account, customer, "customer:read").with_ttl(Duration::from_secs(120))
 }
 
 async fn raw_conn() -> redis::aio::MultiplexedConnection {
@@ -218,10 +208,7 @@ fn settings_defaults_and_redacted_debug() {
     assert_eq!(s.local_cache_ms, 0);
     assert!(serde_json::from_str::<RedisSettings>(r#"{"urll": "x"}"#).is_err());
 
-    let s = RedisSettings {
-        url: "redis://user:hunter2@10.0.0.1:6380/2".into(),
-        ..RedisSettings::default()
-    };
+    let s = RedisSettings::new("redis://user:hunter2@10.0.0.1:6380/2");
     let dbg = format!("{s:?}");
     assert!(!dbg.contains("hunter2"), "{dbg}");
     assert!(dbg.contains("10.0.0.1:6380"), "{dbg}");
@@ -234,10 +221,7 @@ fn settings_defaults_and_redacted_debug() {
 fn construction_validates_but_never_connects() {
     assert!(RedisStore::new(settings("not a url", "p:")).is_err());
     assert!(RedisStore::new(settings("http://127.0.0.1:6379", "p:")).is_err());
-    let zero = RedisSettings {
-        timeout_ms: 0,
-        ..RedisSettings::default()
-    };
+    let zero = RedisSettings::default().with_timeout_ms(0);
     assert!(RedisStore::new(zero).is_err());
     // Outside any runtime, to an address where nothing listens: still fine.
     let port = OwnRedis::free_port();
@@ -295,10 +279,10 @@ async fn create_get_round_trip() {
 
     // An absurd lifetime is clamped for Redis, never refused half-written.
     let forever = store
-        .create(NewSession {
-            ttl: Duration::MAX,
-            ..NewSession::for_customer("acct", "cust-forever", "customer:read")
-        })
+        .create(
+            NewSession::for_customer("acct", "cust-forever", "customer:read")
+                .with_ttl(Duration::MAX),
+        )
         .await
         .unwrap();
     assert!(store.get(&forever.id).await.unwrap().is_some());
@@ -416,10 +400,7 @@ async fn idle_expiry_slides_and_is_enforced_by_record_check_and_by_redis() {
     let prefix = unique_prefix();
     let store = shared_store(&prefix);
     let mut conn = raw_conn().await;
-    let idle = |_: ()| NewSession {
-        idle_ttl: Some(Duration::from_millis(1_500)),
-        ..anon(60_000)
-    };
+    let idle = |_: ()| anon(60_000).with_idle_ttl(Duration::from_millis(1_500));
     let by_redis = store.create(idle(())).await.unwrap();
     let by_record = store.create(idle(())).await.unwrap();
 
@@ -678,11 +659,7 @@ async fn local_cache_has_the_documented_staleness_window() {
     const WINDOW_MS: u64 = 1_000;
     let prefix = unique_prefix();
     let a = shared_store(&prefix);
-    let b = RedisStore::new(RedisSettings {
-        local_cache_ms: WINDOW_MS,
-        ..settings(SHARED_URL, &prefix)
-    })
-    .unwrap();
+    let b = RedisStore::new(settings(SHARED_URL, &prefix).with_local_cache_ms(WINDOW_MS)).unwrap();
 
     let s = a.create(anon(60_000)).await.unwrap();
     let fetched_at = Instant::now();

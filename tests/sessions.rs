@@ -30,11 +30,11 @@ fn auth_for(store: Arc<dyn SessionStore>) -> Authenticator {
                 .hmac_secret(HMAC_SECRET),
         )
         .session_store(store)
-        .session_sources(tollgate::config::SessionSources {
-            header: Some("x-session-id".into()),
-            cookie: Some("sid".into()),
-            ..Default::default()
-        })
+        .session_sources(
+            tollgate::config::SessionSources::default()
+                .with_header("x-session-id")
+                .with_cookie("sid"),
+        )
         .build()
         .unwrap()
 }
@@ -136,10 +136,10 @@ async fn suite(store: Arc<dyn SessionStore>) {
 
     // Absolute expiry.
     let short = store
-        .create(NewSession {
-            ttl: Duration::from_millis(600),
-            ..NewSession::for_customer("acct-9", "cust-1", SCOPES)
-        })
+        .create(
+            NewSession::for_customer("acct-9", "cust-1", SCOPES)
+                .with_ttl(Duration::from_millis(600)),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -158,10 +158,10 @@ async fn suite(store: Arc<dyn SessionStore>) {
 
     // Idle expiry slides with use.
     let idle = store
-        .create(NewSession {
-            idle_ttl: Some(Duration::from_millis(700)),
-            ..NewSession::for_customer("acct-9", "cust-1", SCOPES)
-        })
+        .create(
+            NewSession::for_customer("acct-9", "cust-1", SCOPES)
+                .with_idle_ttl(Duration::from_millis(700)),
+        )
         .await
         .unwrap();
     for _ in 0..3 {
@@ -372,10 +372,7 @@ fn memory_store_is_bounded() {
         let store = MemoryStore::new(2);
         for _ in 0..2 {
             store
-                .create(NewSession {
-                    ttl: Duration::from_millis(10),
-                    ..NewSession::anonymous("a", "")
-                })
+                .create(NewSession::anonymous("a", "").with_ttl(Duration::from_millis(10)))
                 .await
                 .unwrap();
         }
@@ -434,11 +431,7 @@ mod redis_backed {
     }
 
     fn store(prefix: &str) -> RedisStore {
-        RedisStore::new(RedisSettings {
-            key_prefix: prefix.to_owned(),
-            ..RedisSettings::default()
-        })
-        .unwrap()
+        RedisStore::new(RedisSettings::default().with_key_prefix(prefix)).unwrap()
     }
 
     fn unique_prefix() -> String {
@@ -487,11 +480,8 @@ mod redis_backed {
             .local_addr()
             .unwrap()
             .port();
-        let store = RedisStore::new(RedisSettings {
-            url: format!("redis://127.0.0.1:{port}"),
-            ..RedisSettings::default()
-        })
-        .unwrap();
+        let store =
+            RedisStore::new(RedisSettings::new(format!("redis://127.0.0.1:{port}"))).unwrap();
         let app = shop(auth_for(Arc::new(store)));
         let id = tollgate::session::SessionId::generate().unwrap();
         let started = std::time::Instant::now();

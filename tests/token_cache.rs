@@ -105,10 +105,7 @@ async fn oversized_tokens_are_verified_but_not_stored_and_the_cache_can_be_off()
                 .audience(AUDIENCE)
                 .hmac_secret(HMAC_SECRET),
         )
-        .token_cache(TokenCacheSettings {
-            enabled: false,
-            ..Default::default()
-        })
+        .token_cache(TokenCacheSettings::default().with_enabled(false))
         .build()
         .unwrap();
     let app = common::app(off.clone());
@@ -129,11 +126,11 @@ async fn the_cache_is_bounded() {
                 .audience(AUDIENCE)
                 .hmac_secret(HMAC_SECRET),
         )
-        .token_cache(TokenCacheSettings {
-            max_entries: 50,
-            max_bytes: 50 * 1024,
-            ..Default::default()
-        })
+        .token_cache(
+            TokenCacheSettings::default()
+                .with_max_entries(50)
+                .with_max_bytes(50 * 1024),
+        )
         .build()
         .unwrap();
     for i in 0..500 {
@@ -156,10 +153,7 @@ async fn a_key_removed_from_the_jwks_evicts_what_it_verified() {
                 .audience(AUDIENCE)
                 .jwks_url(server.url()),
         )
-        .remote_keys(RemoteKeySettings {
-            fetch_timeout_ms: 500,
-            ..Default::default()
-        })
+        .remote_keys(RemoteKeySettings::default().with_fetch_timeout_ms(500))
         .build()
         .unwrap();
     let app = app(auth.clone());

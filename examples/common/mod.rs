@@ -78,33 +78,28 @@ pub fn build_config(demo: Option<&DemoKey>) -> Result<AuthConfig, String> {
             kid: Some("demo".into()),
         });
     }
-    Ok(AuthConfig {
-        issuers: vec![ic],
-        claims: ClaimNames {
-            scope: env("TOLLGATE_SCOPE_CLAIM").unwrap_or_else(|| "scope".into()),
-            ..ClaimNames::default()
-        },
-        expired_status: tollgate::ExpiredStatus::try_from(parse_env(
-            "TOLLGATE_EXPIRED_STATUS",
-            401u16,
-        )?)
-        .map_err(|e| e.to_string())?,
-        // `TOLLGATE_TOKEN_CACHE=off` verifies every request (to measure the
-        // uncached path from outside with the same binary).
-        token_cache: tollgate::TokenCacheSettings {
-            enabled: match env("TOLLGATE_TOKEN_CACHE").as_deref() {
-                None | Some("on") => true,
-                Some("off") => false,
-                Some(other) => {
-                    return Err(format!(
-                        "TOLLGATE_TOKEN_CACHE must be on or off, not {other:?}"
-                    ));
-                }
-            },
-            ..Default::default()
-        },
-        ..AuthConfig::default()
-    })
+    let expired_status =
+        tollgate::ExpiredStatus::try_from(parse_env("TOLLGATE_EXPIRED_STATUS", 401u16)?)
+            .map_err(|e| e.to_string())?;
+    // `TOLLGATE_TOKEN_CACHE=off` verifies every request (to measure the
+    // uncached path from outside with the same binary).
+    let cache = match env("TOLLGATE_TOKEN_CACHE").as_deref() {
+        None | Some("on") => true,
+        Some("off") => false,
+        Some(other) => {
+            return Err(format!(
+                "TOLLGATE_TOKEN_CACHE must be on or off, not {other:?}"
+            ));
+        }
+    };
+    Ok(AuthConfig::default()
+        .with_issuer(ic)
+        .with_claims(
+            ClaimNames::default()
+                .with_scope(env("TOLLGATE_SCOPE_CLAIM").unwrap_or_else(|| "scope".into())),
+        )
+        .with_expired_status(expired_status)
+        .with_token_cache(tollgate::TokenCacheSettings::default().with_enabled(cache)))
 }
 
 pub fn mint_demo_token(key: &DemoKey, cfg: &AuthConfig, scopes: &str) -> Result<String, String> {

@@ -18,8 +18,8 @@ use tollgate::basic::StaticBasicCredentials;
 use tollgate::config::{CustomerTokenConfig, SessionSources};
 use tollgate::session::MemoryStore;
 use tollgate::{
-    AttributionPolicy, Authenticator, CryptoBackend, Decision, IssuerConfig, KeySource, Mode,
-    Secret,
+    AttributionPolicy, AttributionRefused, Authenticator, CryptoBackend, Decision, IssuerConfig,
+    KeySource, Mode, Secret,
 };
 
 const ED25519_PUB: &str = include_str!("../../tests/keys/ed25519.pub.pem");
@@ -28,7 +28,11 @@ const ED25519_PUB: &str = include_str!("../../tests/keys/ed25519.pub.pem");
 struct AnyAttribution;
 
 impl AttributionPolicy for AnyAttribution {
-    fn resolve(&self, _client: &str, requested: Option<&str>) -> Result<Option<String>, ()> {
+    fn resolve(
+        &self,
+        _client: &str,
+        requested: Option<&str>,
+    ) -> Result<Option<String>, AttributionRefused> {
         Ok(requested.map(str::to_owned))
     }
 }
@@ -62,10 +66,7 @@ fn harness() -> &'static Harness {
             .issuer(issuer)
             .customer_tokens(CustomerTokenConfig::default())
             .session_store(Arc::new(MemoryStore::default()))
-            .session_sources(SessionSources {
-                cookie: Some("sid".into()),
-                ..SessionSources::default()
-            })
+            .session_sources(SessionSources::default().with_cookie("sid"))
             .basic_credentials(Arc::new(StaticBasicCredentials::default()))
             .attribution("x-attribution", Arc::new(AnyAttribution))
             .build()

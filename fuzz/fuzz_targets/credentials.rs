@@ -82,21 +82,15 @@ fuzz_target!(|data: &[u8]| {
 
     let configs = [
         CredentialSources::default(),
-        CredentialSources {
-            cookie: Some("at".into()),
-            ..CredentialSources::default()
-        },
-        CredentialSources {
-            authorization_header: false,
-            cookie: Some("at".into()),
-            query_parameter: Some("access_token".into()),
-            max_token_bytes: 32,
-        },
-        CredentialSources {
-            query_parameter: Some("access_token".into()),
-            max_token_bytes: 1,
-            ..CredentialSources::default()
-        },
+        CredentialSources::default().with_cookie("at"),
+        CredentialSources::default()
+            .with_authorization_header(false)
+            .with_cookie("at")
+            .with_query_parameter("access_token")
+            .with_max_token_bytes(32),
+        CredentialSources::default()
+            .with_query_parameter("access_token")
+            .with_max_token_bytes(1),
     ];
     for sources in &configs {
         for result in [extract(&headers, sources), extract(&request, sources)] {

@@ -52,11 +52,10 @@ fuzz_target!(|data: &[u8]| {
     let Some((&flags, rest)) = data.split_first() else {
         return;
     };
-    let rules = ScopeRules {
-        separator: SEPARATORS[usize::from(flags & 15)],
-        wildcards: flags & 16 != 0,
-        write_implies_read: flags & 32 != 0,
-    };
+    let rules = ScopeRules::default()
+        .with_separator(SEPARATORS[usize::from(flags & 15)])
+        .with_wildcards(flags & 16 != 0)
+        .with_write_implies_read(flags & 32 != 0);
     let text = String::from_utf8_lossy(rest);
     let (granted_text, required_text) = text.split_once('\n').unwrap_or((&text, ""));
 

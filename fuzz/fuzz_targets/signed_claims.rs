@@ -17,8 +17,8 @@ use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};
 use tollgate::config::CustomerTokenConfig;
 use tollgate::{
-    AttributionPolicy, Authenticator, CryptoBackend, Decision, IssuerConfig, KeySource, Mode,
-    Secret,
+    AttributionPolicy, AttributionRefused, Authenticator, CryptoBackend, Decision, IssuerConfig,
+    KeySource, Mode, Secret,
 };
 
 const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long!";
@@ -28,11 +28,15 @@ const ISSUER: &str = "https://issuer.test";
 struct Attribution;
 
 impl AttributionPolicy for Attribution {
-    fn resolve(&self, _client: &str, requested: Option<&str>) -> Result<Option<String>, ()> {
+    fn resolve(
+        &self,
+        _client: &str,
+        requested: Option<&str>,
+    ) -> Result<Option<String>, AttributionRefused> {
         match requested {
             None => Ok(Some("store-default".into())),
             Some("store-7") => Ok(Some("store-7".into())),
-            Some(_) => Err(()),
+            Some(_) => Err(AttributionRefused),
         }
     }
 }

@@ -37,15 +37,17 @@ fn harness() -> &'static Harness {
         let minter = Minter::new("https://shop.example", "shop-api", ring);
         let clients = Arc::new(InMemoryClients::default());
         clients
-            .register(NewClient {
-                id: "backend".into(),
-                secret: "s3cret-s3cret-s3cret".into(),
-                account: "acct-1".into(),
-                scopes: "orders:read orders:write customer:*".into(),
-                lifetime: Duration::from_secs(600),
-                default_attribution: Some("store-1".into()),
-                allowed_attributions: vec!["store-2".into()],
-            })
+            .register(
+                NewClient::confidential(
+                    "backend",
+                    "s3cret-s3cret-s3cret",
+                    "acct-1",
+                    "orders:read orders:write customer:*",
+                )
+                .with_lifetime(Duration::from_secs(600))
+                .with_default_attribution("store-1")
+                .with_allowed_attributions(vec!["store-2".into()]),
+            )
             .expect("register");
         let router = router(
             minter,

@@ -169,26 +169,53 @@ impl TokenEndpoint {
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "response_types_supported": ["token"],
         });
-        if self.settings.code_flow.is_some() {
-            doc["authorization_endpoint"] = format!("{base}/oauth/authorize").into();
-            doc["revocation_endpoint"] = format!("{base}/oauth/revoke").into();
-            doc["grant_types_supported"] =
-                serde_json::json!(["client_credentials", "authorization_code", "refresh_token"]);
-            doc["response_types_supported"] = serde_json::json!(["code"]);
-            doc["response_modes_supported"] = serde_json::json!(["query"]);
-            doc["code_challenge_methods_supported"] = serde_json::json!(["S256"]);
-            doc["token_endpoint_auth_methods_supported"] =
-                serde_json::json!(["client_secret_basic", "client_secret_post", "none"]);
-            doc["revocation_endpoint_auth_methods_supported"] =
-                serde_json::json!(["client_secret_basic", "client_secret_post", "none"]);
-            doc["subject_types_supported"] = serde_json::json!(["public"]);
-            doc["id_token_signing_alg_values_supported"] = serde_json::json!([self
+        if let (Some(_), Some(obj)) = (&self.settings.code_flow, doc.as_object_mut()) {
+            let alg = self
                 .minter
                 .ring()
                 .active()
-                .map(|k| format!("{:?}", k.algorithm()))]);
-            doc["scopes_supported"] = serde_json::json!(["openid"]);
-            doc["authorization_response_iss_parameter_supported"] = true.into();
+                .map(|k| format!("{:?}", k.algorithm()));
+            for (k, v) in [
+                (
+                    "authorization_endpoint",
+                    format!("{base}/oauth/authorize").into(),
+                ),
+                ("revocation_endpoint", format!("{base}/oauth/revoke").into()),
+                (
+                    "grant_types_supported",
+                    serde_json::json!([
+                        "client_credentials",
+                        "authorization_code",
+                        "refresh_token"
+                    ]),
+                ),
+                ("response_types_supported", serde_json::json!(["code"])),
+                ("response_modes_supported", serde_json::json!(["query"])),
+                (
+                    "code_challenge_methods_supported",
+                    serde_json::json!(["S256"]),
+                ),
+                (
+                    "token_endpoint_auth_methods_supported",
+                    serde_json::json!(["client_secret_basic", "client_secret_post", "none"]),
+                ),
+                (
+                    "revocation_endpoint_auth_methods_supported",
+                    serde_json::json!(["client_secret_basic", "client_secret_post", "none"]),
+                ),
+                ("subject_types_supported", serde_json::json!(["public"])),
+                (
+                    "id_token_signing_alg_values_supported",
+                    serde_json::json!([alg]),
+                ),
+                ("scopes_supported", serde_json::json!(["openid"])),
+                (
+                    "authorization_response_iss_parameter_supported",
+                    true.into(),
+                ),
+            ] {
+                obj.insert(k.to_owned(), v);
+            }
         }
         let mut res = Response::new(Bytes::from(doc.to_string()));
         res.headers_mut().insert(

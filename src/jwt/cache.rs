@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 /// Verified-token cache settings (on by default).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TokenCacheSettings {
     /// Whether verified tokens are cached (default true).
     pub enabled: bool,
@@ -37,6 +38,36 @@ impl Default for TokenCacheSettings {
             max_bytes: 16 * 1024 * 1024,
             max_token_bytes: 4096,
         }
+    }
+}
+
+impl TokenCacheSettings {
+    /// Sets whether verified tokens are cached.
+    #[must_use]
+    pub fn with_enabled(mut self, enabled: bool) -> Self {
+        self.enabled = enabled;
+        self
+    }
+
+    /// Sets the most entries held.
+    #[must_use]
+    pub fn with_max_entries(mut self, max_entries: usize) -> Self {
+        self.max_entries = max_entries;
+        self
+    }
+
+    /// Sets the most bytes held (estimated).
+    #[must_use]
+    pub fn with_max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// Sets the size past which tokens are verified but never stored, in bytes.
+    #[must_use]
+    pub fn with_max_token_bytes(mut self, max_token_bytes: usize) -> Self {
+        self.max_token_bytes = max_token_bytes;
+        self
     }
 }
 

@@ -26,6 +26,7 @@ const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 /// Timing rules for remote key sources.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RemoteKeySettings {
     /// Timeout for one HTTP fetch, in milliseconds (default 5000).
     pub fetch_timeout_ms: u64,
@@ -53,6 +54,50 @@ impl Default for RemoteKeySettings {
             max_ttl_secs: 86_400,
             allow_insecure_http: false,
         }
+    }
+}
+
+impl RemoteKeySettings {
+    /// Sets the timeout for one HTTP fetch, in milliseconds.
+    #[must_use]
+    pub fn with_fetch_timeout_ms(mut self, ms: u64) -> Self {
+        self.fetch_timeout_ms = ms;
+        self
+    }
+
+    /// Sets the least time between fetches triggered by unknown `kid`s, in seconds.
+    #[must_use]
+    pub fn with_refresh_cooldown_secs(mut self, secs: u64) -> Self {
+        self.refresh_cooldown_secs = secs;
+        self
+    }
+
+    /// Sets the freshness when the response has no usable `max-age`, in seconds.
+    #[must_use]
+    pub fn with_default_ttl_secs(mut self, secs: u64) -> Self {
+        self.default_ttl_secs = secs;
+        self
+    }
+
+    /// Sets the lower bound on freshness, in seconds.
+    #[must_use]
+    pub fn with_min_ttl_secs(mut self, secs: u64) -> Self {
+        self.min_ttl_secs = secs;
+        self
+    }
+
+    /// Sets the upper bound on freshness, in seconds.
+    #[must_use]
+    pub fn with_max_ttl_secs(mut self, secs: u64) -> Self {
+        self.max_ttl_secs = secs;
+        self
+    }
+
+    /// Sets whether keys may be fetched over plain `http` from a non-loopback host.
+    #[must_use]
+    pub fn with_allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
     }
 }
 

@@ -98,6 +98,7 @@ impl SessionRecord {
 
 /// What to create.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct NewSession {
     /// The account.
     pub account: String,
@@ -136,6 +137,41 @@ impl NewSession {
             customer: Some(customer.into()),
             ..Self::anonymous(account, scopes)
         }
+    }
+
+    /// Sets the client application.
+    #[must_use]
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// Binds the session to `customer`.
+    #[must_use]
+    pub fn with_customer(mut self, customer: impl Into<String>) -> Self {
+        self.customer = Some(customer.into());
+        self
+    }
+
+    /// Sets the granted scopes (space-delimited).
+    #[must_use]
+    pub fn with_scopes(mut self, scopes: impl Into<String>) -> Self {
+        self.scopes = scopes.into();
+        self
+    }
+
+    /// Sets the absolute lifetime.
+    #[must_use]
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Sets the idle (sliding) timeout.
+    #[must_use]
+    pub fn with_idle_ttl(mut self, idle_ttl: Duration) -> Self {
+        self.idle_ttl = Some(idle_ttl);
+        self
     }
 }
 

@@ -26,6 +26,7 @@ fn redis_deadline(record: &SessionRecord) -> u64 {
 /// Settings of a [`RedisStore`]. Deserializable; every field has a default.
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RedisSettings {
     /// Connection URL (`redis://[:password@]host[:port][/db]`). Default
     /// `redis://127.0.0.1:6379`.
@@ -48,6 +49,37 @@ impl Default for RedisSettings {
             timeout_ms: 250,
             local_cache_ms: 0,
         }
+    }
+}
+
+impl RedisSettings {
+    /// Settings for the server at `url`, every other field at its default.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the prefix of every key the store writes.
+    #[must_use]
+    pub fn with_key_prefix(mut self, key_prefix: impl Into<String>) -> Self {
+        self.key_prefix = key_prefix.into();
+        self
+    }
+
+    /// Sets the time budget of one store call, in ms.
+    #[must_use]
+    pub fn with_timeout_ms(mut self, timeout_ms: u64) -> Self {
+        self.timeout_ms = timeout_ms;
+        self
+    }
+
+    /// Sets the lifetime of local read cache entries, in ms (0: off).
+    #[must_use]
+    pub fn with_local_cache_ms(mut self, local_cache_ms: u64) -> Self {
+        self.local_cache_ms = local_cache_ms;
+        self
     }
 }
 

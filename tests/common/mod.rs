@@ -414,7 +414,7 @@ pub fn start_example(name: &str, envs: &[(&str, &str)]) -> ExampleServer {
         // `cargo test --test example_process` alone does not build examples.
         let features = match name {
             "actix_api" => "actix,macros",
-            "shop" => "issuer,redis",
+            "shop" | "partner_app" => "issuer,redis,login",
             _ => "",
         };
         let status = std::process::Command::new(env!("CARGO"))
@@ -442,6 +442,15 @@ pub fn start_example(name: &str, envs: &[(&str, &str)]) -> ExampleServer {
         "TOLLGATE_DEMO_CLIENT_SECRET",
         "TOLLGATE_DEMO_CUSTOMER_EMAIL",
         "TOLLGATE_DEMO_CUSTOMER_PASSWORD",
+        "TOLLGATE_DEMO_PUBLIC_CLIENT_ID",
+        "TOLLGATE_DEMO_REDIRECT_URIS",
+        "TOLLGATE_DEMO_ADMIN_SECRET",
+        "TOLLGATE_PARTNER_URL",
+        "PARTNER_BIND",
+        "PARTNER_SHOP_URL",
+        "PARTNER_CLIENT_ID",
+        "PARTNER_CLIENT_SECRET",
+        "PARTNER_REDIRECT_URI",
     ] {
         cmd.env_remove(var);
     }

@@ -133,6 +133,7 @@ impl CodeFlow {
     }
 
     /// Parses a posted form, checking its size and the CSRF token.
+    #[allow(clippy::result_large_err)] // the error is the page to answer with
     fn form(
         &self,
         ep: &TokenEndpoint,

@@ -161,14 +161,19 @@ impl CodeFlow {
                 lifetime: self.settings.access_lifetime.min(client.lifetime),
             })
             .map_err(|_| OAuthError::unavailable("cannot sign"))?;
-        if let Err(e) = self
+        match self
             .refresh
             .record_access_token(family, &minted.jti, minted.expires_at)
             .await
         {
+            Ok(()) => {}
+            // Revoked meanwhile (a replayed code or reused refresh token).
+            Err(GrantStoreError::Revoked | GrantStoreError::UnknownFamily) => {
+                return Err(OAuthError::invalid_grant("the grant was revoked"));
+            }
             // Without the record a later family revocation could not reach
             // this token: do not hand it out.
-            return Err(unavailable(e));
+            Err(e) => return Err(unavailable(e)),
         }
         let mut body = serde_json::json!({
             "access_token": minted.token,
@@ -188,7 +193,9 @@ impl CodeFlow {
                     lifetime: self.settings.id_token_lifetime,
                 })
                 .map_err(|_| OAuthError::unavailable("cannot sign"))?;
-            body["id_token"] = id.token.into();
+            if let Some(obj) = body.as_object_mut() {
+                obj.insert("id_token".into(), id.token.into());
+            }
         }
         Ok(json_response(StatusCode::OK, &body))
     }
