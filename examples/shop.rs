@@ -637,6 +637,46 @@ async fn rotate_keys(State(app): State<App>, auth: Auth) -> Result<Response, Aut
     })
 }
 
+/// Logins started per address (each keeps a pending login for 10 minutes,
+/// in Redis when shared), under an overall ceiling.
+const LOGINS_PER_ADDRESS: ThrottleRule = ThrottleRule::new(30, Duration::from_secs(60));
+const LOGINS_TOTAL: ThrottleRule = ThrottleRule::new(6000, Duration::from_secs(60));
+
+/// Budgets `GET /login`: every start stores a pending login, so a flood
+/// from one address is answered 429 before anything is stored.
+async fn limit_logins(
+    State(throttle): State<Arc<dyn Throttle>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if req.uri().path() != "/login" {
+        return next.run(req).await;
+    }
+    let addr = address_key(peer.ip());
+    let per_addr = throttle_key(&[b"login-start", &addr]);
+    let total = throttle_key(&[b"login-start-total"]);
+    let limited = match throttle.check(&per_addr, LOGINS_PER_ADDRESS).await {
+        Some(after) => Some(after),
+        None => throttle.check(&total, LOGINS_TOTAL).await,
+    };
+    if let Some(after) = limited {
+        let mut res = (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many logins started; try again later",
+        )
+            .into_response();
+        res.headers_mut().insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from(after.as_secs().max(1)),
+        );
+        return res;
+    }
+    throttle.fail(&per_addr, LOGINS_PER_ADDRESS).await;
+    throttle.fail(&total, LOGINS_TOTAL).await;
+    next.run(req).await
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -959,7 +999,9 @@ async fn run() -> Result<(), String> {
                         .map_err(|e| e.to_string())?,
                 ));
         }
-        tollgate::login::axum::router(flow.build().map_err(|e| e.to_string())?)
+        tollgate::login::axum::router(flow.build().map_err(|e| e.to_string())?).layer(
+            axum::middleware::from_fn_with_state(throttle.clone(), limit_logins),
+        )
     };
     #[cfg(not(feature = "login"))]
     let login_routes = Router::new().route(

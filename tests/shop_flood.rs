@@ -173,3 +173,140 @@ async fn login_flood_is_bounded_and_unknown_emails_cost_the_same() {
         "resident memory {end} KiB after the flood"
     );
 }
+
+/// The login flow's unauthenticated steps under a flood from one address:
+/// `GET /login` (each stores a pending login) is budgeted per address,
+/// `GET /oauth/authorize` stores nothing, and wrong passwords at the login
+/// form turn into cheap 429s. Memory stays bounded throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_flow_floods_are_bounded() {
+    let shop = common::start_example(
+        "shop",
+        &[
+            ("TOLLGATE_DEMO_CLIENT_ID", ID),
+            ("TOLLGATE_DEMO_CLIENT_SECRET", SECRET),
+            ("TOLLGATE_DEMO_CUSTOMER_EMAIL", "real@flood.example"),
+            ("TOLLGATE_DEMO_CUSTOMER_PASSWORD", "the-real-password"),
+        ],
+    );
+    let base = Arc::new(shop.base.clone());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let start = shop.rss_kib();
+    let flood = |path: String, n: usize| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            let sem = Arc::new(tokio::sync::Semaphore::new(64));
+            let mut tasks = Vec::new();
+            for _ in 0..n {
+                let (http, base, sem, path) =
+                    (http.clone(), base.clone(), sem.clone(), path.clone());
+                tasks.push(tokio::spawn(async move {
+                    let _permit = sem.acquire().await.unwrap();
+                    http.get(format!("{base}{path}"))
+                        .send()
+                        .await
+                        .map(|r| r.status().as_u16())
+                        .unwrap_or(0)
+                }));
+            }
+            let mut statuses = std::collections::BTreeMap::new();
+            for t in tasks {
+                *statuses.entry(t.await.unwrap()).or_insert(0u32) += 1;
+            }
+            statuses
+        }
+    };
+    // 1. Logins started: 302 until the address's budget is used, then 429.
+    let statuses = flood("/login".into(), 2000).await;
+    eprintln!("GET /login flood: {statuses:?}");
+    assert_eq!(
+        statuses.keys().copied().collect::<Vec<_>>(),
+        vec![302, 429],
+        "{statuses:?}"
+    );
+    assert!(statuses[&302] <= 30, "{statuses:?}");
+    // 2. The authorize page keeps no state: every answer is the page.
+    let (_, challenge) = ("", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    let authorize = format!(
+        "/oauth/authorize?response_type=code&client_id=demo-storefront&redirect_uri={}&state=s&code_challenge={challenge}&code_challenge_method=S256",
+        form_urlencoded::byte_serialize(format!("{base}/callback").as_bytes()).collect::<String>()
+    );
+    let statuses = flood(authorize.clone(), 2000).await;
+    eprintln!("GET /oauth/authorize flood: {statuses:?}");
+    assert_eq!(
+        statuses.keys().copied().collect::<Vec<_>>(),
+        vec![200],
+        "{statuses:?}"
+    );
+    // 3. Wrong passwords at the login form, with a valid CSRF pair.
+    let page = http.get(format!("{base}{authorize}")).send().await.unwrap();
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let (http, base, cookie, csrf) = (http.clone(), base.clone(), cookie.clone(), csrf.clone());
+        tasks.push(tokio::spawn(async move {
+            let body = format!(
+                "response_type=code&client_id=demo-storefront&redirect_uri={}&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&csrf={csrf}&email=victim-{}%40flood.example&password=guess",
+                form_urlencoded::byte_serialize(format!("{base}/callback").as_bytes()).collect::<String>(),
+                i % 7
+            );
+            http.post(format!("{base}/oauth/authorize/login"))
+                .header("cookie", cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }));
+    }
+    let mut statuses = std::collections::BTreeMap::new();
+    for t in tasks {
+        *statuses.entry(t.await.unwrap()).or_insert(0u32) += 1;
+    }
+    eprintln!("POST /oauth/authorize/login flood: {statuses:?}");
+    assert!(
+        statuses.keys().all(|s| [401, 429, 503].contains(s)),
+        "{statuses:?}"
+    );
+    // Concurrent guesses pass the check before the failures are counted (the
+    // Argon2 pool's 503s bound them meanwhile); once counted, the address's
+    // budget (50) is spent and the next guess is refused before any hashing.
+    let again = http
+        .post(format!("{base}/oauth/authorize/login"))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "response_type=code&client_id=demo-storefront&redirect_uri={}&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&csrf={csrf}&email=victim-0%40flood.example&password=guess",
+            form_urlencoded::byte_serialize(format!("{base}/callback").as_bytes()).collect::<String>()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(again, 429);
+    let end = shop.rss_kib();
+    eprintln!("login-flow floods: RSS start {start} KiB, end {end} KiB");
+    assert!(
+        end < 200 * 1024,
+        "resident memory {end} KiB after the floods"
+    );
+}
