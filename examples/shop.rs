@@ -1035,7 +1035,7 @@ async fn run() -> Result<(), String> {
             shop.clone(),
             CustomerTokenSettings::default().with_throttle(throttle.clone()),
         ))
-        .layer(AuthLayer::optional(auth));
+        .layer(AuthLayer::optional(auth.clone()));
     let router = Router::new()
         .merge(login_routes)
         .merge(tollgate::issuer::router(
@@ -1044,6 +1044,7 @@ async fn run() -> Result<(), String> {
             TokenEndpointSettings::default()
                 .with_throttle(throttle.clone())
                 .with_client_status(client_status)
+                .with_introspection(auth.clone())
                 .with_code_flow(
                     CodeFlow::new(shop.clone(), codes, consents, refresh)
                         .with_revocations(revoker)

@@ -76,6 +76,14 @@ async fn platform_with(settings: CodeFlowSettings, stores: Option<CodeFlow>) -> 
                 .with_redirect_uris(vec![redirect.clone()]),
         )
         .unwrap();
+    clients
+        .register(NewClient::confidential(
+            "resource-server",
+            SECRET,
+            "acct",
+            "tokens:read",
+        ))
+        .unwrap();
     let revocations = Arc::new(MemoryRevocations::default());
     let flow = stores
         .unwrap_or_else(|| CodeFlow::in_memory(Arc::new(Directory)))
@@ -105,11 +113,13 @@ async fn platform_with(settings: CodeFlowSettings, stores: Option<CodeFlow>) -> 
                 }))
             }),
         )
-        .layer(tollgate::tower::AuthLayer::required(auth));
+        .layer(tollgate::tower::AuthLayer::required(auth.clone()));
     let app = tollgate::issuer::router(
         minter,
         clients,
-        TokenEndpointSettings::default().with_code_flow(flow),
+        TokenEndpointSettings::default()
+            .with_code_flow(flow)
+            .with_introspection(auth),
     )
     .merge(api);
     let task = tokio::spawn(async move {
@@ -792,4 +802,79 @@ async fn two_instances_on_one_redis_serve_one_login() {
     assert_eq!((s, e["error"].as_str()), (400, Some("invalid_grant")));
     let (s, _) = refresh(&a, b2["refresh_token"].as_str().unwrap(), "web").await;
     assert_eq!(s, 400, "the family is revoked everywhere");
+}
+
+async fn introspect(p: &Platform, token: &str, client: Option<(&str, &str)>) -> (u16, Value) {
+    let mut req = p
+        .http
+        .post(format!("{}/oauth/introspect", p.base))
+        .header("content-type", "application/x-www-form-urlencoded");
+    req = match client {
+        Some((id, secret)) => req
+            .basic_auth(id, Some(secret))
+            .body(format!("token={}", enc(token))),
+        None => req.body(format!("token={}&client_id=web", enc(token))),
+    };
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(&res.bytes().await.unwrap()).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn introspection_answers_what_a_request_would_meet() {
+    let p = platform(CodeFlowSettings::default()).await;
+    let c = code(&p, "srv", None, "").await;
+    let (_, body) = exchange(&p, &c, None, "srv").await;
+    let access = body["access_token"].as_str().unwrap().to_owned();
+    // The client the token was issued to.
+    let (s, got) = introspect(&p, &access, Some(("srv", SECRET))).await;
+    assert_eq!(s, 200, "{got}");
+    assert_eq!(got["active"], true);
+    assert_eq!(got["client_id"], "srv");
+    assert_eq!(got["sub"], "cust-ann");
+    assert_eq!(got["customer_id"], "cust-ann");
+    assert_eq!(got["token_type"], "Bearer");
+    assert!(got["exp"].as_u64().is_some());
+    // A resource server with `tokens:read` may introspect any token.
+    let (_, got) = introspect(&p, &access, Some(("resource-server", SECRET))).await;
+    assert_eq!(got["active"], true);
+    // A public client cannot authenticate: 401; a wrong secret: 401.
+    let (s, got) = introspect(&p, &access, None).await;
+    assert_eq!((s, got["error"].as_str()), (401, Some("invalid_client")));
+    let (s, _) = introspect(&p, &access, Some(("srv", "wrong-secret-wrong-secret"))).await;
+    assert_eq!(s, 401);
+    // Garbage, and a tampered token: inactive, nothing else said.
+    for t in ["garbage", &format!("{access}x")] {
+        let (s, got) = introspect(&p, t, Some(("srv", SECRET))).await;
+        assert_eq!(s, 200);
+        assert_eq!(got, serde_json::json!({"active": false}));
+    }
+    // Revoked (the family through RFC 7009): inactive.
+    let rt = body["refresh_token"].as_str().unwrap();
+    let res = p
+        .http
+        .post(format!("{}/oauth/revoke", p.base))
+        .basic_auth("srv", Some(SECRET))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={}", enc(rt)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (_, got) = introspect(&p, &access, Some(("srv", SECRET))).await;
+    assert_eq!(got, serde_json::json!({"active": false}));
+    // Another client's token, without `tokens:read`: inactive.
+    let (verifier, challenge) = pkce();
+    let c = code(&p, "web", Some(&challenge), "").await;
+    let (_, body) = exchange(&p, &c, Some(&verifier), "web").await;
+    let (_, got) = introspect(
+        &p,
+        body["access_token"].as_str().unwrap(),
+        Some(("srv", SECRET)),
+    )
+    .await;
+    assert_eq!(got, serde_json::json!({"active": false}));
 }

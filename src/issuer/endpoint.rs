@@ -49,6 +49,13 @@ pub struct TokenEndpointSettings {
     pub max_body_bytes: usize,
     /// The authorization-code flow (login, codes, refresh tokens), if on.
     pub code_flow: Option<CodeFlow>,
+    /// Where DPoP proof `jti`s sent to this endpoint are remembered
+    /// (default: in memory; share a `RedisReplayCache` between instances).
+    pub dpop_replay: Arc<dyn crate::dpop::ReplayCache>,
+    /// A DPoP proof's `iat` may be this far in the past or future (default 60 s).
+    pub dpop_iat_window: Duration,
+    /// `POST /oauth/introspect` (RFC 7662), answered by this verifier.
+    pub introspection: Option<crate::Authenticator>,
 }
 
 impl Default for TokenEndpointSettings {
@@ -61,6 +68,9 @@ impl Default for TokenEndpointSettings {
             client_status: None,
             max_body_bytes: 16 * 1024,
             code_flow: None,
+            dpop_replay: Arc::new(crate::dpop::MemoryReplayCache::default()),
+            dpop_iat_window: Duration::from_secs(60),
+            introspection: None,
         }
     }
 }
@@ -86,6 +96,16 @@ impl TokenEndpointSettings {
     #[must_use]
     pub fn with_code_flow(mut self, flow: CodeFlow) -> Self {
         self.code_flow = Some(flow);
+        self
+    }
+
+    /// Turns on `POST /oauth/introspect` (RFC 7662), answered by `verifier`
+    /// (an [`Authenticator`](crate::Authenticator) that trusts this issuer,
+    /// with the app's revocations and client status): a token is active
+    /// exactly when a request carrying it would pass.
+    #[must_use]
+    pub fn with_introspection(mut self, verifier: crate::Authenticator) -> Self {
+        self.introspection = Some(verifier);
         self
     }
 
@@ -168,6 +188,7 @@ impl TokenEndpoint {
             "grant_types_supported": ["client_credentials"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "response_types_supported": ["token"],
+            "dpop_signing_alg_values_supported": crate::dpop::PROOF_ALGORITHMS.split(' ').collect::<Vec<_>>(),
         });
         if let (Some(_), Some(obj)) = (&self.settings.code_flow, doc.as_object_mut()) {
             let alg = self
@@ -217,6 +238,16 @@ impl TokenEndpoint {
                 obj.insert(k.to_owned(), v);
             }
         }
+        if let (Some(_), Some(obj)) = (&self.settings.introspection, doc.as_object_mut()) {
+            obj.insert(
+                "introspection_endpoint".into(),
+                format!("{base}/oauth/introspect").into(),
+            );
+            obj.insert(
+                "introspection_endpoint_auth_methods_supported".into(),
+                serde_json::json!(["client_secret_basic", "client_secret_post"]),
+            );
+        }
         let mut res = Response::new(Bytes::from(doc.to_string()));
         res.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -264,6 +295,24 @@ impl TokenEndpoint {
         match result {
             Ok(()) => json_response(StatusCode::OK, &serde_json::json!({})),
             Err(e) => e.into_http(),
+        }
+    }
+
+    /// Authenticates a confidential client (a public one cannot: 401).
+    pub(crate) async fn authenticate_confidential(
+        &self,
+        headers: &HeaderMap,
+        params: &mut HashMap<String, String>,
+        addr: &[u8; 16],
+    ) -> Result<Client, OAuthError> {
+        match self
+            .authenticate_client(headers, params, addr, PublicClients::Refused)
+            .await
+        {
+            Err(e) if e.code == "unauthorized_client" => Err(OAuthError::invalid_client(
+                "client authentication is required",
+            )),
+            other => other,
         }
     }
 
@@ -356,7 +405,7 @@ impl TokenEndpoint {
 }
 
 /// `application/x-www-form-urlencoded` parameters, refusing repeats (RFC 6749 §3.2).
-fn form_params(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+pub(crate) fn form_params(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
     let mut out = HashMap::new();
     for (k, v) in form_urlencoded::parse(body) {
         if out.insert(k.into_owned(), v.into_owned()).is_some() {
@@ -398,7 +447,7 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
 }
 
 /// Whether the body is declared `application/x-www-form-urlencoded`.
-fn require_form(headers: &HeaderMap) -> Result<(), OAuthError> {
+pub(crate) fn require_form(headers: &HeaderMap) -> Result<(), OAuthError> {
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -448,10 +497,55 @@ impl TokenEndpoint {
         let client = self
             .authenticate_client(headers, &mut params, addr, public)
             .await?;
+        let jkt = self.dpop_proof(headers).await?;
+        let jkt = jkt.as_deref();
         match (grant.as_str(), flow) {
-            ("authorization_code", Some(flow)) => flow.exchange_code(self, &client, &params).await,
-            ("refresh_token", Some(flow)) => flow.refresh(self, &client, &params).await,
-            _ => self.client_credentials(&client, &params),
+            ("authorization_code", Some(flow)) => {
+                flow.exchange_code(self, &client, &params, jkt).await
+            }
+            ("refresh_token", Some(flow)) => flow.refresh(self, &client, &params, jkt).await,
+            _ => self.client_credentials(&client, &params, jkt),
+        }
+    }
+
+    /// RFC 9449 §5: a `DPoP` proof sent to the token endpoint (method POST,
+    /// `htu` the token endpoint under the issuer URL, no `ath`) binds the
+    /// token to its key. `Ok(None)` without a proof; an invalid or replayed
+    /// proof is `400 invalid_dpop_proof`.
+    async fn dpop_proof(&self, headers: &HeaderMap) -> Result<Option<String>, OAuthError> {
+        use crate::dpop::proof::{self, ProofError, ProofTarget};
+        let bad = |e: ProofError| OAuthError::invalid_dpop_proof(e.description());
+        let Some(raw) = proof::proof_header(headers).map_err(bad)? else {
+            return Ok(None);
+        };
+        let base = self.minter.issuer().trim_end_matches('/');
+        let htu = crate::dpop::normalize_htu(&format!("{base}/oauth/token"))
+            .ok_or(bad(ProofError::UnknownUri))?;
+        let target = ProofTarget {
+            method: "POST",
+            htu: &htu,
+            access_token: None,
+        };
+        let window = self.settings.dpop_iat_window;
+        let verified = proof::verify(
+            raw,
+            &target,
+            window.as_secs(),
+            crate::dpop::DEFAULT_MAX_PROOF_BYTES,
+            crate::jwt::now_secs(),
+        )
+        .map_err(bad)?;
+        match self
+            .settings
+            .dpop_replay
+            .insert(verified.replay, window.saturating_mul(2))
+            .await
+        {
+            Ok(true) => Ok(Some(verified.jkt)),
+            Ok(false) => Err(bad(ProofError::Replayed)),
+            Err(_) => Err(OAuthError::unavailable(
+                "the DPoP replay cache is unavailable",
+            )),
         }
     }
 
@@ -459,6 +553,7 @@ impl TokenEndpoint {
         &self,
         client: &Client,
         params: &HashMap<String, String>,
+        jkt: Option<&str>,
     ) -> Result<Response<Bytes>, OAuthError> {
         let rules = ScopeRules::default();
         let allowed = ScopeSet::parse_delimited(&client.scopes, &rules);
@@ -489,11 +584,12 @@ impl TokenEndpoint {
                 account: &client.account,
                 scope: &scope,
                 lifetime: client.lifetime,
+                jkt,
             })
             .map_err(|_| OAuthError::unavailable("cannot sign"))?;
         let body = serde_json::json!({
             "access_token": minted.token,
-            "token_type": "Bearer",
+            "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
             "expires_in": minted.expires_in,
             "scope": scope,
         });

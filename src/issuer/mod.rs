@@ -34,6 +34,7 @@ mod clients;
 mod customer;
 mod endpoint;
 mod grants;
+mod introspect;
 mod key_store;
 mod keys;
 mod mint;

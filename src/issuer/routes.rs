@@ -28,6 +28,7 @@ pub fn router(
     settings: TokenEndpointSettings,
 ) -> Router {
     let login = settings.code_flow.is_some();
+    let introspection = settings.introspection.is_some();
     let ep = Arc::new(TokenEndpoint::new(minter, clients, settings));
     let mut r = Router::new()
         .route("/oauth/token", post(token))
@@ -39,6 +40,9 @@ pub fn router(
             .route("/oauth/authorize/login", post(login_form))
             .route("/oauth/authorize/consent", post(consent_form))
             .route("/oauth/revoke", post(revoke));
+    }
+    if introspection {
+        r = r.route("/oauth/introspect", post(introspect));
     }
     r.with_state(ep)
 }
@@ -88,6 +92,15 @@ async fn revoke(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Response 
     };
     let addr = super::throttle::request_address(&parts.extensions);
     into_axum(ep.revoke(&parts.headers, &bytes, &addr).await)
+}
+
+async fn introspect(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Response {
+    let (parts, bytes) = body(req, ep.settings.max_body_bytes).await;
+    let Some(bytes) = bytes else {
+        return too_large();
+    };
+    let addr = super::throttle::request_address(&parts.extensions);
+    into_axum(ep.introspect(&parts.headers, &bytes, &addr).await)
 }
 
 async fn authorize(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Response {
