@@ -63,6 +63,8 @@ pub(crate) mod session_id;
 
 #[cfg(feature = "actix")]
 pub mod actix;
+#[cfg(feature = "actix")]
+pub(crate) mod actix_http;
 #[cfg(feature = "axum")]
 pub mod axum;
 #[cfg(feature = "fuzzing")]

@@ -47,18 +47,63 @@ struct Platform {
     base: String,
     http: reqwest::Client,
     redirect: String,
-    _task: tokio::task::JoinHandle<()>,
+    _task: Server,
 }
 
-async fn platform(settings: CodeFlowSettings) -> Platform {
-    platform_with(settings, None).await
+/// The running server; stopped when the platform is dropped.
+enum Server {
+    Tokio(tokio::task::JoinHandle<()>),
+    #[cfg(feature = "actix")]
+    Actix(actix_web::dev::ServerHandle),
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        match self {
+            Self::Tokio(t) => t.abort(),
+            #[cfg(feature = "actix")]
+            Self::Actix(h) => {
+                let _ = h.stop(false);
+            }
+        }
+    }
+}
+
+/// Which adapter serves the issuer and the API: every case runs on both.
+#[derive(Clone, Copy, Debug)]
+enum Fw {
+    Axum,
+    #[cfg(feature = "actix")]
+    Actix,
+}
+
+const BOTH: &[Fw] = &[
+    Fw::Axum,
+    #[cfg(feature = "actix")]
+    Fw::Actix,
+];
+
+async fn platform(fw: Fw, settings: CodeFlowSettings) -> Platform {
+    platform_with(fw, settings, None).await
+}
+
+fn whoami_body(ctx: &tollgate::AuthContext) -> Value {
+    serde_json::json!({
+        "customer": ctx.customer(),
+        "client": ctx.client_id(),
+        "account": ctx.account(),
+        "scoped": ctx.is_customer_scoped(),
+        "own": ctx.ensure_customer("cust-ann").is_ok(),
+        "other": ctx.ensure_customer("cust-bob").is_ok(),
+        "scopes": ctx.scopes().iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>(),
+    })
 }
 
 /// A platform: issuer routes with the code flow, and `/whoami` guarded by
 /// an authenticator that trusts the issuer and its revocations.
-async fn platform_with(settings: CodeFlowSettings, stores: Option<CodeFlow>) -> Platform {
+async fn platform_with(fw: Fw, settings: CodeFlowSettings, stores: Option<CodeFlow>) -> Platform {
     common::install_backend();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let redirect = "http://127.0.0.1:9/callback".to_owned();
     let ring = KeyRing::new(SigningKey::generate(SigningAlgorithm::Ed25519).unwrap());
@@ -98,38 +143,63 @@ async fn platform_with(settings: CodeFlowSettings, stores: Option<CodeFlow>) -> 
         .revocations(revocations)
         .build()
         .unwrap();
-    let api = axum::Router::new()
-        .route(
-            "/whoami",
-            get(|Auth(ctx): Auth| async move {
-                axum::Json(serde_json::json!({
-                    "customer": ctx.customer(),
-                    "client": ctx.client_id(),
-                    "account": ctx.account(),
-                    "scoped": ctx.is_customer_scoped(),
-                    "own": ctx.ensure_customer("cust-ann").is_ok(),
-                    "other": ctx.ensure_customer("cust-bob").is_ok(),
-                    "scopes": ctx.scopes().iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>(),
-                }))
-            }),
-        )
-        .layer(tollgate::tower::AuthLayer::required(auth.clone()));
-    let app = tollgate::issuer::router(
-        minter,
-        clients,
-        TokenEndpointSettings::default()
-            .with_code_flow(flow)
-            .with_introspection(auth),
-    )
-    .merge(api);
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .unwrap()
-    });
+    let settings = TokenEndpointSettings::default()
+        .with_code_flow(flow)
+        .with_introspection(auth.clone());
+    let clients: Arc<dyn tollgate::issuer::ClientRegistry> = clients;
+    let task = match fw {
+        Fw::Axum => {
+            let api = axum::Router::new()
+                .route(
+                    "/whoami",
+                    get(|Auth(ctx): Auth| async move { axum::Json(whoami_body(&ctx)) }),
+                )
+                .layer(tollgate::tower::AuthLayer::required(auth));
+            let app = tollgate::issuer::router(minter, clients, settings).merge(api);
+            listener.set_nonblocking(true).unwrap();
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let task = tokio::spawn(async move {
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+                )
+                .await
+                .unwrap()
+            });
+            Server::Tokio(task)
+        }
+        #[cfg(feature = "actix")]
+        Fw::Actix => {
+            use actix_web::{App, HttpResponse, HttpServer, web};
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    let server = HttpServer::new(move || {
+                        App::new()
+                            .configure(tollgate::issuer::actix::configure(
+                                minter.clone(),
+                                clients.clone(),
+                                settings.clone(),
+                            ))
+                            .service(
+                                web::resource("/whoami")
+                                    .wrap(tollgate::actix::AuthMiddleware::required(auth.clone()))
+                                    .route(web::get().to(|Auth(ctx): Auth| async move {
+                                        HttpResponse::Ok().json(whoami_body(&ctx))
+                                    })),
+                            )
+                    })
+                    .workers(1)
+                    .listen(listener)
+                    .unwrap()
+                    .run();
+                    tx.send(server.handle()).unwrap();
+                    server.await.unwrap();
+                });
+            });
+            Server::Actix(rx.recv().unwrap())
+        }
+    };
     Platform {
         base,
         http: reqwest::Client::builder()
@@ -356,7 +426,13 @@ fn claims(jwt: &str) -> Value {
 
 #[tokio::test]
 async fn public_client_logs_a_customer_in_and_refreshes() {
-    let p = platform(CodeFlowSettings::default()).await;
+    for fw in BOTH {
+        public_client_logs_a_customer_in_and_refreshes_on(*fw).await;
+    }
+}
+
+async fn public_client_logs_a_customer_in_and_refreshes_on(fw: Fw) {
+    let p = platform(fw, CodeFlowSettings::default()).await;
     let (verifier, challenge) = pkce();
     let code = code(
         &p,
@@ -428,7 +504,13 @@ async fn public_client_logs_a_customer_in_and_refreshes() {
 
 #[tokio::test]
 async fn a_replayed_code_fails_and_revokes_what_it_gave() {
-    let p = platform(CodeFlowSettings::default()).await;
+    for fw in BOTH {
+        a_replayed_code_fails_and_revokes_what_it_gave_on(*fw).await;
+    }
+}
+
+async fn a_replayed_code_fails_and_revokes_what_it_gave_on(fw: Fw) {
+    let p = platform(fw, CodeFlowSettings::default()).await;
     let (verifier, challenge) = pkce();
     let code = code(&p, "web", Some(&challenge), "").await;
     let (status, first) = exchange(&p, &code, Some(&verifier), "web").await;
@@ -454,7 +536,13 @@ async fn a_replayed_code_fails_and_revokes_what_it_gave() {
 
 #[tokio::test]
 async fn code_exchange_errors() {
-    let p = platform(CodeFlowSettings::default()).await;
+    for fw in BOTH {
+        code_exchange_errors_on(*fw).await;
+    }
+}
+
+async fn code_exchange_errors_on(fw: Fw) {
+    let p = platform(fw, CodeFlowSettings::default()).await;
     let (verifier, challenge) = pkce();
     let invalid_grant = (400, Some("invalid_grant"));
 
@@ -533,9 +621,15 @@ async fn code_exchange_errors() {
 
 #[tokio::test]
 async fn an_expired_code_is_refused() {
+    for fw in BOTH {
+        an_expired_code_is_refused_on(*fw).await;
+    }
+}
+
+async fn an_expired_code_is_refused_on(fw: Fw) {
     let mut settings = CodeFlowSettings::default();
     settings.code_lifetime = Duration::from_secs(1);
-    let p = platform(settings).await;
+    let p = platform(fw, settings).await;
     let (verifier, challenge) = pkce();
     let c = code(&p, "web", Some(&challenge), "").await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -545,7 +639,13 @@ async fn an_expired_code_is_refused() {
 
 #[tokio::test]
 async fn authorize_errors_are_pages_or_redirects() {
-    let p = platform(CodeFlowSettings::default()).await;
+    for fw in BOTH {
+        authorize_errors_are_pages_or_redirects_on(*fw).await;
+    }
+}
+
+async fn authorize_errors_are_pages_or_redirects_on(fw: Fw) {
+    let p = platform(fw, CodeFlowSettings::default()).await;
     let (_, challenge) = pkce();
     // Never redirected: unknown client, unregistered or prefix-matching redirect URI.
     for q in [
@@ -615,7 +715,13 @@ async fn authorize_errors_are_pages_or_redirects() {
 
 #[tokio::test]
 async fn denied_consent_redirects_access_denied() {
-    let p = platform(CodeFlowSettings::default()).await;
+    for fw in BOTH {
+        denied_consent_redirects_access_denied_on(*fw).await;
+    }
+}
+
+async fn denied_consent_redirects_access_denied_on(fw: Fw) {
+    let p = platform(fw, CodeFlowSettings::default()).await;
     let (_, challenge) = pkce();
     let done = login(
         &p,
@@ -633,7 +739,13 @@ async fn denied_consent_redirects_access_denied() {
 
 #[tokio::test]
 async fn login_forms_need_the_csrf_cookie() {
-    let p = platform(CodeFlowSettings::default()).await;
+    for fw in BOTH {
+        login_forms_need_the_csrf_cookie_on(*fw).await;
+    }
+}
+
+async fn login_forms_need_the_csrf_cookie_on(fw: Fw) {
+    let p = platform(fw, CodeFlowSettings::default()).await;
     let (_, challenge) = pkce();
     let q = authorize_query(&p, "web", Some(&challenge), "");
     let page = fetch(&p, p.http.get(format!("{}/oauth/authorize?{q}", p.base))).await;
@@ -660,8 +772,14 @@ async fn login_forms_need_the_csrf_cookie() {
 
 #[tokio::test]
 async fn failed_logins_are_throttled_and_look_alike() {
+    for fw in BOTH {
+        failed_logins_are_throttled_and_look_alike_on(*fw).await;
+    }
+}
+
+async fn failed_logins_are_throttled_and_look_alike_on(fw: Fw) {
     let settings = CodeFlowSettings::default().with_failure_limits(3, 100, Duration::from_secs(60));
-    let p = platform(settings).await;
+    let p = platform(fw, settings).await;
     let (_, challenge) = pkce();
     let q = authorize_query(&p, "web", Some(&challenge), "");
     // Wrong password and unknown email: the same status and message.
@@ -678,7 +796,13 @@ async fn failed_logins_are_throttled_and_look_alike() {
 
 #[tokio::test]
 async fn revoked_refresh_tokens_stop_working() {
-    let p = platform(CodeFlowSettings::default()).await;
+    for fw in BOTH {
+        revoked_refresh_tokens_stop_working_on(*fw).await;
+    }
+}
+
+async fn revoked_refresh_tokens_stop_working_on(fw: Fw) {
+    let p = platform(fw, CodeFlowSettings::default()).await;
     let c = code(&p, "srv", None, "").await;
     let (s, body) = exchange(&p, &c, None, "srv").await;
     assert_eq!(s, 200, "{body}");
@@ -722,7 +846,13 @@ async fn revoked_refresh_tokens_stop_working() {
 
 #[tokio::test]
 async fn discovery_advertises_the_code_flow() {
-    let p = platform(CodeFlowSettings::default()).await;
+    for fw in BOTH {
+        discovery_advertises_the_code_flow_on(*fw).await;
+    }
+}
+
+async fn discovery_advertises_the_code_flow_on(fw: Fw) {
+    let p = platform(fw, CodeFlowSettings::default()).await;
     let raw = p
         .http
         .get(format!("{}/.well-known/openid-configuration", p.base))
@@ -780,8 +910,14 @@ async fn two_instances_on_one_redis_serve_one_login() {
     };
     // Two platforms sharing stores but not keys: the token is checked only
     // by the instance that signed it; the grants are what is shared.
-    let a = platform_with(CodeFlowSettings::default(), Some(stores())).await;
-    let b = platform_with(CodeFlowSettings::default(), Some(stores())).await;
+    let a = platform_with(Fw::Axum, CodeFlowSettings::default(), Some(stores())).await;
+    // The second instance on the other framework, when both are built.
+    let b = platform_with(
+        BOTH[BOTH.len() - 1],
+        CodeFlowSettings::default(),
+        Some(stores()),
+    )
+    .await;
     let (verifier, challenge) = pkce();
     let c = code(&a, "web", Some(&challenge), "").await;
     let (s, body) = exchange(&b, &c, Some(&verifier), "web").await;
@@ -825,7 +961,13 @@ async fn introspect(p: &Platform, token: &str, client: Option<(&str, &str)>) -> 
 
 #[tokio::test]
 async fn introspection_answers_what_a_request_would_meet() {
-    let p = platform(CodeFlowSettings::default()).await;
+    for fw in BOTH {
+        introspection_answers_what_a_request_would_meet_on(*fw).await;
+    }
+}
+
+async fn introspection_answers_what_a_request_would_meet_on(fw: Fw) {
+    let p = platform(fw, CodeFlowSettings::default()).await;
     let c = code(&p, "srv", None, "").await;
     let (_, body) = exchange(&p, &c, None, "srv").await;
     let access = body["access_token"].as_str().unwrap().to_owned();

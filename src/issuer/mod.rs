@@ -29,6 +29,8 @@
 //! reject its unexpired tokens on the next request (the in-memory registry
 //! is consulted per request, cached tokens included: no delay).
 
+#[cfg(feature = "actix")]
+pub mod actix;
 mod authorize;
 mod clients;
 mod customer;

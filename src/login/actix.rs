@@ -12,7 +12,6 @@
 //! ```
 
 use super::LoginFlow;
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 
@@ -29,25 +28,7 @@ pub fn configure(flow: LoginFlow) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
-/// The request line and headers as `http` 1 parts (actix-web 4 speaks `http` 0.2).
-fn parts(req: &HttpRequest) -> Option<http::request::Parts> {
-    let mut b = http::Request::builder()
-        .method(req.method().as_str())
-        .uri(req.uri().to_string());
-    for (name, value) in req.headers() {
-        b = b.header(name.as_str(), value.as_bytes());
-    }
-    b.body(()).ok().map(|r| r.into_parts().0)
-}
-
-fn respond(res: http::Response<Bytes>) -> HttpResponse {
-    let status = StatusCode::from_u16(res.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let mut out = HttpResponse::build(status);
-    for (name, value) in res.headers() {
-        out.append_header((name.as_str(), value.as_bytes()));
-    }
-    out.body(res.into_body())
-}
+use crate::actix_http::{parts, respond};
 
 async fn run<F, Fut>(req: HttpRequest, flow: web::Data<LoginFlow>, handler: F) -> HttpResponse
 where
