@@ -1,7 +1,8 @@
 //! The same API as `axum_api`, on actix-web, with the same environment
 //! contract (`TOLLGATE_BIND`, `TOLLGATE_ISSUER`, `TOLLGATE_AUDIENCE`,
 //! `TOLLGATE_JWKS_URL` / `TOLLGATE_DISCOVERY=1` / `TOLLGATE_HS256_SECRET`,
-//! `TOLLGATE_SCOPE_CLAIM`, `TOLLGATE_EXPIRED_STATUS`, `TOLLGATE_LEEWAY_SECS`, `TOLLGATE_TOKEN_CACHE`)
+//! `TOLLGATE_SCOPE_CLAIM`, `TOLLGATE_EXPIRED_STATUS`, `TOLLGATE_LEEWAY_SECS`, `TOLLGATE_TOKEN_CACHE`,
+//! `TOLLGATE_DPOP`, `TOLLGATE_PUBLIC_URL`)
 //! and the same `listening on http://ADDR` line.
 //!
 //! Run with `cargo run --example actix_api --features actix,macros`.

@@ -15,6 +15,10 @@
 //! - `TOLLGATE_SCOPE_CLAIM` (default `scope`), `TOLLGATE_EXPIRED_STATUS`
 //!   (default 401), `TOLLGATE_LEEWAY_SECS` (default 60), `TOLLGATE_TOKEN_CACHE`
 //!   (`on` default, `off` verifies every request)
+//! - `TOLLGATE_DPOP`: `off`, `allowed` (default) or `required` (DPoP-bound
+//!   tokens, RFC 9449; anything else is a startup error), `TOLLGATE_PUBLIC_URL`
+//!   (the external base URL DPoP proofs name in `htu`; default `http://` +
+//!   the bind address)
 //!
 //! It prints `listening on http://ADDR` once it accepts connections.
 

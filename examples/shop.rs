@@ -783,9 +783,13 @@ async fn run() -> Result<(), String> {
     let partner = env("TOLLGATE_PARTNER_URL").unwrap_or_else(|| "http://127.0.0.1:3001".into());
     let mut redirect_uris = vec![
         format!("{base}/callback"),
-        format!("{}/callback", issuer.trim_end_matches('/')),
         format!("{}/callback", partner.trim_end_matches('/')),
     ];
+    // The issuer's own callback only where a browser can be sent safely
+    // (https); a plain-http issuer name is not a redirect URI.
+    if issuer.starts_with("https://") {
+        redirect_uris.push(format!("{}/callback", issuer.trim_end_matches('/')));
+    }
     redirect_uris.extend(
         env("TOLLGATE_DEMO_REDIRECT_URIS")
             .unwrap_or_default()

@@ -58,6 +58,12 @@ impl RequestParts for ServiceRequest {
     fn query(&self) -> Option<&str> {
         RequestParts::query(self.request())
     }
+    fn path(&self) -> Option<&str> {
+        RequestParts::path(self.request())
+    }
+    fn authority(&self) -> Option<&str> {
+        RequestParts::authority(self.request())
+    }
 }
 
 impl RequestParts for HttpRequest {
@@ -71,6 +77,12 @@ impl RequestParts for HttpRequest {
     }
     fn query(&self) -> Option<&str> {
         Some(self.query_string()).filter(|q| !q.is_empty())
+    }
+    fn path(&self) -> Option<&str> {
+        Some(self.uri().path())
+    }
+    fn authority(&self) -> Option<&str> {
+        self.uri().authority().map(|a| a.as_str())
     }
 }
 
@@ -244,7 +256,7 @@ impl ResponseError for AuthError {
         let res: http::Response<String> = self.to_response();
         let mut builder = HttpResponse::build(self.status_code());
         for (name, value) in res.headers() {
-            builder.insert_header((name.as_str(), value.as_bytes()));
+            builder.append_header((name.as_str(), value.as_bytes()));
         }
         builder.body(res.into_body())
     }

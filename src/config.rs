@@ -592,6 +592,13 @@ pub struct AuthConfig {
     pub token_cache: crate::jwt::TokenCacheSettings,
     /// Header naming what writes are attributed to (e.g. `X-Attribution`); off unless set.
     pub attribution_header: Option<String>,
+    /// DPoP (RFC 9449) sender-constrained tokens: policy (`off`, `allowed`
+    /// by default, `required`), `iat` window, external URL; see
+    /// [`crate::dpop`].
+    pub dpop: crate::dpop::DpopConfig,
+    /// Opaque (non-JWT) access tokens are introspected here (RFC 7662);
+    /// JWTs are still verified locally. Off unless set.
+    pub introspection: Option<crate::IntrospectionSettings>,
 }
 
 impl Default for AuthConfig {
@@ -610,11 +617,27 @@ impl Default for AuthConfig {
             sessions: SessionSources::default(),
             token_cache: crate::jwt::TokenCacheSettings::default(),
             attribution_header: None,
+            dpop: crate::dpop::DpopConfig::default(),
+            introspection: None,
         }
     }
 }
 
 impl AuthConfig {
+    /// Sets the DPoP settings (see [`crate::dpop`]).
+    #[must_use]
+    pub fn with_dpop(mut self, dpop: crate::dpop::DpopConfig) -> Self {
+        self.dpop = dpop;
+        self
+    }
+
+    /// Introspects opaque access tokens at an RFC 7662 endpoint.
+    #[must_use]
+    pub fn with_introspection(mut self, settings: crate::IntrospectionSettings) -> Self {
+        self.introspection = Some(settings);
+        self
+    }
+
     /// Sets the realm in `WWW-Authenticate`.
     #[must_use]
     pub fn with_realm(mut self, realm: impl Into<String>) -> Self {

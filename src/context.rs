@@ -143,6 +143,27 @@ impl AuthContext {
         self.0.client_id.as_deref()
     }
 
+    /// How the access token was bound: [`TokenBinding::Dpop`] when it is
+    /// DPoP-bound (`cnf.jkt`), which the engine accepts only with a valid
+    /// proof of that key on this request; [`TokenBinding::Bearer`] otherwise.
+    pub fn binding(&self) -> crate::dpop::TokenBinding {
+        if !self.0.credentials.contains(CredentialKinds::ACCESS_TOKEN) {
+            return crate::dpop::TokenBinding::Bearer;
+        }
+        match self
+            .0
+            .claims
+            .get("cnf")
+            .and_then(|c| c.get("jkt"))
+            .and_then(|j| j.as_str())
+        {
+            Some(jkt) => crate::dpop::TokenBinding::Dpop {
+                jkt: jkt.to_owned(),
+            },
+            None => crate::dpop::TokenBinding::Bearer,
+        }
+    }
+
     /// The token subject (`sub`).
     pub fn subject(&self) -> Option<&str> {
         self.0.subject.as_deref()

@@ -36,6 +36,19 @@ pub trait RequestParts {
     fn query(&self) -> Option<&str> {
         None
     }
+
+    /// The request path as received (percent-encoded, without the query);
+    /// needed to check DPoP proofs (`htu`). `None` when unknown.
+    fn path(&self) -> Option<&str> {
+        None
+    }
+
+    /// The authority of the request URI (HTTP/2 `:authority`, or an
+    /// absolute-form target), used for DPoP's `htu` when there is no `Host`
+    /// header.
+    fn authority(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl RequestParts for http::HeaderMap {
@@ -56,6 +69,12 @@ impl RequestParts for http::request::Parts {
     fn query(&self) -> Option<&str> {
         self.uri.query()
     }
+    fn path(&self) -> Option<&str> {
+        Some(self.uri.path())
+    }
+    fn authority(&self) -> Option<&str> {
+        self.uri.authority().map(|a| a.as_str())
+    }
 }
 
 impl<B> RequestParts for http::Request<B> {
@@ -67,6 +86,12 @@ impl<B> RequestParts for http::Request<B> {
     }
     fn query(&self) -> Option<&str> {
         self.uri().query()
+    }
+    fn path(&self) -> Option<&str> {
+        Some(self.uri().path())
+    }
+    fn authority(&self) -> Option<&str> {
+        self.uri().authority().map(|a| a.as_str())
     }
 }
 
@@ -306,13 +331,31 @@ pub fn parse_authorization(
     checked_token(trim_ows(rest), max_token_bytes).map(Some)
 }
 
+/// The token of an `Authorization: DPoP <token>` value (RFC 9449 §7.1: the
+/// scheme matched case-insensitively, the token a `token68`), `Ok(None)`
+/// for another scheme.
+fn dpop_token(value: &[u8], max: usize) -> Result<Option<&str>, CredentialsError> {
+    let value = trim_ows(value);
+    let is_dpop = value
+        .get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"dpop "));
+    if !is_dpop {
+        return Ok(None);
+    }
+    checked_token(trim_ows(value.get(5..).unwrap_or_default()), max).map(Some)
+}
+
 /// The credentials a request carries, borrowed from it.
 #[derive(Debug, Default, Clone)]
 pub struct Credentials<'a> {
     /// The bearer token, from whichever single source carried it.
     pub bearer: Option<BearerToken<'a>>,
-    /// An `Authorization` header with a scheme other than `Bearer` was present.
+    /// An `Authorization` header with a scheme other than `Bearer` (or
+    /// `DPoP`) was present.
     pub other_scheme: bool,
+    /// The token in [`bearer`](Self::bearer) arrived as `Authorization: DPoP`
+    /// (RFC 9449): a proof must accompany it.
+    pub dpop_scheme: bool,
 }
 
 /// Reads the credentials of a request according to `sources`.
@@ -329,7 +372,13 @@ pub fn extract<'a, R: RequestParts + ?Sized>(
         if let Some(value) = value {
             match parse_authorization(value, max) {
                 Ok(token) => creds.bearer = token.map(|t| BearerToken(Cow::Borrowed(t))),
-                Err(CredentialsError::UnsupportedScheme) => creds.other_scheme = true,
+                Err(CredentialsError::UnsupportedScheme) => match dpop_token(value, max)? {
+                    Some(token) => {
+                        creds.bearer = Some(BearerToken(Cow::Borrowed(token)));
+                        creds.dpop_scheme = true;
+                    }
+                    None => creds.other_scheme = true,
+                },
                 Err(e) => return Err(e),
             }
         }

@@ -12,6 +12,13 @@
 //! | [`Expired`](AuthErrorKind::Expired) | 401 or the configured status (e.g. 498) | `…, error="invalid_token", error_description="expired"` |
 //! | [`InsufficientScope`](AuthErrorKind::InsufficientScope) | 403 | `…, error="insufficient_scope", scope="…"` |
 //! | [`Unavailable`](AuthErrorKind::Unavailable) | 503 | none |
+//! | [`InvalidDpopProof`](AuthErrorKind::InvalidDpopProof) | 401 | `DPoP realm="…", algs="…", error="invalid_dpop_proof", …` |
+//!
+//! With DPoP (RFC 9449 §7.1) the challenge scheme follows the credential:
+//! errors about a token presented with the `DPoP` scheme use a `DPoP`
+//! challenge (with `algs`); the 401 for missing credentials carries both a
+//! `Bearer` and a `DPoP` challenge while DPoP is allowed, only `DPoP` while
+//! it is required, only `Bearer` while it is off.
 //!
 //! Descriptions are fixed strings chosen by tollgate: nothing from the request
 //! (least of all the token) is ever echoed.
@@ -38,6 +45,9 @@ pub enum AuthErrorKind {
     InsufficientScope,
     /// A key source or store is unreachable and nothing usable is cached.
     Unavailable,
+    /// The DPoP proof is missing, repeated or invalid, or does not match
+    /// the token (RFC 9449 §7.1).
+    InvalidDpopProof,
 }
 
 impl AuthErrorKind {
@@ -49,6 +59,7 @@ impl AuthErrorKind {
             Self::InvalidToken | Self::Expired => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::Unavailable => "temporarily_unavailable",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
         }
     }
 }
@@ -60,6 +71,16 @@ pub(crate) const DEFAULT_REALM: &str = "tollgate";
 pub(crate) struct ErrorSettings {
     pub(crate) realm: Arc<str>,
     pub(crate) expired_status: StatusCode,
+    /// Which challenges the 401 for missing credentials carries.
+    pub(crate) dpop: crate::dpop::DpopPolicy,
+}
+
+/// Which `WWW-Authenticate` challenges an error carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Challenge {
+    Bearer,
+    Dpop,
+    Both,
 }
 
 impl Default for ErrorSettings {
@@ -67,6 +88,7 @@ impl Default for ErrorSettings {
         Self {
             realm: Arc::from(DEFAULT_REALM),
             expired_status: StatusCode::UNAUTHORIZED,
+            dpop: crate::dpop::DpopPolicy::default(),
         }
     }
 }
@@ -80,6 +102,7 @@ pub struct AuthError {
     scope: Option<Box<str>>,
     status: StatusCode,
     realm: Arc<str>,
+    challenge: Challenge,
 }
 
 impl AuthError {
@@ -89,11 +112,19 @@ impl AuthError {
         settings: &ErrorSettings,
     ) -> Self {
         let status = match kind {
-            AuthErrorKind::Missing | AuthErrorKind::InvalidToken => StatusCode::UNAUTHORIZED,
+            AuthErrorKind::Missing
+            | AuthErrorKind::InvalidToken
+            | AuthErrorKind::InvalidDpopProof => StatusCode::UNAUTHORIZED,
             AuthErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
             AuthErrorKind::Expired => settings.expired_status,
             AuthErrorKind::InsufficientScope => StatusCode::FORBIDDEN,
             AuthErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        let challenge = match (kind, settings.dpop) {
+            (AuthErrorKind::InvalidDpopProof, _)
+            | (AuthErrorKind::Missing, crate::dpop::DpopPolicy::Required) => Challenge::Dpop,
+            (AuthErrorKind::Missing, crate::dpop::DpopPolicy::Allowed) => Challenge::Both,
+            _ => Challenge::Bearer,
         };
         Self {
             kind,
@@ -101,7 +132,17 @@ impl AuthError {
             scope: None,
             status,
             realm: settings.realm.clone(),
+            challenge,
         }
+    }
+
+    /// The same error with a `DPoP` challenge: for a credential presented
+    /// with the `DPoP` scheme.
+    pub(crate) fn with_dpop_challenge(mut self) -> Self {
+        if self.kind != AuthErrorKind::Missing {
+            self.challenge = Challenge::Dpop;
+        }
+        self
     }
 
     pub(crate) fn insufficient_scope(scope: String, settings: &ErrorSettings) -> Self {
@@ -152,14 +193,44 @@ impl AuthError {
         self.status
     }
 
-    /// The `WWW-Authenticate` challenge, if this kind carries one.
+    /// The (first) `WWW-Authenticate` challenge, if this kind carries one.
+    /// A 401 for missing credentials while DPoP is allowed carries a second,
+    /// `DPoP` challenge: see [`www_authenticate_all`](Self::www_authenticate_all).
     pub fn www_authenticate(&self) -> Option<HeaderValue> {
+        match self.challenge {
+            Challenge::Bearer | Challenge::Both => self.render(Challenge::Bearer),
+            Challenge::Dpop => self.render(Challenge::Dpop),
+        }
+    }
+
+    /// Every `WWW-Authenticate` challenge, one header field each: `Bearer`,
+    /// `DPoP`, or both (RFC 9449 §7.1).
+    pub fn www_authenticate_all(&self) -> Vec<HeaderValue> {
+        match self.challenge {
+            Challenge::Both => [Challenge::Bearer, Challenge::Dpop]
+                .into_iter()
+                .filter_map(|c| self.render(c))
+                .collect(),
+            c => self.render(c).into_iter().collect(),
+        }
+    }
+
+    fn render(&self, scheme: Challenge) -> Option<HeaderValue> {
         use fmt::Write;
         if self.kind == AuthErrorKind::Unavailable {
             return None;
         }
         let mut v = String::with_capacity(96);
-        let _ = write!(v, "Bearer realm=\"{}\"", QuotedString(&self.realm));
+        if scheme == Challenge::Dpop {
+            let _ = write!(
+                v,
+                "DPoP realm=\"{}\", algs=\"{}\"",
+                QuotedString(&self.realm),
+                crate::dpop::PROOF_ALGORITHMS
+            );
+        } else {
+            let _ = write!(v, "Bearer realm=\"{}\"", QuotedString(&self.realm));
+        }
         if self.kind != AuthErrorKind::Missing {
             let _ = write!(v, ", error=\"{}\"", self.kind.code());
             let desc = if self.kind == AuthErrorKind::Expired {
@@ -210,8 +281,8 @@ impl AuthError {
             http::header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         );
-        if let Some(challenge) = self.www_authenticate() {
-            headers.insert(http::header::WWW_AUTHENTICATE, challenge);
+        for challenge in self.www_authenticate_all() {
+            headers.append(http::header::WWW_AUTHENTICATE, challenge);
         }
         if let Some(retry) = self.retry_after() {
             headers.insert(http::header::RETRY_AFTER, retry);
@@ -269,6 +340,7 @@ mod tests {
         ErrorSettings {
             realm: Arc::from("api"),
             expired_status: StatusCode::from_u16(498).unwrap(),
+            dpop: crate::dpop::DpopPolicy::Off,
         }
     }
 

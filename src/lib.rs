@@ -49,8 +49,10 @@ pub mod basic;
 pub mod config;
 pub mod context;
 pub mod credentials;
+pub mod dpop;
 pub mod error;
 pub mod extract;
+pub(crate) mod introspection;
 pub(crate) mod jwt;
 pub mod policy;
 #[cfg(feature = "redis")]
@@ -67,6 +69,8 @@ pub mod actix;
 pub(crate) mod actix_http;
 #[cfg(feature = "axum")]
 pub mod axum;
+#[cfg(feature = "cli")]
+pub mod explain;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -74,6 +78,8 @@ pub mod fuzzing;
 pub mod issuer;
 #[cfg(feature = "login")]
 pub mod login;
+#[cfg(feature = "test-util")]
+pub mod testing;
 #[cfg(feature = "tower")]
 pub mod tower;
 
@@ -86,8 +92,10 @@ pub use config::{
     IssuerConfig, KeySource, Secret, SessionSources,
 };
 pub use context::{AuthContext, CredentialKinds};
+pub use dpop::{DpopConfig, DpopPolicy, TokenBinding};
 pub use error::{AuthError, AuthErrorKind};
 pub use extract::{Auth, Customer, Require, ScopeRequirement};
+pub use introspection::IntrospectionSettings;
 pub use jwt::{RemoteKeySettings, TokenCacheSettings};
 #[cfg(feature = "redis")]
 pub use redis_conn::RedisError;

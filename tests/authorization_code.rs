@@ -63,7 +63,9 @@ impl Drop for Server {
             Self::Tokio(t) => t.abort(),
             #[cfg(feature = "actix")]
             Self::Actix(h) => {
-                let _ = h.stop(false);
+                // The stop command is sent when `stop` is called; its future
+                // only waits for completion.
+                drop(h.stop(false));
             }
         }
     }
@@ -1019,4 +1021,82 @@ async fn introspection_answers_what_a_request_would_meet_on(fw: Fw) {
     )
     .await;
     assert_eq!(got, serde_json::json!({"active": false}));
+}
+
+/// RFC 9449 §5: a `DPoP` proof at the token endpoint binds the access tokens
+/// of the code and refresh grants to the proof's key (`cnf.jkt`,
+/// `token_type: DPoP`); an invalid proof is `400 invalid_dpop_proof`.
+#[tokio::test]
+async fn code_and_refresh_grants_bind_tokens_to_a_dpop_key() {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let rng = SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
+    let point = pair.public_key().as_ref().to_vec();
+    let jwk = serde_json::json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65])});
+    let jkt = tollgate::dpop::jwk_thumbprint(&jwk).unwrap();
+    let p = platform(Fw::Axum, CodeFlowSettings::default()).await;
+    let token_url = format!("{}/oauth/token", p.base);
+    let mut n = 0;
+    let mut proof = |htm: &str| {
+        n += 1;
+        let header = serde_json::json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk});
+        let claims = serde_json::json!({"jti": format!("p-{n}"), "htm": htm, "htu": token_url, "iat": common::now()});
+        let msg = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let sig = pair.sign(&rng, msg.as_bytes()).unwrap();
+        format!("{msg}.{}", b64(sig.as_ref()))
+    };
+    let post = |body: String, dpop: String| {
+        let req = p
+            .http
+            .post(format!("{}/oauth/token", p.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("dpop", dpop)
+            .body(body);
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let body: Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
+            (status, body)
+        }
+    };
+    let (verifier, challenge) = pkce();
+    let code = code(&p, "web", Some(&challenge), "&scope=orders:read").await;
+    let exchange = format!(
+        "grant_type=authorization_code&code={}&redirect_uri={}&code_verifier={verifier}&client_id=web",
+        enc(&code),
+        enc(&p.redirect)
+    );
+    // A proof for another method: refused, and the code is not spent.
+    let (status, body) = post(exchange.clone(), proof("GET")).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_dpop_proof");
+    let (status, body) = post(exchange, proof("POST")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    assert_eq!(
+        claims(body["access_token"].as_str().unwrap())["cnf"]["jkt"],
+        jkt
+    );
+    let refresh_token = body["refresh_token"].as_str().unwrap();
+    let (status, body) = post(
+        format!(
+            "grant_type=refresh_token&refresh_token={}&client_id=web",
+            enc(refresh_token)
+        ),
+        proof("POST"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    assert_eq!(
+        claims(body["access_token"].as_str().unwrap())["cnf"]["jkt"],
+        jkt
+    );
 }

@@ -346,6 +346,7 @@ async fn rotation_keeps_old_tokens_until_the_key_is_retired() {
         account: "acct-1",
         scope: "orders:read",
         lifetime: Duration::from_secs(600),
+        jkt: None,
     };
     let old = p.minter.access_token(&grant).unwrap().token;
     let old_kid = p.ring.active().unwrap().kid().to_owned();
@@ -427,6 +428,7 @@ fn signing_keys_load_from_pem_and_never_print_secrets() {
                 account: "a",
                 scope: "x:read",
                 lifetime: Duration::from_secs(60),
+                jkt: None,
             })
             .unwrap()
             .token;

@@ -135,6 +135,7 @@ fn mint(ring: &KeyRing) -> String {
             account: "acct-1",
             scope: "orders:read",
             lifetime: Duration::from_secs(60),
+            jkt: None,
         })
         .unwrap()
         .token

@@ -113,6 +113,7 @@ fn tokens(s: &AuthServer, nonce: Option<&str>) -> Response {
             account: ACCOUNT,
             scope: "openid orders:read",
             lifetime,
+            jkt: None,
         })
         .unwrap();
     let refresh = random();

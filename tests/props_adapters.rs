@@ -420,7 +420,15 @@ fn check(case: &Case, o: &Outcomes) -> Result<(), TestCaseError> {
                 name,
                 out
             ),
-            401 => prop_assert!(challenge.starts_with(BARE_CHALLENGE), "{}: {:?}", name, out),
+            // A token presented with the `DPoP` scheme is answered with a
+            // DPoP challenge (RFC 9449 §7.1).
+            401 => prop_assert!(
+                challenge.starts_with(BARE_CHALLENGE)
+                    || challenge.starts_with("DPoP realm=\"tollgate\", algs="),
+                "{}: {:?}",
+                name,
+                out
+            ),
             403 => prop_assert!(
                 challenge.contains("error=\"insufficient_scope\""),
                 "{}: {:?}",

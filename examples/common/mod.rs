@@ -9,6 +9,7 @@ use tollgate::{AuthConfig, Authenticator, ClaimNames, IssuerConfig, KeySource, S
 
 pub const DEFAULT_ISSUER: &str = "https://tollgate.local";
 const DEFAULT_AUDIENCE: &str = "tollgate-demo";
+const DEFAULT_BIND: &str = "127.0.0.1:3000";
 
 pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -92,8 +93,44 @@ pub fn build_config(demo: Option<&DemoKey>) -> Result<AuthConfig, String> {
             ));
         }
     };
-    Ok(AuthConfig::default()
+    // `TOLLGATE_DPOP`: off, allowed (default) or required; `TOLLGATE_PUBLIC_URL`:
+    // the external base URL DPoP proofs name (`htu`), default http:// + the
+    // bind address.
+    let dpop_policy = match env("TOLLGATE_DPOP") {
+        None => tollgate::DpopPolicy::Allowed,
+        Some(v) => v
+            .parse::<tollgate::DpopPolicy>()
+            .map_err(|e| format!("TOLLGATE_DPOP: {e}"))?,
+    };
+    // Without TOLLGATE_PUBLIC_URL the proof's `htu` is checked against the
+    // request's own URI (RFC 9449 §4.3: `http://` + its Host + path), which
+    // is the bind address when the server is called directly, whatever port
+    // an ephemeral bind picked.
+    let mut dpop = tollgate::DpopConfig::default()
+        .with_policy(dpop_policy)
+        .with_scheme("http");
+    if let Some(url) = env("TOLLGATE_PUBLIC_URL") {
+        dpop = dpop.with_public_url(url);
+    }
+    // `TOLLGATE_INTROSPECTION_URL` (+ `_CLIENT_ID`, `_CLIENT_SECRET`): opaque
+    // access tokens are introspected there (RFC 7662); JWTs stay local.
+    let introspection = match env("TOLLGATE_INTROSPECTION_URL") {
+        None => None,
+        Some(url) => Some(tollgate::IntrospectionSettings::new(
+            url,
+            env("TOLLGATE_INTROSPECTION_CLIENT_ID")
+                .ok_or("TOLLGATE_INTROSPECTION_URL needs TOLLGATE_INTROSPECTION_CLIENT_ID")?,
+            env("TOLLGATE_INTROSPECTION_CLIENT_SECRET")
+                .ok_or("TOLLGATE_INTROSPECTION_URL needs TOLLGATE_INTROSPECTION_CLIENT_SECRET")?,
+        )),
+    };
+    let mut config = AuthConfig::default();
+    if let Some(i) = introspection {
+        config = config.with_introspection(i);
+    }
+    Ok(config
         .with_issuer(ic)
+        .with_dpop(dpop)
         .with_claims(
             ClaimNames::default()
                 .with_scope(env("TOLLGATE_SCOPE_CLAIM").unwrap_or_else(|| "scope".into())),
@@ -133,7 +170,7 @@ pub struct Setup {
 
 /// Reads the environment contract and builds the authenticator.
 pub async fn setup() -> Result<Setup, String> {
-    let bind = env("TOLLGATE_BIND").unwrap_or_else(|| "127.0.0.1:3000".into());
+    let bind = env("TOLLGATE_BIND").unwrap_or_else(|| DEFAULT_BIND.into());
     let embedded = [
         "TOLLGATE_JWKS_URL",
         "TOLLGATE_DISCOVERY",

@@ -33,6 +33,7 @@ pub(crate) struct Extras {
     revocations: Option<Arc<dyn crate::revocation::Revocations>>,
     basic: Option<Arc<dyn crate::basic::BasicVerifier>>,
     attribution: Option<Arc<dyn super::AttributionPolicy>>,
+    dpop_replay: Option<Arc<dyn crate::dpop::ReplayCache>>,
 }
 
 impl AuthenticatorBuilder {
@@ -149,6 +150,33 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Introspects opaque (non-JWT) access tokens at an RFC 7662 endpoint;
+    /// JWTs are still verified locally.
+    pub fn introspection(mut self, settings: crate::IntrospectionSettings) -> Self {
+        self.config.introspection = Some(settings);
+        self
+    }
+
+    /// Sets the DPoP settings (see [`crate::dpop`]).
+    pub fn dpop(mut self, dpop: crate::dpop::DpopConfig) -> Self {
+        self.config.dpop = dpop;
+        self
+    }
+
+    /// Sets the DPoP policy: off, allowed (default) or required.
+    pub fn dpop_policy(mut self, policy: crate::dpop::DpopPolicy) -> Self {
+        self.config.dpop.policy = policy;
+        self
+    }
+
+    /// Remembers DPoP proof `jti`s in `cache` (default: an in-memory
+    /// [`MemoryReplayCache`](crate::dpop::MemoryReplayCache); share a
+    /// [`RedisReplayCache`](crate::dpop::ReplayCache) between instances).
+    pub fn dpop_replay_cache(mut self, cache: Arc<dyn crate::dpop::ReplayCache>) -> Self {
+        self.extras.dpop_replay = Some(cache);
+        self
+    }
+
     /// Sets where session IDs are read from.
     pub fn session_sources(mut self, sources: crate::config::SessionSources) -> Self {
         self.config.sessions = sources;
@@ -185,7 +213,27 @@ impl Authenticator {
             return Err(ConfigError::new("realm must be non-empty visible ASCII"));
         }
         check_claim_names(&config.claims)?;
+        config.dpop.validate().map_err(ConfigError::new)?;
+        let dpop = super::DpopRules {
+            policy: config.dpop.policy,
+            window_secs: config.dpop.iat_window_secs,
+            public_url: config.dpop.public_url.clone(),
+            scheme: config.dpop.scheme.clone(),
+            max_proof_bytes: config.dpop.max_proof_bytes,
+            replay: extras.dpop_replay.clone().unwrap_or_else(|| {
+                Arc::new(crate::dpop::MemoryReplayCache::new(
+                    config.dpop.replay_capacity,
+                ))
+            }),
+        };
 
+        let introspector = match &config.introspection {
+            None => None,
+            Some(settings) => Some(Arc::new(
+                crate::introspection::Introspector::new(settings.clone())
+                    .map_err(|e| ConfigError::new(format!("introspection: {e}")))?,
+            )),
+        };
         let mut client: Option<reqwest::Client> = None;
         let issuers = build_issuers(&config.issuers, &config.remote_keys, &mut client)?;
         let customer = match &config.customer_tokens {
@@ -284,10 +332,13 @@ impl Authenticator {
                     errors: ErrorSettings {
                         realm: Arc::from(config.realm.as_str()),
                         expired_status,
+                        dpop: config.dpop.policy,
                     },
                     scope_rules: config.scopes,
                 }),
                 allow_cors_preflight: config.allow_cors_preflight,
+                dpop,
+                introspector,
             }),
         })
     }

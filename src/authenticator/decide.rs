@@ -27,6 +27,8 @@ struct Presented<'r> {
     /// The attribution header's value, when attribution is configured.
     attribution: Option<&'r str>,
     other_scheme: bool,
+    /// The access token arrived as `Authorization: DPoP`.
+    dpop_scheme: bool,
 }
 
 impl Presented<'_> {
@@ -63,7 +65,18 @@ impl Authenticator {
             return Ok(Decision::Preflight);
         }
         let access = match presented.bearer.as_deref() {
-            Some(raw) => Some(self.verify_jwt_async(raw, TokenKind::Access).await?),
+            Some(raw) => {
+                let dpop = presented.dpop_scheme;
+                self.dpop_precheck(req, dpop)?;
+                let ctx = self
+                    .verify_jwt_async(raw, TokenKind::Access)
+                    .await
+                    .map_err(|e| if dpop { e.with_dpop_challenge() } else { e })?;
+                if let Some(key) = self.dpop_bind(req, raw, dpop, &ctx)? {
+                    self.dpop_replay(key).await?;
+                }
+                Some(ctx)
+            }
             None => None,
         };
         let customer = match presented.customer_token {
@@ -100,6 +113,12 @@ impl Authenticator {
         if presented.session.is_some() || presented.basic.is_some() {
             return Attempt::NeedsAsync;
         }
+        let dpop = presented.dpop_scheme;
+        if presented.bearer.is_some()
+            && let Err(e) = self.dpop_precheck(req, dpop)
+        {
+            return Attempt::Done(Err(e));
+        }
         let verify = |raw: Option<&str>, kind| match raw {
             None => Ok(None),
             Some(raw) => self.verify_jwt_now(raw, kind, true).map(Some),
@@ -107,15 +126,30 @@ impl Authenticator {
         let access = verify(presented.bearer.as_deref(), TokenKind::Access);
         let customer = verify(presented.customer_token, TokenKind::Customer);
         match (access, customer) {
-            (Ok(a), Ok(c)) => Attempt::Done(
-                self.combine([a, c, None, None], presented.other_scheme, mode)
-                    .and_then(|d| self.attribute(d, presented.attribution)),
-            ),
-            // A definite refusal of either credential is final.
-            (Err(VerifyError::Refuse(kind, desc)), _)
-            | (_, Err(VerifyError::Refuse(kind, desc))) => {
-                Attempt::Done(Err(self.error(kind, desc)))
+            (Ok(a), Ok(c)) => {
+                // The proof is checked on every request, cached token or not;
+                // its `jti` is recorded only once the answer is final here.
+                if let (Some(ctx), Some(raw)) = (&a, presented.bearer.as_deref()) {
+                    match self.dpop_bind(req, raw, dpop, ctx) {
+                        Err(e) => return Attempt::Done(Err(e)),
+                        Ok(None) => {}
+                        Ok(Some(key)) => match self.dpop_replay_now(key) {
+                            None => return Attempt::NeedsAsync,
+                            Some(Err(e)) => return Attempt::Done(Err(e)),
+                            Some(Ok(())) => {}
+                        },
+                    }
+                }
+                Attempt::Done(
+                    self.combine([a, c, None, None], presented.other_scheme, mode)
+                        .and_then(|d| self.attribute(d, presented.attribution)),
+                )
             }
+            // A definite refusal of either credential is final.
+            (Err(VerifyError::Refuse(kind, desc)), _) => {
+                Attempt::Done(Err(self.access_error(kind, desc, dpop)))
+            }
+            (_, Err(VerifyError::Refuse(kind, desc))) => Attempt::Done(Err(self.error(kind, desc))),
             _ => Attempt::NeedsAsync,
         }
     }
@@ -219,11 +253,19 @@ impl Authenticator {
             },
             None => None,
         };
+        // With DPoP off, the `DPoP` scheme is just an unsupported scheme.
+        let dpop_off = creds.dpop_scheme && e.dpop.policy == crate::dpop::DpopPolicy::Off;
+        let (bearer, other_scheme) = if dpop_off {
+            (None, true)
+        } else {
+            (creds.bearer, creds.other_scheme)
+        };
         Ok(Presented {
-            bearer: creds.bearer.map(BearerToken::into_inner),
+            bearer: bearer.map(BearerToken::into_inner),
+            dpop_scheme: creds.dpop_scheme && !dpop_off,
             customer_token,
             session,
-            other_scheme: creds.other_scheme && basic.is_none(),
+            other_scheme: other_scheme && basic.is_none(),
             basic,
             attribution,
         })

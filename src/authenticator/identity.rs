@@ -14,7 +14,12 @@ use std::sync::Arc;
 
 pub(super) enum VerifyError {
     Refuse(AuthErrorKind, &'static str),
-    NeedKeys { issuer: usize, generation: u64 },
+    NeedKeys {
+        issuer: usize,
+        generation: u64,
+    },
+    /// An opaque access token: only the introspection endpoint can answer.
+    NeedIntrospection,
 }
 
 /// Which kind of JWT a token must be.
@@ -52,7 +57,7 @@ struct CacheMeta {
 /// absent, or a non-empty string. Any other type is refused, never coerced:
 /// a number is not silently the string of its digits, and an object or array
 /// is not silently absent.
-fn claim_text(
+pub(super) fn claim_text(
     claims: &serde_json::Map<String, serde_json::Value>,
     name: &str,
 ) -> Result<Option<Box<str>>, VerifyError> {
@@ -79,6 +84,12 @@ impl TokenMarker {
 
 impl Authenticator {
     /// Verifies one access token (the `Authorization: Bearer` value) on its own.
+    ///
+    /// This checks the token only: a DPoP-bound token (see
+    /// [`AuthContext::binding`]) verifies here without a proof, as token
+    /// introspection needs. To authenticate a request, use
+    /// [`decide`](Self::decide) or [`authenticate`](Self::authenticate),
+    /// which check the proof.
     pub async fn verify_access_token(&self, token: &str) -> Result<AuthContext, AuthError> {
         self.verify_jwt_async(token, TokenKind::Access).await
     }
@@ -91,6 +102,7 @@ impl Authenticator {
         match self.verify_jwt_now(raw, kind, true) {
             Ok(id) => Ok(id),
             Err(VerifyError::Refuse(k, desc)) => Err(self.error(k, desc)),
+            Err(VerifyError::NeedIntrospection) => self.introspect_opaque(raw).await,
             Err(VerifyError::NeedKeys { issuer, generation }) => {
                 let remote = self
                     .issuers_for(kind)
@@ -101,7 +113,7 @@ impl Authenticator {
                 }
                 self.verify_jwt_now(raw, kind, false).map_err(|e| match e {
                     VerifyError::Refuse(k, desc) => self.error(k, desc),
-                    VerifyError::NeedKeys { .. } => self.error(
+                    VerifyError::NeedKeys { .. } | VerifyError::NeedIntrospection => self.error(
                         AuthErrorKind::Unavailable,
                         "the issuer's keys are unavailable",
                     ),
@@ -131,7 +143,19 @@ impl Authenticator {
         kind: TokenKind,
         allow_fetch: bool,
     ) -> Result<AuthContext, VerifyError> {
+        if kind == TokenKind::Access
+            && self.engine.introspector.is_some()
+            && super::opaque::is_opaque(raw)
+        {
+            return Err(VerifyError::NeedIntrospection);
+        }
         let ctx = self.verify_jwt_cached(raw, kind, allow_fetch)?;
+        self.still_valid(ctx)
+    }
+
+    /// The checks that hold whatever verified the token, on every request
+    /// (cached or not): the client is active and the token not revoked.
+    pub(super) fn still_valid(&self, ctx: AuthContext) -> Result<AuthContext, VerifyError> {
         if let (Some(status), Some(client)) = (&self.engine.client_status, ctx.client_id())
             && !status.is_active(client)
         {
@@ -238,14 +262,7 @@ impl Authenticator {
         let claims = tok.claims;
         let names = &self.engine.claims;
         let rules = &self.engine.shared.scope_rules;
-        let mut scopes = match claims.get(&names.scope) {
-            None => None,
-            Some(serde_json::Value::String(s)) => Some(ScopeSet::parse_delimited(s, rules)),
-            Some(serde_json::Value::Array(items)) if items.iter().all(|v| v.is_string()) => Some(
-                ScopeSet::from_strs(items.iter().filter_map(|v| v.as_str()), rules),
-            ),
-            Some(_) => return Err(refuse("the scope claim is malformed")),
-        };
+        let mut scopes = self.scope_claim(&claims)?;
         let expires_at = claims.get("exp").and_then(|v| v.as_f64()).map(|f| f as u64);
         let leeway = issuer.leeway_secs as f64;
         let meta = CacheMeta {
@@ -298,6 +315,28 @@ impl Authenticator {
             },
         };
         Ok((self.context(id), meta))
+    }
+
+    /// The scope claim: a space-delimited string or an array of strings.
+    pub(super) fn scope_claim(
+        &self,
+        claims: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Option<ScopeSet>, VerifyError> {
+        let rules = &self.engine.shared.scope_rules;
+        match claims.get(&self.engine.claims.scope) {
+            None => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(ScopeSet::parse_delimited(s, rules))),
+            Some(serde_json::Value::Array(items)) if items.iter().all(|v| v.is_string()) => {
+                Ok(Some(ScopeSet::from_strs(
+                    items.iter().filter_map(|v| v.as_str()),
+                    rules,
+                )))
+            }
+            Some(_) => Err(VerifyError::Refuse(
+                AuthErrorKind::InvalidToken,
+                "the scope claim is malformed",
+            )),
+        }
     }
 
     pub(super) fn context(&self, id: Identity) -> AuthContext {

@@ -31,7 +31,7 @@
 //!   ▼
 //! extract: Bearer, customer-token header, session ID, Basic, attribution
 //!   │ (a CORS preflight without credentials → Decision::Preflight)
-//!   ├─ access token ──┐
+//!   ├─ access token ──┐  (+ DPoP proof, binding, replay ........ dpop.rs)
 //!   ├─ customer token ┴ verify_jwt_* → claims → Identity ......... identity.rs
 //!   ├─ session ID ───── load_session (negative cache, idle touch)  sessions.rs
 //!   └─ Basic ────────── verify_basic ............................. basic.rs
@@ -52,9 +52,11 @@ mod basic;
 mod build;
 mod crypto;
 mod decide;
+mod dpop;
 mod identity;
 mod issuers;
 mod merge;
+mod opaque;
 mod sessions;
 mod static_keys;
 
@@ -92,6 +94,19 @@ struct Engine {
     claims: ClaimNames,
     shared: Arc<ContextShared>,
     allow_cors_preflight: bool,
+    dpop: DpopRules,
+    /// Opaque access tokens go here (RFC 7662), if configured.
+    introspector: Option<Arc<crate::introspection::Introspector>>,
+}
+
+/// DPoP settings, checked at build.
+struct DpopRules {
+    policy: crate::dpop::DpopPolicy,
+    window_secs: u64,
+    public_url: Option<String>,
+    scheme: String,
+    max_proof_bytes: usize,
+    replay: Arc<dyn crate::dpop::ReplayCache>,
 }
 
 struct CustomerRules {
@@ -207,6 +222,12 @@ impl Authenticator {
             ));
         }
         Ok(())
+    }
+
+    /// How many calls were made to the introspection endpoint (0 without
+    /// introspection): for tests and metrics.
+    pub fn introspection_calls(&self) -> u64 {
+        self.engine.introspector.as_ref().map_or(0, |i| i.calls())
     }
 
     /// Total HTTP fetches of remote key sets so far (diagnostics and tests).

@@ -45,6 +45,9 @@ pub struct AccessGrant<'a> {
     pub scope: &'a str,
     /// Lifetime.
     pub lifetime: Duration,
+    /// The RFC 7638 thumbprint of the client's DPoP key: the token is then
+    /// DPoP-bound (`cnf: {"jkt": …}`, RFC 9449 §6).
+    pub jkt: Option<&'a str>,
 }
 
 /// What a customer token says.
@@ -76,6 +79,9 @@ pub struct UserGrant<'a> {
     pub scope: &'a str,
     /// Lifetime.
     pub lifetime: Duration,
+    /// The RFC 7638 thumbprint of the client's DPoP key: the token is then
+    /// DPoP-bound (`cnf: {"jkt": …}`, RFC 9449 §6).
+    pub jkt: Option<&'a str>,
 }
 
 /// What an OpenID Connect ID token says.
@@ -98,6 +104,14 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// Adds `cnf: {"jkt": …}` (RFC 9449 §6.1) when the token is DPoP-bound.
+fn with_cnf(mut claims: serde_json::Value, jkt: Option<&str>) -> serde_json::Value {
+    if let (Some(jkt), Some(obj)) = (jkt, claims.as_object_mut()) {
+        obj.insert("cnf".into(), serde_json::json!({ "jkt": jkt }));
+    }
+    claims
 }
 
 fn jti() -> Result<String, ConfigError> {
@@ -166,16 +180,20 @@ impl Minter {
         })
     }
 
-    /// An access token (`typ: at+jwt`).
+    /// An access token (`typ: at+jwt`), DPoP-bound when the grant names a
+    /// key thumbprint.
     pub fn access_token(&self, grant: &AccessGrant<'_>) -> Result<Minted, ConfigError> {
         self.sign(
             Some(ACCESS_TOKEN_TYP),
-            serde_json::json!({
-                "sub": grant.client_id,
-                "client_id": grant.client_id,
-                "account_id": grant.account,
-                "scope": grant.scope,
-            }),
+            with_cnf(
+                serde_json::json!({
+                    "sub": grant.client_id,
+                    "client_id": grant.client_id,
+                    "account_id": grant.account,
+                    "scope": grant.scope,
+                }),
+                grant.jkt,
+            ),
             grant.lifetime,
         )
     }
@@ -186,13 +204,16 @@ impl Minter {
     pub fn user_token(&self, grant: &UserGrant<'_>) -> Result<Minted, ConfigError> {
         self.sign(
             Some(ACCESS_TOKEN_TYP),
-            serde_json::json!({
-                "sub": grant.customer_id,
-                "customer_id": grant.customer_id,
-                "client_id": grant.client_id,
-                "account_id": grant.account,
-                "scope": grant.scope,
-            }),
+            with_cnf(
+                serde_json::json!({
+                    "sub": grant.customer_id,
+                    "customer_id": grant.customer_id,
+                    "client_id": grant.client_id,
+                    "account_id": grant.account,
+                    "scope": grant.scope,
+                }),
+                grant.jkt,
+            ),
             grant.lifetime,
         )
     }

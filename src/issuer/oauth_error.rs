@@ -42,6 +42,10 @@ impl OAuthError {
     pub(crate) fn invalid_grant(description: &'static str) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
     }
+    /// RFC 9449 §5: the DPoP proof at the token endpoint is invalid.
+    pub(crate) fn invalid_dpop_proof(description: &'static str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_dpop_proof", description)
+    }
     pub(crate) fn unavailable(description: &'static str) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,

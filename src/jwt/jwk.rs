@@ -61,7 +61,10 @@ fn b64_field(v: &Option<String>, name: &str) -> Result<Vec<u8>, String> {
         .map_err(|_| format!("`{name}` is not base64url"))
 }
 
-fn parse_jwk(value: serde_json::Value, allow_symmetric: bool) -> Result<VerifyingKey, String> {
+pub(crate) fn parse_jwk(
+    value: serde_json::Value,
+    allow_symmetric: bool,
+) -> Result<VerifyingKey, String> {
     let raw: RawJwk = serde_json::from_value(value).map_err(|e| format!("malformed JWK: {e}"))?;
     let kid = raw.kid.clone().map(String::into_boxed_str);
     if let Some(u) = raw.use_.as_deref()

@@ -18,7 +18,7 @@ mod algorithms;
 pub(crate) mod cache;
 #[cfg(feature = "aws_lc_rs")]
 mod fast;
-mod jwk;
+pub(crate) mod jwk;
 pub(crate) mod keys;
 pub(crate) mod remote;
 pub(crate) mod token;

@@ -57,6 +57,7 @@ impl CodeFlow {
         ep: &super::super::endpoint::TokenEndpoint,
         client: &Client,
         params: &HashMap<String, String>,
+        jkt: Option<&str>,
     ) -> Result<Response<Bytes>, OAuthError> {
         let code = param(params, "code")?.ok_or(OAuthError::invalid_request("code is required"))?;
         let redirect_uri = param(params, "redirect_uri")?
@@ -134,8 +135,17 @@ impl CodeFlow {
             }
             Err(e) => return Err(unavailable(e)),
         };
-        self.tokens(ep, client, &grant, &family, &scope, refresh_token, true)
-            .await
+        self.tokens(
+            ep,
+            client,
+            &grant,
+            &family,
+            &scope,
+            refresh_token,
+            true,
+            jkt,
+        )
+        .await
     }
 
     /// Mints the access (and ID) token of a family and answers.
@@ -149,6 +159,7 @@ impl CodeFlow {
         scope: &str,
         refresh_token: String,
         with_id_token: bool,
+        jkt: Option<&str>,
     ) -> Result<Response<Bytes>, OAuthError> {
         let access_scope = api_scope(scope);
         let minted = ep
@@ -159,6 +170,7 @@ impl CodeFlow {
                 account: &grant.account,
                 scope: &access_scope,
                 lifetime: self.settings.access_lifetime.min(client.lifetime),
+                jkt,
             })
             .map_err(|_| OAuthError::unavailable("cannot sign"))?;
         match self
@@ -177,7 +189,7 @@ impl CodeFlow {
         }
         let mut body = serde_json::json!({
             "access_token": minted.token,
-            "token_type": "Bearer",
+            "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
             "expires_in": minted.expires_in,
             "refresh_token": refresh_token,
             "scope": scope,
@@ -206,6 +218,7 @@ impl CodeFlow {
         ep: &super::super::endpoint::TokenEndpoint,
         client: &Client,
         params: &HashMap<String, String>,
+        jkt: Option<&str>,
     ) -> Result<Response<Bytes>, OAuthError> {
         let presented = param(params, "refresh_token")?
             .ok_or(OAuthError::invalid_request("refresh_token is required"))?;
@@ -283,8 +296,17 @@ impl CodeFlow {
             nonce: None,
             auth_time: family.created_at,
         };
-        self.tokens(ep, client, &grant, &family.id, &scope, refresh_token, false)
-            .await
+        self.tokens(
+            ep,
+            client,
+            &grant,
+            &family.id,
+            &scope,
+            refresh_token,
+            false,
+            jkt,
+        )
+        .await
     }
 
     /// RFC 7009: revokes a refresh token's family (and its access tokens).
