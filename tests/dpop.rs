@@ -916,3 +916,61 @@ mod issuer {
         );
     }
 }
+
+/// The examples' environment contract: `TOLLGATE_DPOP` and, without
+/// `TOLLGATE_PUBLIC_URL`, `htu` checked against the URL the client called
+/// (the ephemeral bind address here), on axum and actix alike.
+#[tokio::test]
+async fn the_example_servers_check_proofs_against_their_own_url() {
+    let http = reqwest::Client::new();
+    let envs = |policy: &'static str| {
+        vec![
+            ("TOLLGATE_ISSUER", ISSUER),
+            ("TOLLGATE_AUDIENCE", AUDIENCE),
+            ("TOLLGATE_HS256_SECRET", HMAC_SECRET),
+            ("TOLLGATE_DPOP", policy),
+        ]
+    };
+    let mut examples = vec!["axum_api"];
+    if cfg!(all(feature = "actix", feature = "macros")) {
+        examples.push("actix_api");
+    }
+    for example in examples {
+        let server = start_example(example, &envs("allowed"));
+        let key = ProofKey::es256();
+        let token = bound_token(&key);
+        let url = format!("{}/orders", server.base);
+        let send = |proof: String| {
+            http.get(&url)
+                .header("authorization", format!("DPoP {token}"))
+                .header("dpop", proof)
+                .send()
+        };
+        let ok = send(key.proof("GET", &url, Some(&token))).await.unwrap();
+        assert_eq!(ok.status(), 200, "{example}");
+        let wrong = send(key.proof("GET", "http://elsewhere.test/orders", Some(&token)))
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401, "{example}");
+        let body: Value = serde_json::from_slice(&wrong.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["error"], "invalid_dpop_proof", "{example}");
+        // The bound token as a bearer token: refused.
+        let bearer = http.get(&url).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(bearer.status(), 401, "{example}");
+        drop(server);
+
+        let server = start_example(example, &envs("required"));
+        let url = format!("{}/orders", server.base);
+        let plain = http
+            .get(&url)
+            .bearer_auth(bearer_token())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            plain.status(),
+            401,
+            "{example}: required refuses bearer tokens"
+        );
+    }
+}

@@ -70,6 +70,7 @@ async fn introspect(
 
 struct Setup {
     endpoint: Arc<Endpoint>,
+    url: String,
     auth: Authenticator,
     app: axum::Router,
     revocations: Arc<MemoryRevocations>,
@@ -94,12 +95,17 @@ async fn setup(settings: impl FnOnce(IntrospectionSettings) -> IntrospectionSett
                 .audience(common::AUDIENCE)
                 .hmac_secret(common::HMAC_SECRET),
         )
-        .introspection(settings(IntrospectionSettings::new(url, RS_ID, RS_SECRET)))
+        .introspection(settings(IntrospectionSettings::new(
+            url.clone(),
+            RS_ID,
+            RS_SECRET,
+        )))
         .revocations(revocations.clone())
         .build()
         .unwrap();
     Setup {
         endpoint,
+        url: url.clone(),
         app: common::app(auth.clone()),
         auth,
         revocations,
@@ -266,5 +272,46 @@ async fn introspection_settings_are_checked_at_build() {
             .unwrap_err();
         assert!(err.to_string().contains("introspection"), "{err}");
         assert!(!err.to_string().contains(RS_SECRET));
+    }
+}
+
+/// The examples' environment contract: `TOLLGATE_INTROSPECTION_URL` with
+/// its client id and secret, on axum and actix alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_servers_introspect_opaque_tokens() {
+    let s = setup(|i| i).await;
+    active("opaque-example", &s, 600);
+    let http = reqwest::Client::new();
+    let mut examples = vec!["axum_api"];
+    if cfg!(all(feature = "actix", feature = "macros")) {
+        examples.push("actix_api");
+    }
+    for example in examples {
+        let server = common::start_example(
+            example,
+            &[
+                ("TOLLGATE_ISSUER", common::ISSUER),
+                ("TOLLGATE_AUDIENCE", common::AUDIENCE),
+                ("TOLLGATE_HS256_SECRET", common::HMAC_SECRET),
+                ("TOLLGATE_INTROSPECTION_URL", s.url.as_str()),
+                ("TOLLGATE_INTROSPECTION_CLIENT_ID", RS_ID),
+                ("TOLLGATE_INTROSPECTION_CLIENT_SECRET", RS_SECRET),
+            ],
+        );
+        let get = |token: &'static str| {
+            http.get(format!("{}/orders", server.base))
+                .bearer_auth(token)
+                .send()
+        };
+        assert_eq!(
+            get("opaque-example").await.unwrap().status(),
+            200,
+            "{example}"
+        );
+        assert_eq!(
+            get("opaque-nobody").await.unwrap().status(),
+            401,
+            "{example}"
+        );
     }
 }
