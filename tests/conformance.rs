@@ -185,7 +185,56 @@ async fn cases(store: &Arc<dyn SessionStore>) -> Vec<Case> {
     let bare = Some("Bearer realm=\"tollgate\"".to_string());
     let h = |k: &'static str, v: &str| (k, v.as_bytes().to_vec());
 
+    // DPoP (RFC 9449): binding and scheme must agree, and a DPoP-scheme
+    // token needs its proof. The proof itself is covered in tests/dpop.rs.
+    let mut c = claims();
+    c["cnf"] = json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"});
+    let dpop_bound = mint(Algorithm::HS256, None, &c);
+    let algs = tollgate::dpop::PROOF_ALGORITHMS;
+    let dpop_challenge = |code: &str, desc: &str| {
+        Some(format!(
+            "DPoP realm=\"tollgate\", algs=\"{algs}\", error=\"{code}\", error_description=\"{desc}\""
+        ))
+    };
+
     vec![
+        Case {
+            name: "dpop-bound token sent as bearer",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![bearer(&dpop_bound)],
+            status: 401,
+            challenge: challenge(
+                "invalid_token",
+                "the token is DPoP-bound; present it with the DPoP scheme and a proof",
+            ),
+            error: Some("invalid_token"),
+        },
+        Case {
+            name: "dpop scheme without a proof",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![h("authorization", &format!("DPoP {dpop_bound}"))],
+            status: 401,
+            challenge: dpop_challenge("invalid_dpop_proof", "the DPoP proof is missing"),
+            error: Some("invalid_dpop_proof"),
+        },
+        Case {
+            name: "dpop proof that is not a JWT",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![
+                h("host", "api.test"),
+                h("authorization", &format!("DPoP {dpop_bound}")),
+                h("dpop", "not-a-proof"),
+            ],
+            status: 401,
+            challenge: dpop_challenge(
+                "invalid_dpop_proof",
+                "the DPoP proof is not a well-formed JWS",
+            ),
+            error: Some("invalid_dpop_proof"),
+        },
         Case {
             name: "missing",
             method: "GET",
