@@ -62,10 +62,11 @@ pub(crate) mod scope;
 pub(crate) mod secret_digest;
 pub mod session;
 pub(crate) mod session_id;
+pub mod telemetry;
 
 #[cfg(feature = "actix")]
 pub mod actix;
-#[cfg(feature = "actix")]
+#[cfg(all(feature = "actix", any(feature = "issuer", feature = "login")))]
 pub(crate) mod actix_http;
 #[cfg(feature = "axum")]
 pub mod axum;
