@@ -733,6 +733,11 @@ async fn storefront(State(app): State<App>, req: axum::extract::Request) -> Resp
 async fn run() -> Result<(), String> {
     tollgate::install_crypto_backend(tollgate::CryptoBackend::AwsLcRs)
         .map_err(|e| e.to_string())?;
+    // tollgate's metrics (`--features metrics`), served at `GET /metrics`.
+    #[cfg(feature = "metrics")]
+    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
     let bind = env("TOLLGATE_BIND").unwrap_or_else(|| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
@@ -1056,6 +1061,11 @@ async fn run() -> Result<(), String> {
                 ),
         ))
         .merge(api);
+    #[cfg(feature = "metrics")]
+    let router = router.route(
+        "/metrics",
+        get(move || std::future::ready(prometheus.render())),
+    );
 
     let b = &base;
     println!("tollgate shop demo. Demo API client: id {client_id}, secret {client_secret}");

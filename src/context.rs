@@ -143,9 +143,9 @@ impl AuthContext {
         self.0.client_id.as_deref()
     }
 
-    /// How the access token was bound: [`TokenBinding::Dpop`] when it is
+    /// How the access token was bound: [`TokenBinding::Dpop`](crate::TokenBinding::Dpop) when it is
     /// DPoP-bound (`cnf.jkt`), which the engine accepts only with a valid
-    /// proof of that key on this request; [`TokenBinding::Bearer`] otherwise.
+    /// proof of that key on this request; [`TokenBinding::Bearer`](crate::TokenBinding::Bearer) otherwise.
     pub fn binding(&self) -> crate::dpop::TokenBinding {
         if !self.0.credentials.contains(CredentialKinds::ACCESS_TOKEN) {
             return crate::dpop::TokenBinding::Bearer;

@@ -5,7 +5,7 @@
 //! [`AuthContext`] per request, and enforces per-entity scopes
 //! (`orders:write`). Errors follow RFC 6750 exactly (see [`error`]).
 //!
-//! The engine ([`Authenticator`], [`credentials`], `jwt`, [`scope`],
+//! The engine ([`Authenticator`], [`credentials`], `jwt`, [`ScopeSet`],
 //! [`policy`], [`context`], [`error`]) knows no web framework; the
 //! [`tower`] and [`axum`] modules only translate.
 //!

@@ -8,6 +8,8 @@ use super::{Authenticator, Decision, Mode};
 use crate::context::AuthContext;
 use crate::credentials::{self, BearerToken, CredentialsError, RequestParts};
 use crate::error::{AuthError, AuthErrorKind};
+use crate::telemetry::{self, Credential};
+use tracing::Instrument as _;
 
 /// Outcome of the synchronous fast path.
 #[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
@@ -29,6 +31,95 @@ struct Presented<'r> {
     other_scheme: bool,
     /// The access token arrived as `Authorization: DPoP`.
     dpop_scheme: bool,
+}
+
+/// Which credential kinds a request presented, for metrics and the
+/// decision span (never their values).
+#[derive(Clone, Copy, Default)]
+struct Seen(u8);
+
+impl Seen {
+    const KINDS: [(u8, Credential, &'static str); 4] = [
+        (1, Credential::AccessToken, "access_token"),
+        (2, Credential::CustomerToken, "customer_token"),
+        (4, Credential::Session, "session"),
+        (8, Credential::Basic, "basic"),
+    ];
+
+    fn of(p: &Presented<'_>) -> Self {
+        Self(
+            u8::from(p.bearer.is_some())
+                | u8::from(p.customer_token.is_some()) << 1
+                | u8::from(p.session.is_some()) << 2
+                | u8::from(p.basic.is_some()) << 3,
+        )
+    }
+
+    fn kinds(self) -> impl Iterator<Item = (Credential, &'static str)> {
+        Self::KINDS
+            .into_iter()
+            .filter(move |(bit, _, _)| self.0 & bit != 0)
+            .map(|(_, kind, name)| (kind, name))
+    }
+}
+
+impl std::fmt::Display for Seen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (_, name)) in self.kinds().enumerate() {
+            if i > 0 {
+                f.write_str("+")?;
+            }
+            f.write_str(name)?;
+        }
+        Ok(())
+    }
+}
+
+/// The decision span; its fields are recorded once known.
+fn decision_span() -> tracing::Span {
+    tracing::info_span!(
+        "tollgate.decide",
+        outcome = tracing::field::Empty,
+        reason = tracing::field::Empty,
+        credentials = tracing::field::Empty,
+        issuer = tracing::field::Empty,
+        client_id = tracing::field::Empty,
+        account = tracing::field::Empty,
+    )
+}
+
+/// Records a final decision: metrics, the decision span's fields, and
+/// `client_id`/`account` on the caller's current span (a no-op when that
+/// span has no such fields). Never a token, session ID or secret.
+fn finish(span: &tracing::Span, result: &Result<Decision, AuthError>, seen: Seen) {
+    telemetry::decision(result);
+    for (kind, _) in seen.kinds() {
+        telemetry::credential(kind);
+    }
+    span.record("outcome", telemetry::outcome(result));
+    if seen.0 != 0 {
+        span.record("credentials", tracing::field::display(seen));
+    }
+    match result {
+        Ok(Decision::Authenticated(ctx)) => {
+            if !ctx.issuer().is_empty() {
+                span.record("issuer", ctx.issuer());
+            }
+            let current = tracing::Span::current();
+            if let Some(client) = ctx.client_id() {
+                span.record("client_id", client);
+                current.record("client_id", client);
+            }
+            if let Some(account) = ctx.account() {
+                span.record("account", account);
+                current.record("account", account);
+            }
+        }
+        Ok(_) => {}
+        Err(e) => {
+            span.record("reason", telemetry::reason(e.kind()));
+        }
+    }
 }
 
 impl Presented<'_> {
@@ -55,12 +146,32 @@ impl Authenticator {
     }
 
     /// Decides a request in `mode`; the one entry point adapters call.
+    ///
+    /// Each call is one `tollgate.decide` span and one count in the
+    /// decision metrics (see [`telemetry`](mod@crate::telemetry)).
     pub async fn decide<R: RequestParts + ?Sized>(
         &self,
         req: &R,
         mode: Mode,
     ) -> Result<Decision, AuthError> {
+        let span = decision_span();
+        let mut seen = Seen::default();
+        let result = self
+            .decide_inner(req, mode, &mut seen)
+            .instrument(span.clone())
+            .await;
+        finish(&span, &result, seen);
+        result
+    }
+
+    async fn decide_inner<R: RequestParts + ?Sized>(
+        &self,
+        req: &R,
+        mode: Mode,
+        seen: &mut Seen,
+    ) -> Result<Decision, AuthError> {
         let presented = self.extract(req)?;
+        *seen = Seen::of(&presented);
         if self.is_cors_preflight(req, &presented) {
             return Ok(Decision::Preflight);
         }
@@ -103,10 +214,27 @@ impl Authenticator {
     /// lookup must be awaited.
     #[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
     pub(crate) fn try_decide<R: RequestParts + ?Sized>(&self, req: &R, mode: Mode) -> Attempt {
+        let mut seen = Seen::default();
+        let attempt = self.try_decide_inner(req, mode, &mut seen);
+        // `NeedsAsync` is not a decision: `decide` records the final one.
+        if let Attempt::Done(result) = &attempt {
+            finish(&decision_span(), result, seen);
+        }
+        attempt
+    }
+
+    #[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
+    fn try_decide_inner<R: RequestParts + ?Sized>(
+        &self,
+        req: &R,
+        mode: Mode,
+        seen: &mut Seen,
+    ) -> Attempt {
         let presented = match self.extract(req) {
             Ok(p) => p,
             Err(e) => return Attempt::Done(Err(e)),
         };
+        *seen = Seen::of(&presented);
         if self.is_cors_preflight(req, &presented) {
             return Attempt::Done(Ok(Decision::Preflight));
         }

@@ -10,6 +10,7 @@ use crate::jwt::cache::TokenCache;
 use crate::jwt::{IssuerVerifier, Rejection, token};
 use crate::scope::ScopeSet;
 use crate::session::SessionId;
+use crate::telemetry;
 use std::sync::Arc;
 
 pub(super) enum VerifyError {
@@ -183,7 +184,7 @@ impl Authenticator {
     ) -> Result<AuthContext, VerifyError> {
         let Some(cache) = &self.engine.cache else {
             return self
-                .verify_jwt_uncached(raw, kind, allow_fetch)
+                .verify_jwt_timed(raw, kind, allow_fetch)
                 .map(|(ctx, _)| ctx);
         };
         let key = TokenCache::key(kind as u8, raw);
@@ -197,9 +198,11 @@ impl Authenticator {
             {
                 remote.refresh_if_due();
             }
+            telemetry::token_cache(true);
             return Ok(ctx);
         }
-        let (ctx, meta) = self.verify_jwt_uncached(raw, kind, allow_fetch)?;
+        telemetry::token_cache(false);
+        let (ctx, meta) = self.verify_jwt_timed(raw, kind, allow_fetch)?;
         cache.insert(
             key,
             raw.len(),
@@ -209,7 +212,21 @@ impl Authenticator {
             meta.issuer,
             meta.generation,
         );
+        telemetry::token_cache_entries(cache.len());
         Ok(ctx)
+    }
+
+    /// [`verify_jwt_uncached`](Self::verify_jwt_uncached), timed.
+    fn verify_jwt_timed(
+        &self,
+        raw: &str,
+        kind: TokenKind,
+        allow_fetch: bool,
+    ) -> Result<(AuthContext, CacheMeta), VerifyError> {
+        let timer = telemetry::Timer::start();
+        let result = self.verify_jwt_uncached(raw, kind, allow_fetch);
+        timer.stop(telemetry::Timed::Verify);
+        result
     }
 
     fn verify_jwt_uncached(

@@ -116,7 +116,9 @@ pub(super) fn build_issuers(
                         built
                     }
                 };
-                Some(Arc::new(RemoteKeys::new(loc, remote_settings.clone(), c)))
+                Some(Arc::new(
+                    RemoteKeys::new(loc, remote_settings.clone(), c).with_index(issuers.len()),
+                ))
             }
         };
         issuers.push(Arc::new(IssuerVerifier {

@@ -7,6 +7,8 @@ use crate::context::{AuthContext, CredentialKinds};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::scope::ScopeSet;
 use crate::session::{SessionId, StoreError};
+use crate::telemetry::{self, StoreResult};
+use tracing::Instrument as _;
 
 impl Authenticator {
     pub(super) async fn load_session(&self, raw: &str) -> Result<AuthContext, AuthError> {
@@ -34,7 +36,18 @@ impl Authenticator {
             }
             unknown.remove(key);
         }
-        let record = match rules.store.get(&id).await {
+        let span = tracing::debug_span!("tollgate.session_store", result = tracing::field::Empty);
+        let timer = telemetry::Timer::start();
+        let looked_up = rules.store.get(&id).instrument(span.clone()).await;
+        timer.stop(telemetry::Timed::SessionStore);
+        let result = match &looked_up {
+            Ok(Some(_)) => (StoreResult::Found, "found"),
+            Ok(None) => (StoreResult::NotFound, "not_found"),
+            Err(_) => (StoreResult::Error, "error"),
+        };
+        telemetry::session_store(result.0);
+        span.record("result", result.1);
+        let record = match looked_up {
             Ok(Some(r)) => r,
             Ok(None) => {
                 if let (Some(unknown), Some(key)) = (&rules.unknown, unknown_key) {
@@ -45,7 +58,7 @@ impl Authenticator {
             Err(e) => return Err(unavailable(e)),
         };
         let record = if record.idle_ttl_ms.is_some() {
-            match rules.store.touch(&id).await {
+            match rules.store.touch(&id).instrument(span).await {
                 Ok(r) => r,
                 Err(StoreError::NotFound) => {
                     return Err(

@@ -1,6 +1,7 @@
 //! The introspection call, its caches and its single flight.
 
 use super::IntrospectionSettings;
+use crate::telemetry::{self, IntrospectionResult};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -130,6 +131,11 @@ impl Introspector {
 
     async fn call_and_cache(&self, token: &str, key: &Key, leeway: u64) -> Introspected {
         let outcome = self.call(token).await;
+        telemetry::introspection(match &outcome {
+            Introspected::Active(_) => IntrospectionResult::Active,
+            Introspected::Inactive => IntrospectionResult::Inactive,
+            Introspected::Unavailable => IntrospectionResult::Unavailable,
+        });
         let now = now_ms();
         match &outcome {
             Introspected::Active(claims) => {

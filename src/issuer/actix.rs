@@ -15,7 +15,7 @@
 //! ```
 //!
 //! Failed client authentications and logins are throttled per client
-//! address: the [`ClientAddr`](super::ClientAddr) request extension if the
+//! address: the [`ClientAddr`] request extension if the
 //! app sets one (behind a trusted proxy), else the peer address.
 
 use super::clients::ClientRegistry;

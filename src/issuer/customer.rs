@@ -216,6 +216,7 @@ async fn login(
         None => settings.throttle.check(&addr_key, addr_rule).await,
     };
     if let Some(after) = limited {
+        crate::telemetry::throttled("customer_login");
         return Ok(with_retry_after(
             error(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -12,6 +12,7 @@ use super::throttle::{MemoryThrottle, Throttle, ThrottleRule, throttle_key};
 use crate::authenticator::ClientStatus;
 use crate::scope::{ScopeRules, ScopeSet};
 use crate::secret_digest::SecretDigester;
+use crate::telemetry;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use std::collections::HashMap;
@@ -263,7 +264,12 @@ impl TokenEndpoint {
         body: &[u8],
         addr: &[u8; 16],
     ) -> Response<Bytes> {
-        match self.issue_token(headers, body, addr).await {
+        let timer = telemetry::Timer::start();
+        let mut grant = "other";
+        let result = self.issue_token(headers, body, addr, &mut grant).await;
+        timer.stop(telemetry::Timed::TokenEndpoint);
+        telemetry::token_endpoint(grant, result.as_ref().map_or_else(|e| e.code, |_| "ok"));
+        match result {
             Ok(res) => res,
             Err(e) => e.into_http(),
         }
@@ -361,6 +367,7 @@ impl TokenEndpoint {
             None => settings.throttle.check(&addr_key, addr_rule).await,
         };
         if let Some(after) = limited {
+            telemetry::throttled("client_auth");
             return Err(OAuthError::throttled(after));
         }
         let lookup = self.clients.get(&client_id);
@@ -472,6 +479,7 @@ impl TokenEndpoint {
         headers: &HeaderMap,
         body: &[u8],
         addr: &[u8; 16],
+        grant_label: &mut &'static str,
     ) -> Result<Response<Bytes>, OAuthError> {
         require_form(headers)?;
         let mut params = form_params(body)?;
@@ -480,6 +488,11 @@ impl TokenEndpoint {
         let grant = match params.get("grant_type").map(String::as_str) {
             None => return Err(OAuthError::invalid_request("grant_type is required")),
             Some(g @ ("client_credentials" | "authorization_code" | "refresh_token")) => {
+                *grant_label = match g {
+                    "client_credentials" => "client_credentials",
+                    "authorization_code" => "authorization_code",
+                    _ => "refresh_token",
+                };
                 g.to_owned()
             }
             Some(_) => return Err(unsupported_grant()),

@@ -95,8 +95,45 @@ impl quick_cache::Weighter<[u8; 32], Entry> for ByWeight {
     }
 }
 
+/// Counts evictions for the metrics. Evicted entries are stashed (as the
+/// default lifecycle does) and dropped, and counted, once the shard lock is
+/// released.
+#[derive(Clone, Default)]
+struct CountEvictions;
+
+#[derive(Default)]
+struct Evicted {
+    stash: [Option<([u8; 32], Entry)>; 2],
+    count: u32,
+}
+
+impl Drop for Evicted {
+    fn drop(&mut self) {
+        if self.count > 0 {
+            crate::telemetry::token_cache_evictions(self.count);
+        }
+    }
+}
+
+impl quick_cache::Lifecycle<[u8; 32], Entry> for CountEvictions {
+    type RequestState = Evicted;
+
+    fn on_evict(&self, state: &mut Evicted, key: [u8; 32], val: Entry) {
+        state.count = state.count.saturating_add(1);
+        if let Some(slot) = state.stash.iter_mut().find(|s| s.is_none()) {
+            *slot = Some((key, val));
+        }
+    }
+}
+
 pub(crate) struct TokenCache {
-    inner: quick_cache::sync::Cache<[u8; 32], Entry, ByWeight>,
+    inner: quick_cache::sync::Cache<
+        [u8; 32],
+        Entry,
+        ByWeight,
+        quick_cache::DefaultHashBuilder,
+        CountEvictions,
+    >,
     max_token_bytes: usize,
     min_weight: usize,
 }
@@ -118,10 +155,12 @@ impl TokenCache {
         // also caps the number of entries.
         let min_weight = (settings.max_bytes / settings.max_entries).max(1);
         Some(Self {
-            inner: quick_cache::sync::Cache::with_weighter(
+            inner: quick_cache::sync::Cache::with(
                 settings.max_entries,
                 settings.max_bytes as u64,
                 ByWeight,
+                quick_cache::DefaultHashBuilder::default(),
+                CountEvictions,
             ),
             max_token_bytes: settings.max_token_bytes,
             min_weight,

@@ -14,11 +14,13 @@
 //!   last good set, and an empty set is never cached.
 
 use super::keys::KeySet;
+use crate::telemetry::{self, FetchResult};
 use arc_swap::ArcSwapOption;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
+use tracing::Instrument as _;
 
 /// Most bytes read from a JWKS or discovery response.
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
@@ -258,6 +260,8 @@ pub(crate) struct RemoteKeys {
     /// request that already has usable keys.
     fetch_lock: tokio::sync::Mutex<()>,
     fetch_count: AtomicU64,
+    /// The issuer's position in its configuration list (the metrics label).
+    index: usize,
 }
 
 impl RemoteKeys {
@@ -278,7 +282,16 @@ impl RemoteKeys {
             state: Mutex::new(FetchState::default()),
             fetch_lock: tokio::sync::Mutex::new(()),
             fetch_count: AtomicU64::new(0),
+            index: 0,
         }
+    }
+
+    /// Sets the issuer's position in its configuration list, used as the
+    /// `issuer_index` label of the key-count gauge.
+    #[must_use]
+    pub(crate) fn with_index(mut self, index: usize) -> Self {
+        self.index = index;
+        self
     }
 
     /// The current key set, without waiting on anything.
@@ -370,6 +383,7 @@ impl RemoteKeys {
                 st.last_attempt = Some(now);
                 if have_keys {
                     st.last_kid_refresh = Some(now);
+                    telemetry::jwks_unknown_kid_refresh();
                 }
             }
             Err(_) => return,
@@ -381,17 +395,37 @@ impl RemoteKeys {
     }
 
     async fn fetch_and_store(&self) {
-        let result = self.fetch().await;
+        let span = tracing::info_span!(
+            "tollgate.jwks_refresh",
+            issuer_index = self.index,
+            result = tracing::field::Empty,
+        );
+        let timer = telemetry::Timer::start();
+        let result = self.fetch().instrument(span.clone()).await;
+        timer.stop(telemetry::Timed::JwksFetch);
+        let _entered = span.enter();
         match result {
             Ok(Some((set, ttl))) => {
                 tracing::debug!(keys = set.keys.len(), "tollgate: JWKS refreshed");
+                telemetry::jwks_fetch(FetchResult::Fresh);
+                telemetry::jwks_keys(self.index, set.keys.len());
+                span.record("result", "fresh");
                 self.keys.store(Some(Arc::new(set)));
                 self.schedule(ttl);
             }
             Ok(None) => {
                 tracing::debug!("tollgate: JWKS not modified");
+                telemetry::jwks_fetch(FetchResult::NotModified);
+                span.record("result", "not_modified");
             }
             Err(e) => {
+                let (counted, label) = if self.keys.load().is_some() {
+                    (FetchResult::StaleServed, "stale_served")
+                } else {
+                    (FetchResult::Failed, "failed")
+                };
+                telemetry::jwks_fetch(counted);
+                span.record("result", label);
                 tracing::warn!(error = %e, "tollgate: JWKS fetch failed; keeping the last good keys");
                 // Try again after the cooldown rather than at every request.
                 self.schedule(self.settings.cooldown().max(Duration::from_secs(1)));

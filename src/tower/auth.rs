@@ -2,6 +2,7 @@
 //! its extensions. See the [module docs](super) for an example.
 
 use super::future::ResponseFuture;
+use super::grpc;
 use crate::authenticator::{Attempt, Authenticator, Decision, Mode};
 use crate::context::AuthContext;
 use http::{Request, Response};
@@ -85,12 +86,13 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let grpc = grpc::is_grpc(req.headers());
         match self.auth.try_decide(&req, self.mode) {
             Attempt::Done(Ok(decision)) => {
                 admit(&mut req, decision, &self.auth);
                 ResponseFuture::inner(self.inner.call(req))
             }
-            Attempt::Done(Err(err)) => ResponseFuture::rejected(err.to_response()),
+            Attempt::Done(Err(err)) => ResponseFuture::rejected(grpc::refusal(&err, grpc)),
             Attempt::NeedsAsync => {
                 // A key fetch or session lookup must be awaited. The service that
                 // was polled ready goes into the future; a
@@ -109,7 +111,7 @@ where
                             admit(&mut req, decision, &auth);
                             inner.call(req).await
                         }
-                        Err(err) => Ok(err.to_response()),
+                        Err(err) => Ok(grpc::refusal(&err, grpc)),
                     }
                 }))
             }

@@ -34,9 +34,15 @@
 //! allocating a boxed future; only a request that must wait for a key fetch
 //! (first use, or an unknown `kid`) is boxed. CORS preflights pass
 //! unauthenticated unless configured otherwise.
+//!
+//! gRPC requests (`content-type: application/grpc…`) are refused the gRPC
+//! way, HTTP 200 with `grpc-status` 16 `UNAUTHENTICATED`, 7
+//! `PERMISSION_DENIED`, …: see [`grpc`]. Handlers, tonic's included, read the
+//! caller's [`AuthContext`](crate::AuthContext) from the request extensions.
 
 mod auth;
 mod future;
+pub mod grpc;
 mod require;
 
 pub use auth::{AuthLayer, AuthService};

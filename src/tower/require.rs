@@ -3,6 +3,7 @@
 //! (in axum: `route_layer`). See the [module docs](super).
 
 use super::future::ResponseFuture;
+use super::grpc;
 use crate::authenticator::Authenticator;
 use crate::context::AuthContext;
 use crate::extract::enforce;
@@ -69,7 +70,7 @@ where
         );
         match verdict {
             Ok(()) => ResponseFuture::inner(self.inner.call(req)),
-            Err(err) => ResponseFuture::rejected(err.to_response()),
+            Err(err) => ResponseFuture::rejected(grpc::refusal(&err, grpc::is_grpc(req.headers()))),
         }
     }
 }

@@ -414,7 +414,8 @@ pub fn start_example(name: &str, envs: &[(&str, &str)]) -> ExampleServer {
         // `cargo test --test example_process` alone does not build examples.
         let features = match name {
             "actix_api" => "actix,macros",
-            "shop" | "partner_app" => "issuer,redis,login",
+            "grpc_api" => "tower,aws_lc_rs",
+            "shop" | "partner_app" => "issuer,redis,login,metrics",
             _ => "",
         };
         let status = std::process::Command::new(env!("CARGO"))

@@ -211,6 +211,7 @@ impl CodeFlow {
             None => s.throttle.check(&addr_key, addr_rule).await,
         };
         if let Some(after) = limited {
+            crate::telemetry::throttled("authorize_login");
             let mut res = self.login_page(
                 ep,
                 &r,
