@@ -1,7 +1,7 @@
 //! A small commerce API (customers and orders) that is its own issuer and
 //! is protected by every credential kind tollgate handles.
 //!
-//! `cargo run --example shop --features issuer,redis`
+//! `cargo run --example shop --features issuer,redis,login,metrics`
 //!
 //! Environment (all optional): `TOLLGATE_BIND` (default `127.0.0.1:3000`),
 //! `TOLLGATE_ISSUER` (default `http://ADDR`), `TOLLGATE_DEMO_CLIENT_ID` /

@@ -36,7 +36,9 @@ use crate::authenticator::Decision;
 use crate::error::{AuthError, AuthErrorKind};
 
 /// Decisions of [`Authenticator::decide`](crate::Authenticator::decide):
-/// `outcome` is `allowed`, `refused` or `unavailable`; `reason` is the
+/// `outcome` is `allowed` (verified credentials), `anonymous` (none, let
+/// through in optional mode, or a CORS preflight), `refused` or
+/// `unavailable`; `reason` is the
 /// [`AuthErrorKind`] in snake case (`invalid_token`, …) or `none`.
 pub const DECISIONS_TOTAL: &str = "tollgate_decisions_total";
 /// Credentials presented in decided requests: `kind` is `access_token`,
@@ -114,7 +116,12 @@ pub(crate) enum Credential {
 pub(crate) fn decision(result: &Result<Decision, AuthError>) {
     #[cfg(feature = "metrics")]
     increment(match result {
-        Ok(_) => key!(DECISIONS_TOTAL, "outcome" => "allowed", "reason" => "none"),
+        Ok(Decision::Authenticated(_)) => {
+            key!(DECISIONS_TOTAL, "outcome" => "allowed", "reason" => "none")
+        }
+        // No credential in optional mode, or a CORS preflight: let through
+        // unauthenticated, which is not the same as a verified caller.
+        Ok(_) => key!(DECISIONS_TOTAL, "outcome" => "anonymous", "reason" => "none"),
         Err(e) => match e.kind() {
             AuthErrorKind::Missing => {
                 key!(DECISIONS_TOTAL, "outcome" => "refused", "reason" => "missing")
@@ -144,7 +151,8 @@ pub(crate) fn decision(result: &Result<Decision, AuthError>) {
 /// The `outcome` label (and span field) of a decision.
 pub(crate) fn outcome(result: &Result<Decision, AuthError>) -> &'static str {
     match result {
-        Ok(_) => "allowed",
+        Ok(Decision::Authenticated(_)) => "allowed",
+        Ok(_) => "anonymous",
         Err(e) if e.kind() == AuthErrorKind::Unavailable => "unavailable",
         Err(_) => "refused",
     }
@@ -411,7 +419,12 @@ mod tests {
         let v = |series| value(&out, series);
         assert_eq!(
             v(r#"tollgate_decisions_total{outcome="allowed",reason="none"}"#),
-            Some(5.0),
+            Some(4.0),
+            "{out}"
+        );
+        assert_eq!(
+            v(r#"tollgate_decisions_total{outcome="anonymous",reason="none"}"#),
+            Some(1.0),
             "{out}"
         );
         assert_eq!(

@@ -48,7 +48,7 @@ async fn the_shop_counts_decisions_and_token_requests() {
         async move { req.send().await.unwrap().status().as_u16() }
     };
     // 3 without credentials: the shop's layer is optional, so each decision
-    // is allowed (anonymous) and the handler answers 401.
+    // is anonymous and the handler answers 401.
     for _ in 0..3 {
         assert_eq!(get(None).await, 401);
     }
@@ -76,7 +76,8 @@ async fn the_shop_counts_decisions_and_token_requests() {
             &format!("tollgate_decisions_total{{outcome=\"{outcome}\",reason=\"{reason}\"}}"),
         )
     };
-    assert_eq!(decisions("allowed", "none"), Some(5.0), "{scrape}");
+    assert_eq!(decisions("allowed", "none"), Some(2.0), "{scrape}");
+    assert_eq!(decisions("anonymous", "none"), Some(3.0), "{scrape}");
     assert_eq!(decisions("refused", "invalid_token"), Some(2.0), "{scrape}");
     assert_eq!(decisions("refused", "missing"), None, "{scrape}");
     assert_eq!(
