@@ -3,7 +3,8 @@
 //! the pre-parsed-key floor (aws-lc verifying the signature alone), in the
 //! same run; the tower service call with and without the layer; and a
 //! DPoP-bound token's full path (cached token + proof verification + replay
-//! insert) beside a bearer token's, same key type, same run.
+//! insert) beside a bearer token's, same key type, same run; and an opaque
+//! token answered from the warm introspection cache beside a cached JWT.
 
 use aws_lc_rs::{hmac, signature};
 use base64::Engine as _;
@@ -323,5 +324,88 @@ fn bench_dpop(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench, bench_dpop);
+/// An opaque token answered from the warm introspection cache (RFC 7662)
+/// beside a cached HS256 JWT, through the same `Authenticator`, same run.
+fn bench_introspection(c: &mut Criterion) {
+    tollgate::install_crypto_backend(CryptoBackend::AwsLcRs).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}/introspect", listener.local_addr().unwrap());
+    let answer = serde_json::json!({
+        "active": true, "client_id": "client-123", "sub": "client-123",
+        "account_id": "acct-9", "scope": "orders:read orders:write customer:read",
+        "exp": 4_000_000_000u64,
+    });
+    let router = axum::Router::new().route(
+        "/introspect",
+        axum::routing::post(move || {
+            let answer = answer.clone();
+            async move { axum::Json(answer) }
+        }),
+    );
+    rt.spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let auth = Authenticator::builder()
+        .issuer(
+            IssuerConfig::new(ISSUER)
+                .audience(AUDIENCE)
+                .hmac_secret(SECRET),
+        )
+        .introspection(tollgate::IntrospectionSettings::new(
+            url,
+            "bench-rs",
+            "bench-rs-secret",
+        ))
+        .build()
+        .unwrap();
+    let claims = serde_json::json!({
+        "iss": ISSUER, "aud": AUDIENCE, "sub": "client-123", "client_id": "client-123",
+        "account_id": "acct-9", "scope": "orders:read orders:write customer:read",
+        "iat": 1_700_000_000u64, "exp": 4_000_000_000u64,
+    });
+    let jwt = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap();
+    let request = |token: &str| {
+        http::Request::builder()
+            .uri("/orders")
+            .header("authorization", format!("Bearer {token}"))
+            .body(())
+            .unwrap()
+    };
+    let opaque_req = request("2YotnFZFEjr1zCsicMWpAA-opaque-access-token");
+    let jwt_req = request(&jwt);
+    // Warm both caches (the first opaque lookup makes the one call).
+    assert!(
+        rt.block_on(auth.authenticate(&opaque_req))
+            .unwrap()
+            .is_some()
+    );
+    assert!(rt.block_on(auth.authenticate(&jwt_req)).unwrap().is_some());
+    assert_eq!(auth.introspection_calls(), 1);
+
+    let mut group = c.benchmark_group("introspection");
+    group.bench_function("jwt_cached", |b| {
+        b.iter(|| now_or_never(auth.authenticate(black_box(&jwt_req))).unwrap())
+    });
+    group.bench_function("opaque_warm_cache", |b| {
+        b.iter(|| now_or_never(auth.authenticate(black_box(&opaque_req))).unwrap())
+    });
+    group.finish();
+    assert_eq!(
+        auth.introspection_calls(),
+        1,
+        "every benched lookup was a cache hit"
+    );
+}
+
+criterion_group!(benches, bench, bench_dpop, bench_introspection);
 criterion_main!(benches);

@@ -28,8 +28,8 @@ impl Authenticator {
             ));
         }
         let leeway = self.engine.issuers.first().map_or(0, |i| i.leeway_secs);
-        let claims = match introspector.introspect(raw, leeway).await {
-            Introspected::Active(claims) => claims,
+        let answer = match introspector.introspect(raw, leeway).await {
+            Introspected::Active(answer) => answer,
             Introspected::Inactive => {
                 return Err(self.error(AuthErrorKind::InvalidToken, "the token is not active"));
             }
@@ -40,8 +40,15 @@ impl Authenticator {
                 ));
             }
         };
-        self.opaque_context(&claims)
-            .and_then(|ctx| self.still_valid(ctx))
+        // The context is built once per cached answer; the per-request
+        // checks (client status, revocation) run on every use.
+        let ctx = match answer.context.get() {
+            Some(ctx) => Ok(ctx.clone()),
+            None => self.opaque_context(&answer.claims).inspect(|ctx| {
+                let _ = answer.context.set(ctx.clone());
+            }),
+        };
+        ctx.and_then(|ctx| self.still_valid(ctx))
             .map_err(|e| match e {
                 VerifyError::Refuse(k, d) => self.error(k, d),
                 VerifyError::NeedKeys { .. } | VerifyError::NeedIntrospection => self.error(

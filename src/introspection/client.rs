@@ -17,7 +17,7 @@ const MAX_RESPONSE: usize = 64 * 1024;
 #[derive(Clone, Debug)]
 pub(crate) enum Introspected {
     /// Active, with these claims (`active` removed).
-    Active(Arc<serde_json::Map<String, serde_json::Value>>),
+    Active(Arc<ActiveAnswer>),
     /// Not active (or expired since).
     Inactive,
     /// The endpoint could not answer (503).
@@ -26,8 +26,18 @@ pub(crate) enum Introspected {
 
 type Key = [u8; 32];
 
+/// An active answer, shared by every request that hits it in the cache.
+#[derive(Debug)]
+pub(crate) struct ActiveAnswer {
+    /// The answer's claims (`active` removed).
+    pub(crate) claims: serde_json::Map<String, serde_json::Value>,
+    /// The context built from the claims, once (the per-request checks
+    /// still run on every use): a warm hit then costs what a cached JWT does.
+    pub(crate) context: std::sync::OnceLock<crate::context::AuthContext>,
+}
+
 struct Positive {
-    claims: Arc<serde_json::Map<String, serde_json::Value>>,
+    claims: Arc<ActiveAnswer>,
     /// Seconds since the epoch after which the answer is not used.
     until: u64,
 }
@@ -104,7 +114,7 @@ impl Introspector {
         let key: Key = Sha256::digest(token.as_bytes()).into();
         let now = now_ms();
         if let Some(p) = self.positive.get(&key) {
-            if now / 1000 < p.until && in_time(&p.claims, now / 1000, leeway) {
+            if now / 1000 < p.until && in_time(&p.claims.claims, now / 1000, leeway) {
                 return Introspected::Active(p.claims.clone());
             }
             self.positive.remove(&key);
@@ -138,20 +148,20 @@ impl Introspector {
         });
         let now = now_ms();
         match &outcome {
-            Introspected::Active(claims) => {
-                if !in_time(claims, now / 1000, leeway) {
+            Introspected::Active(answer) => {
+                if !in_time(&answer.claims, now / 1000, leeway) {
                     self.negative
                         .insert(*key, now.saturating_add(self.settings.negative_cache_ms));
                     return Introspected::Inactive;
                 }
                 let cap = now / 1000 + self.settings.max_cache_secs;
-                let until = num(claims, "exp")
+                let until = num(&answer.claims, "exp")
                     .map_or(cap, |e| (e.max(0.0) as u64).saturating_add(leeway).min(cap));
                 if self.settings.max_cache_secs > 0 {
                     self.positive.insert(
                         *key,
                         Arc::new(Positive {
-                            claims: claims.clone(),
+                            claims: answer.clone(),
                             until,
                         }),
                     );
@@ -225,7 +235,10 @@ impl Introspector {
         };
         // §2.2: `active` is a required boolean; anything else is not an answer.
         match claims.remove("active") {
-            Some(serde_json::Value::Bool(true)) => Introspected::Active(Arc::new(claims)),
+            Some(serde_json::Value::Bool(true)) => Introspected::Active(Arc::new(ActiveAnswer {
+                claims,
+                context: std::sync::OnceLock::new(),
+            })),
             Some(serde_json::Value::Bool(false)) => Introspected::Inactive,
             _ => Introspected::Unavailable,
         }
