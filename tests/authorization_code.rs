@@ -272,8 +272,7 @@ struct Page {
     body: String,
 }
 
-async fn fetch(p: &Platform, req: reqwest::RequestBuilder) -> Page {
-    let _ = p;
+async fn fetch(req: reqwest::RequestBuilder) -> Page {
     let res = req.send().await.unwrap();
     let status = res.status().as_u16();
     let location = res
@@ -309,14 +308,13 @@ fn authorize_query(p: &Platform, client: &str, challenge: Option<&str>, extra: &
 
 /// Runs authorize → login → consent; returns the final redirect.
 async fn login(p: &Platform, query: &str, password: &str, decision: &str) -> Page {
-    let page = fetch(p, p.http.get(format!("{}/oauth/authorize?{query}", p.base))).await;
+    let page = fetch(p.http.get(format!("{}/oauth/authorize?{query}", p.base))).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let cookie = page.cookie.clone().expect("a CSRF cookie");
     let mut fields = inputs(&page.body);
     fields.insert("email".into(), EMAIL.into());
     fields.insert("password".into(), password.into());
     let consent = fetch(
-        p,
         p.http
             .post(format!("{}/oauth/authorize/login", p.base))
             .header("cookie", &cookie)
@@ -330,7 +328,6 @@ async fn login(p: &Platform, query: &str, password: &str, decision: &str) -> Pag
     let mut fields = inputs(&consent.body);
     fields.insert("decision".into(), decision.into());
     fetch(
-        p,
         p.http
             .post(format!("{}/oauth/authorize/consent", p.base))
             .header("cookie", &cookie)
@@ -659,7 +656,7 @@ async fn authorize_errors_are_pages_or_redirects_on(fw: Fw) {
             "response_type=code&client_id=web&code_challenge={challenge}&code_challenge_method=S256"
         ),
     ] {
-        let page = fetch(&p, p.http.get(format!("{}/oauth/authorize?{q}", p.base))).await;
+        let page = fetch(p.http.get(format!("{}/oauth/authorize?{q}", p.base))).await;
         assert_eq!(page.status, 400, "{q}");
         assert_eq!(page.location, None, "{q}: never redirected");
     }
@@ -685,7 +682,7 @@ async fn authorize_errors_are_pages_or_redirects_on(fw: Fw) {
             "invalid_scope",
         ),
     ] {
-        let page = fetch(&p, p.http.get(format!("{}/oauth/authorize?{q}", p.base))).await;
+        let page = fetch(p.http.get(format!("{}/oauth/authorize?{q}", p.base))).await;
         assert_eq!(page.status, 302, "{q}");
         let loc = page.location.unwrap();
         assert!(loc.starts_with(&p.redirect), "{loc}");
@@ -750,7 +747,7 @@ async fn login_forms_need_the_csrf_cookie_on(fw: Fw) {
     let p = platform(fw, CodeFlowSettings::default()).await;
     let (_, challenge) = pkce();
     let q = authorize_query(&p, "web", Some(&challenge), "");
-    let page = fetch(&p, p.http.get(format!("{}/oauth/authorize?{q}", p.base))).await;
+    let page = fetch(p.http.get(format!("{}/oauth/authorize?{q}", p.base))).await;
     let mut fields = inputs(&page.body);
     fields.insert("email".into(), EMAIL.into());
     fields.insert("password".into(), PASSWORD.into());
@@ -766,7 +763,7 @@ async fn login_forms_need_the_csrf_cookie_on(fw: Fw) {
         if let Some(c) = cookie {
             req = req.header("cookie", c);
         }
-        let res = fetch(&p, req).await;
+        let res = fetch(req).await;
         assert_eq!(res.status, 403, "{cookie:?}");
         assert!(!res.body.contains("Allow"), "no consent page without CSRF");
     }

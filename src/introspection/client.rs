@@ -1,13 +1,14 @@
 //! The introspection call, its caches and its single flight.
 
 use super::IntrospectionSettings;
+use crate::session::now_ms;
 use crate::telemetry::{self, IntrospectionResult};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::OnceCell;
 
 /// Largest introspection response read.
@@ -60,12 +61,6 @@ impl std::fmt::Debug for Introspector {
             .field("calls", &self.calls.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn num(claims: &serde_json::Map<String, serde_json::Value>, name: &str) -> Option<f64> {

@@ -44,54 +44,34 @@ pub fn configure(
     let limit = settings.max_body_bytes;
     let ep = web::Data::new(TokenEndpoint::new(minter, clients, settings));
     move |cfg: &mut web::ServiceConfig| {
-        let body = |n: usize| web::PayloadConfig::new(n);
-        cfg.service(
-            web::resource("/oauth/token")
-                .app_data(ep.clone())
-                .app_data(body(limit))
-                .route(web::post().to(token)),
-        )
-        .service(
-            web::resource("/.well-known/jwks.json")
-                .app_data(ep.clone())
-                .route(web::get().to(jwks)),
-        )
-        .service(
-            web::resource("/.well-known/openid-configuration")
-                .app_data(ep.clone())
-                .route(web::get().to(discovery)),
-        );
-        if let Some(form_limit) = login {
-            cfg.service(
-                web::resource("/oauth/authorize")
-                    .app_data(ep.clone())
-                    .route(web::get().to(authorize)),
-            )
+        // A resource sharing the endpoint, with a body limit for posts.
+        let resource = |path: &str, body_limit: Option<usize>| {
+            let r = web::resource(path).app_data(ep.clone());
+            match body_limit {
+                Some(n) => r.app_data(web::PayloadConfig::new(n)),
+                None => r,
+            }
+        };
+        cfg.service(resource("/oauth/token", Some(limit)).route(web::post().to(token)))
+            .service(resource("/.well-known/jwks.json", None).route(web::get().to(jwks)))
             .service(
-                web::resource("/oauth/authorize/login")
-                    .app_data(ep.clone())
-                    .app_data(body(form_limit))
-                    .route(web::post().to(login_form)),
-            )
-            .service(
-                web::resource("/oauth/authorize/consent")
-                    .app_data(ep.clone())
-                    .app_data(body(form_limit))
-                    .route(web::post().to(consent_form)),
-            )
-            .service(
-                web::resource("/oauth/revoke")
-                    .app_data(ep.clone())
-                    .app_data(body(limit))
-                    .route(web::post().to(revoke)),
+                resource("/.well-known/openid-configuration", None).route(web::get().to(discovery)),
             );
+        if let Some(form_limit) = login {
+            cfg.service(resource("/oauth/authorize", None).route(web::get().to(authorize)))
+                .service(
+                    resource("/oauth/authorize/login", Some(form_limit))
+                        .route(web::post().to(login_form)),
+                )
+                .service(
+                    resource("/oauth/authorize/consent", Some(form_limit))
+                        .route(web::post().to(consent_form)),
+                )
+                .service(resource("/oauth/revoke", Some(limit)).route(web::post().to(revoke)));
         }
         if introspection {
             cfg.service(
-                web::resource("/oauth/introspect")
-                    .app_data(ep.clone())
-                    .app_data(body(limit))
-                    .route(web::post().to(introspect)),
+                resource("/oauth/introspect", Some(limit)).route(web::post().to(introspect)),
             );
         }
     }

@@ -51,11 +51,24 @@ fn into_axum(res: http::Response<Bytes>) -> Response {
     res.map(Body::from)
 }
 
-/// The body, at most `limit` bytes; `None` if larger or unreadable.
-async fn body(req: Request, limit: usize) -> (http::request::Parts, Option<Bytes>) {
+/// A posted form: headers, the body (at most `limit` bytes; 413
+/// otherwise) and the caller's throttle address.
+struct Form {
+    headers: http::HeaderMap,
+    body: Bytes,
+    addr: [u8; 16],
+}
+
+async fn form(req: Request, limit: usize) -> Result<Form, Response> {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, limit).await.ok();
-    (parts, bytes)
+    let body = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())?;
+    Ok(Form {
+        addr: super::throttle::request_address(&parts.extensions),
+        headers: parts.headers,
+        body,
+    })
 }
 
 fn too_large() -> Response {
@@ -77,70 +90,55 @@ async fn discovery(State(ep): State<Arc<TokenEndpoint>>) -> Response {
 }
 
 async fn token(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Response {
-    let (parts, bytes) = body(req, ep.settings.max_body_bytes).await;
-    let Some(bytes) = bytes else {
-        return too_large();
-    };
-    let addr = super::throttle::request_address(&parts.extensions);
-    into_axum(ep.token(&parts.headers, &bytes, &addr).await)
+    match form(req, ep.settings.max_body_bytes).await {
+        Ok(f) => into_axum(ep.token(&f.headers, &f.body, &f.addr).await),
+        Err(res) => res,
+    }
 }
 
 async fn revoke(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Response {
-    let (parts, bytes) = body(req, ep.settings.max_body_bytes).await;
-    let Some(bytes) = bytes else {
-        return too_large();
-    };
-    let addr = super::throttle::request_address(&parts.extensions);
-    into_axum(ep.revoke(&parts.headers, &bytes, &addr).await)
+    match form(req, ep.settings.max_body_bytes).await {
+        Ok(f) => into_axum(ep.revoke(&f.headers, &f.body, &f.addr).await),
+        Err(res) => res,
+    }
 }
 
 async fn introspect(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Response {
-    let (parts, bytes) = body(req, ep.settings.max_body_bytes).await;
-    let Some(bytes) = bytes else {
-        return too_large();
-    };
-    let addr = super::throttle::request_address(&parts.extensions);
-    into_axum(ep.introspect(&parts.headers, &bytes, &addr).await)
+    match form(req, ep.settings.max_body_bytes).await {
+        Ok(f) => into_axum(ep.introspect(&f.headers, &f.body, &f.addr).await),
+        Err(res) => res,
+    }
 }
 
 async fn authorize(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Response {
     match &ep.settings.code_flow {
         Some(flow) => into_axum(flow.authorize(&ep, req.uri().query())),
-        None => StatusCode::NOT_FOUND.into_response_body(),
+        None => not_found(),
     }
 }
 
 async fn login_form(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Response {
-    let Some(flow) = ep.settings.code_flow.clone() else {
-        return StatusCode::NOT_FOUND.into_response_body();
+    let Some(flow) = &ep.settings.code_flow else {
+        return not_found();
     };
-    let (parts, bytes) = body(req, flow.settings.max_request_bytes).await;
-    let Some(bytes) = bytes else {
-        return too_large();
-    };
-    let addr = super::throttle::request_address(&parts.extensions);
-    into_axum(flow.login(&ep, &parts.headers, &bytes, &addr).await)
+    match form(req, flow.settings.max_request_bytes).await {
+        Ok(f) => into_axum(flow.login(&ep, &f.headers, &f.body, &f.addr).await),
+        Err(res) => res,
+    }
 }
 
 async fn consent_form(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Response {
-    let Some(flow) = ep.settings.code_flow.clone() else {
-        return StatusCode::NOT_FOUND.into_response_body();
+    let Some(flow) = &ep.settings.code_flow else {
+        return not_found();
     };
-    let (parts, bytes) = body(req, flow.settings.max_request_bytes).await;
-    let Some(bytes) = bytes else {
-        return too_large();
-    };
-    into_axum(flow.consent(&ep, &parts.headers, &bytes).await)
-}
-
-trait StatusBody {
-    fn into_response_body(self) -> Response;
-}
-
-impl StatusBody for StatusCode {
-    fn into_response_body(self) -> Response {
-        let mut res = Response::new(Body::empty());
-        *res.status_mut() = self;
-        res
+    match form(req, flow.settings.max_request_bytes).await {
+        Ok(f) => into_axum(flow.consent(&ep, &f.headers, &f.body).await),
+        Err(res) => res,
     }
+}
+
+fn not_found() -> Response {
+    let mut res = Response::new(Body::empty());
+    *res.status_mut() = StatusCode::NOT_FOUND;
+    res
 }

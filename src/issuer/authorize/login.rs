@@ -4,35 +4,20 @@
 //! `access_denied`, sent to the client's redirect URI).
 
 use super::super::endpoint::TokenEndpoint;
-use super::super::grants::{CodeGrant, Redeemed};
+use super::super::grants::{CodeGrant, Redeemed, grants_now, random_secret};
 use super::super::throttle::{ThrottleRule, throttle_key};
 use super::CodeFlow;
 use super::pages::{
     csrf_cookie, csrf_from_cookies, csrf_ok, error_page, esc, hidden, page, see_other,
 };
 use super::request::{AuthorizeRequest, Params, Refusal, redirect_to};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode, header};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 const LOGIN_PATH: &str = "/oauth/authorize/login";
 const CONSENT_PATH: &str = "/oauth/authorize/consent";
 /// Longest accepted email and password.
 const MAX_FIELD: usize = 256;
-
-fn random_token() -> Option<String> {
-    let mut b = [0u8; 32];
-    getrandom::fill(&mut b).ok()?;
-    Some(URL_SAFE_NO_PAD.encode(b))
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// The hidden fields that carry the authorization request through the
 /// login form (they are parsed and checked again on the post).
@@ -122,7 +107,7 @@ impl CodeFlow {
             Ok(r) => r,
             Err(refusal) => return self.refusal(ep, refusal),
         };
-        let Some(csrf) = random_token() else {
+        let Ok(csrf) = random_secret() else {
             return error_page(StatusCode::SERVICE_UNAVAILABLE, "try again later");
         };
         let mut res = self.login_page(ep, &r, StatusCode::OK, None, &csrf, "");
@@ -260,7 +245,7 @@ impl CodeFlow {
             account: account.to_owned(),
             scope: r.scope.clone(),
             nonce: r.nonce.clone(),
-            auth_time: now_secs(),
+            auth_time: grants_now(),
         };
         let ticket = match self.consents.issue(&grant, s.consent_lifetime).await {
             Ok(t) => t,

@@ -203,17 +203,19 @@ impl CodeFlow {
     /// Revokes a family and every access token issued in it.
     pub(crate) async fn revoke_family(&self, family: &FamilyId) {
         match self.refresh.revoke(family).await {
-            Ok(tokens) => {
-                if let Some(rev) = &self.revocations {
-                    for (jti, exp) in tokens {
-                        if let Err(e) = rev.revoke_token(&jti, exp).await {
-                            tracing::warn!(error = %e, "tollgate: could not revoke an access token of a revoked family");
-                        }
-                    }
-                }
-            }
+            Ok(tokens) => self.revoke_access_tokens(tokens).await,
             Err(e) => {
                 tracing::warn!(error = %e, "tollgate: could not revoke a refresh-token family");
+            }
+        }
+    }
+
+    /// Revokes these access tokens (`jti`, `exp`) of a revoked family.
+    pub(crate) async fn revoke_access_tokens(&self, tokens: Vec<(String, u64)>) {
+        let Some(rev) = &self.revocations else { return };
+        for (jti, exp) in tokens {
+            if let Err(e) = rev.revoke_token(&jti, exp).await {
+                tracing::warn!(error = %e, "tollgate: could not revoke an access token of a revoked family");
             }
         }
     }

@@ -4,7 +4,7 @@
 //! is a public client that named itself).
 
 use super::super::clients::Client;
-use super::super::grants::{CodeGrant, Family, FamilyId, GrantStoreError, Redeemed, Rotation};
+use super::super::grants::{Family, GrantStoreError, Redeemed, Rotation, grants_now};
 use super::super::mint::{IdGrant, UserGrant};
 use super::super::oauth_error::{OAuthError, json_response};
 use super::super::pkce;
@@ -13,16 +13,9 @@ use super::request::narrow_scope;
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Longest accepted code, verifier or refresh token.
 const MAX_PARAM: usize = 512;
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 fn param<'a>(
     params: &'a HashMap<String, String>,
@@ -35,6 +28,13 @@ fn param<'a>(
         Some("") | None => Ok(None),
         Some(v) => Ok(Some(v)),
     }
+}
+
+/// What an ID token carries beyond the family: from the authorization request.
+#[derive(Clone, Copy)]
+struct IdToken<'a> {
+    nonce: Option<&'a str>,
+    auth_time: u64,
 }
 
 fn unavailable(_: GrantStoreError) -> OAuthError {
@@ -113,19 +113,14 @@ impl CodeFlow {
         .ok_or(OAuthError::invalid_grant(
             "the client may no longer be granted these scopes",
         ))?;
-        let now = now_secs();
-        let record = Family {
-            id: family.clone(),
-            client_id: client.id.clone(),
-            customer_id: grant.customer_id.clone(),
-            account: grant.account.clone(),
-            scope: scope.clone(),
-            created_at: now,
-            absolute_expiry: now + self.settings.refresh_lifetime.as_secs(),
-            idle_ttl: self.settings.refresh_idle.as_secs(),
-            last_used: now,
-            access_tokens: Vec::new(),
-        };
+        let mut record = Family::new(
+            family.clone(),
+            &grant,
+            grants_now(),
+            self.settings.refresh_lifetime.as_secs(),
+            self.settings.refresh_idle.as_secs(),
+        );
+        record.scope = scope.clone();
         let refresh_token = match self.refresh.start(&record).await {
             Ok(t) => t,
             Err(GrantStoreError::Revoked) => {
@@ -135,39 +130,33 @@ impl CodeFlow {
             }
             Err(e) => return Err(unavailable(e)),
         };
-        self.tokens(
-            ep,
-            client,
-            &grant,
-            &family,
-            &scope,
-            refresh_token,
-            true,
-            jkt,
-        )
-        .await
+        let id_token = IdToken {
+            nonce: grant.nonce.as_deref(),
+            auth_time: grant.auth_time,
+        };
+        self.tokens(ep, client, &record, refresh_token, Some(id_token), jkt)
+            .await
     }
 
-    /// Mints the access (and ID) token of a family and answers.
-    #[allow(clippy::too_many_arguments)]
+    /// Mints the access token of `family` for its `scope` (and, with
+    /// `id_token` and `openid` in scope, an ID token) and answers.
     async fn tokens(
         &self,
         ep: &super::super::endpoint::TokenEndpoint,
         client: &Client,
-        grant: &CodeGrant,
-        family: &FamilyId,
-        scope: &str,
+        family: &Family,
         refresh_token: String,
-        with_id_token: bool,
+        id_token: Option<IdToken<'_>>,
         jkt: Option<&str>,
     ) -> Result<Response<Bytes>, OAuthError> {
+        let scope = family.scope.as_str();
         let access_scope = api_scope(scope);
         let minted = ep
             .minter
             .user_token(&UserGrant {
-                customer_id: &grant.customer_id,
+                customer_id: &family.customer_id,
                 client_id: &client.id,
-                account: &grant.account,
+                account: &family.account,
                 scope: &access_scope,
                 lifetime: self.settings.access_lifetime.min(client.lifetime),
                 jkt,
@@ -175,7 +164,7 @@ impl CodeFlow {
             .map_err(|_| OAuthError::unavailable("cannot sign"))?;
         match self
             .refresh
-            .record_access_token(family, &minted.jti, minted.expires_at)
+            .record_access_token(&family.id, &minted.jti, minted.expires_at)
             .await
         {
             Ok(()) => {}
@@ -194,14 +183,14 @@ impl CodeFlow {
             "refresh_token": refresh_token,
             "scope": scope,
         });
-        if with_id_token && scope.split(' ').any(|s| s == "openid") {
+        if let Some(id_token) = id_token.filter(|_| scope.split(' ').any(|s| s == "openid")) {
             let id = ep
                 .minter
                 .id_token(&IdGrant {
-                    customer_id: &grant.customer_id,
+                    customer_id: &family.customer_id,
                     client_id: &client.id,
-                    nonce: grant.nonce.as_deref(),
-                    auth_time: grant.auth_time,
+                    nonce: id_token.nonce,
+                    auth_time: id_token.auth_time,
                     lifetime: self.settings.id_token_lifetime,
                 })
                 .map_err(|_| OAuthError::unavailable("cannot sign"))?;
@@ -222,7 +211,7 @@ impl CodeFlow {
     ) -> Result<Response<Bytes>, OAuthError> {
         let presented = param(params, "refresh_token")?
             .ok_or(OAuthError::invalid_request("refresh_token is required"))?;
-        let (family, refresh_token) = match self
+        let (mut family, refresh_token) = match self
             .refresh
             .rotate(presented, &client.id)
             .await
@@ -236,13 +225,7 @@ impl CodeFlow {
                 family,
                 access_tokens,
             } => {
-                if let Some(rev) = &self.revocations {
-                    for (jti, exp) in access_tokens {
-                        if let Err(e) = rev.revoke_token(&jti, exp).await {
-                            tracing::warn!(error = %e, "tollgate: could not revoke an access token of a reused refresh-token family");
-                        }
-                    }
-                }
+                self.revoke_access_tokens(access_tokens).await;
                 tracing::warn!(family = %family, "tollgate: refresh token reused; the family is revoked");
                 return Err(OAuthError::invalid_grant(
                     "the refresh token was already used",
@@ -286,27 +269,10 @@ impl CodeFlow {
                 "no scope is left",
             ))?;
         }
-        let grant = CodeGrant {
-            client_id: family.client_id.clone(),
-            redirect_uri: String::new(),
-            code_challenge: None,
-            customer_id: family.customer_id.clone(),
-            account: family.account.clone(),
-            scope: family.scope.clone(),
-            nonce: None,
-            auth_time: family.created_at,
-        };
-        self.tokens(
-            ep,
-            client,
-            &grant,
-            &family.id,
-            &scope,
-            refresh_token,
-            false,
-            jkt,
-        )
-        .await
+        // The family keeps its granted scope; this token gets `scope`.
+        family.scope = scope;
+        self.tokens(ep, client, &family, refresh_token, None, jkt)
+            .await
     }
 
     /// RFC 7009: revokes a refresh token's family (and its access tokens).

@@ -384,11 +384,7 @@ pub fn grants_now() -> u64 {
 }
 
 /// Milliseconds since the epoch (0 if the clock is before it).
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
+pub(crate) use crate::session::now_ms;
 
 /// A duration in milliseconds, at least 1.
 pub(crate) fn ttl_ms(ttl: Duration) -> u64 {
