@@ -298,9 +298,11 @@ async fn create_session(
             let addr = address_key(peer.ip());
             let per_addr = throttle_key(&[b"anon-session", &addr]);
             let total = throttle_key(&[b"anon-session-total"]);
-            let limited = match app.throttle.check(&per_addr, ANONYMOUS_PER_ADDRESS).await {
+            // Spent in one step each, so concurrent requests cannot all pass
+            // before any is counted.
+            let limited = match app.throttle.spend(&per_addr, ANONYMOUS_PER_ADDRESS).await {
                 Some(after) => Some(after),
-                None => app.throttle.check(&total, ANONYMOUS_TOTAL).await,
+                None => app.throttle.spend(&total, ANONYMOUS_TOTAL).await,
             };
             if let Some(after) = limited {
                 let mut res = err(
@@ -314,8 +316,6 @@ async fn create_session(
                 );
                 return res;
             }
-            app.throttle.fail(&per_addr, ANONYMOUS_PER_ADDRESS).await;
-            app.throttle.fail(&total, ANONYMOUS_TOTAL).await;
             NewSession::anonymous(ACCOUNT, ONBOARDING_SCOPES)
                 .with_client_id(app.public_client.clone())
         }
@@ -656,9 +656,11 @@ async fn limit_logins(
     let addr = address_key(peer.ip());
     let per_addr = throttle_key(&[b"login-start", &addr]);
     let total = throttle_key(&[b"login-start-total"]);
-    let limited = match throttle.check(&per_addr, LOGINS_PER_ADDRESS).await {
+    // Spent in one step each, so concurrent requests cannot all pass
+    // before any is counted.
+    let limited = match throttle.spend(&per_addr, LOGINS_PER_ADDRESS).await {
         Some(after) => Some(after),
-        None => throttle.check(&total, LOGINS_TOTAL).await,
+        None => throttle.spend(&total, LOGINS_TOTAL).await,
     };
     if let Some(after) = limited {
         let mut res = (
@@ -672,8 +674,6 @@ async fn limit_logins(
         );
         return res;
     }
-    throttle.fail(&per_addr, LOGINS_PER_ADDRESS).await;
-    throttle.fail(&total, LOGINS_TOTAL).await;
     next.run(req).await
 }
 

@@ -470,6 +470,41 @@ mod redis_support {
         Some((make(), make()))
     }
 
+    /// The shared throttle's `spend` counts and decides in one Redis step:
+    /// 400 concurrent spends through two instances on one prefix let exactly
+    /// the budget through (a check-then-count would let a burst overshoot).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_throttle_spends_atomically_across_instances() {
+        use tollgate::issuer::{RedisThrottle, Throttle, ThrottleRule};
+        if stores().is_none() {
+            return;
+        }
+        let prefix = format!("tollgate-test:throttle:{}:", FamilyId::generate().unwrap());
+        let make = || -> Arc<dyn Throttle> {
+            Arc::new(RedisThrottle::new(URL, &prefix, Duration::from_secs(2)).unwrap())
+        };
+        let (a, b) = (make(), make());
+        let rule = ThrottleRule::new(25, Duration::from_secs(120));
+        let key = FamilyId::generate().unwrap().to_string();
+        let tasks: Vec<_> = (0..400)
+            .map(|i| {
+                let t = if i % 2 == 0 { a.clone() } else { b.clone() };
+                let key = key.clone();
+                tokio::spawn(async move { t.spend(key.as_bytes(), rule).await })
+            })
+            .collect();
+        let mut passed = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                None => passed += 1,
+                Some(after) => assert!(after > Duration::ZERO && after <= Duration::from_secs(120)),
+            }
+        }
+        assert_eq!(passed, 25);
+        assert!(b.check(key.as_bytes(), rule).await.is_some());
+        assert!(a.spend(b"someone-else", rule).await.is_none());
+    }
+
     #[tokio::test]
     async fn an_unreachable_redis_is_unavailable() {
         // Port 1 on localhost: refused at once.

@@ -33,7 +33,8 @@ impl RedisThrottle {
             local: MemoryThrottle::default(),
             script: redis::Script::new(
                 "local n = redis.call('INCR', KEYS[1]) \
-                 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n",
+                 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end \
+                 return {n, redis.call('PTTL', KEYS[1])}",
             ),
         })
     }
@@ -67,10 +68,7 @@ impl Throttle for RedisThrottle {
             })
             .await;
         match answer {
-            Ok((count, pttl)) => (count.unwrap_or(0) >= rule.limit).then(|| {
-                let ms = u64::try_from(pttl).unwrap_or(0).max(1000);
-                Duration::from_secs(ms.div_ceil(1000))
-            }),
+            Ok((count, pttl)) => (count.unwrap_or(0) >= rule.limit).then(|| retry_after(pttl)),
             Err(e) => {
                 tracing::warn!(error = %e, "tollgate: redis throttle unavailable; counting locally");
                 self.local.check_now(key, rule)
@@ -79,20 +77,33 @@ impl Throttle for RedisThrottle {
     }
 
     async fn fail(&self, key: &[u8], rule: ThrottleRule) {
+        let _ = self.spend(key, rule).await;
+    }
+
+    async fn spend(&self, key: &[u8], rule: ThrottleRule) -> Option<Duration> {
         let k = self.key(key, rule);
         let window_ms = u64::try_from(rule.window.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
         let script = &self.script;
-        let answer: Result<i64, RedisError> = self
+        let answer: Result<(u64, i64), RedisError> = self
             .conn
             .run(|mut c| async move { script.key(&k).arg(window_ms).invoke_async(&mut c).await })
             .await;
-        if let Err(e) = answer {
-            tracing::warn!(error = %e, "tollgate: redis throttle unavailable; counting locally");
-            self.local.fail_now(key, rule);
+        match answer {
+            Ok((count, pttl)) => (count > u64::from(rule.limit)).then(|| retry_after(pttl)),
+            Err(e) => {
+                tracing::warn!(error = %e, "tollgate: redis throttle unavailable; counting locally");
+                self.local.spend_now(key, rule)
+            }
         }
     }
+}
+
+/// Whole seconds until a window that has `pttl_ms` left ends (at least 1).
+fn retry_after(pttl_ms: i64) -> Duration {
+    let ms = u64::try_from(pttl_ms).unwrap_or(0).max(1000);
+    Duration::from_secs(ms.div_ceil(1000))
 }
 
 /// Client deactivation shared through Redis: a set of deactivated client
