@@ -1,12 +1,13 @@
 //! A tonic gRPC service, `orders.Orders` (`List`, `Create`), guarded by
-//! tollgate's tower [`AuthLayer`].
+//! tollgate's tower [`AuthLayer`] and a [`GrpcMethodScopesLayer`] table:
+//! `List` needs `orders:read`, `Create` `orders:write`, and any other method
+//! is refused (deny by default).
 //!
 //! Refusals are gRPC statuses (HTTP 200, trailers-only): no, bad or expired
-//! token → 16 `UNAUTHENTICATED`; a scope the method needs is missing → 7
-//! `PERMISSION_DENIED` (see `tollgate::tower::grpc`). Handlers read the
-//! caller's `AuthContext` from the request extensions and check their
-//! method's scope themselves: `List` needs `orders:read`, `Create`
-//! `orders:write`.
+//! token → 16 `UNAUTHENTICATED`; a scope the method needs is missing, or the
+//! method is not in the table → 7 `PERMISSION_DENIED` (see
+//! `tollgate::tower::grpc`). Handlers only read the caller's `AuthContext`
+//! from the request extensions.
 //!
 //! Environment: the same contract as `axum_api` (`TOLLGATE_BIND`,
 //! `TOLLGATE_ISSUER`, `TOLLGATE_AUDIENCE`, one of `TOLLGATE_JWKS_URL`,
@@ -25,23 +26,29 @@ use grpc_proto::{
 use std::process::ExitCode;
 use tollgate::AuthContext;
 use tollgate::policy::scope;
-use tollgate::tower::{AuthLayer, grpc};
-use tonic::{Code, Request, Response, Status};
+use tollgate::tower::{AuthLayer, GrpcMethodScopesLayer};
+use tonic::{Request, Response, Status};
 
 struct OrdersApi;
 
-/// The caller's context, if it has `needs`; the refusal as a gRPC status
-/// otherwise.
-fn authorize<T>(request: &Request<T>, needs: &str) -> Result<AuthContext, Status> {
+/// The caller's context. The layers have already checked the method's
+/// scopes.
+fn context<T>(request: &Request<T>) -> Result<AuthContext, Status> {
     // `AuthLayer::required` admits only authenticated calls, so the context
     // is there unless the layer is missing.
-    let ctx = request
+    request
         .extensions()
         .get::<AuthContext>()
-        .ok_or_else(|| Status::unauthenticated("credentials are required"))?;
-    ctx.require(&scope(needs))
-        .map_err(|e| Status::new(Code::from(i32::from(grpc::code(&e))), e.to_string()))?;
-    Ok(ctx.clone())
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("credentials are required"))
+}
+
+/// The scope each method needs; methods not listed are refused.
+fn method_scopes() -> Result<GrpcMethodScopesLayer, String> {
+    GrpcMethodScopesLayer::new()
+        .method(grpc_proto::LIST, scope("orders:read"))
+        .and_then(|m| m.method(grpc_proto::CREATE, scope("orders:write")))
+        .map_err(|e| e.to_string())
 }
 
 impl Orders for OrdersApi {
@@ -49,7 +56,7 @@ impl Orders for OrdersApi {
         &self,
         request: Request<ListOrdersRequest>,
     ) -> Result<Response<ListOrdersResponse>, Status> {
-        let ctx = authorize(&request, "orders:read")?;
+        let ctx = context(&request)?;
         Ok(Response::new(ListOrdersResponse {
             orders: vec![Order {
                 id: "1".into(),
@@ -63,7 +70,7 @@ impl Orders for OrdersApi {
         &self,
         request: Request<CreateOrderRequest>,
     ) -> Result<Response<CreateOrderResponse>, Status> {
-        let ctx = authorize(&request, "orders:write")?;
+        let ctx = context(&request)?;
         let item = request.into_inner().item;
         Ok(Response::new(CreateOrderResponse {
             order: Some(Order {
@@ -77,6 +84,7 @@ impl Orders for OrdersApi {
 
 async fn run() -> Result<(), String> {
     let setup = common::setup().await?;
+    let method_scopes = method_scopes()?;
     let listener = tokio::net::TcpListener::bind(&setup.bind)
         .await
         .map_err(|e| format!("cannot bind {}: {e}", setup.bind))?;
@@ -91,7 +99,8 @@ async fn run() -> Result<(), String> {
 
     tonic::transport::Server::builder()
         .layer(AuthLayer::required(setup.auth))
-        // The layer's refusals need a response body that is `From<String>`;
+        .layer(method_scopes)
+        // The layers' refusals need a response body that is `From<String>`;
         // tonic's is not, axum's is (and wraps tonic's as it is).
         .layer(tower::util::MapResponseLayer::new(
             |res: http::Response<tonic::body::Body>| res.map(axum::body::Body::new),

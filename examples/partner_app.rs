@@ -6,7 +6,7 @@
 //! token rotated, when it expires).
 //!
 //! ```text
-//! cargo run --example shop --features issuer,redis,login,metrics  # terminal 1
+//! cargo run --example shop --features issuer,redis,login,metrics,openapi  # terminal 1
 //! cargo run --example partner_app --features login           # terminal 2
 //! # then open http://127.0.0.1:3001/ and log in as the shop's demo customer
 //! ```

@@ -1,7 +1,7 @@
 //! A small commerce API (customers and orders) that is its own issuer and
 //! is protected by every credential kind tollgate handles.
 //!
-//! `cargo run --example shop --features issuer,redis,login,metrics`
+//! `cargo run --example shop --features issuer,redis,login,metrics,openapi`
 //!
 //! Environment (all optional): `TOLLGATE_BIND` (default `127.0.0.1:3000`),
 //! `TOLLGATE_ISSUER` (default `http://ADDR`), `TOLLGATE_DEMO_CLIENT_ID` /
@@ -19,9 +19,10 @@
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodFilter, MethodRouter, get, on};
 use axum::{Json, Router};
 use base64::Engine as _;
+use http::Method;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -36,12 +37,14 @@ use tollgate::issuer::{
     Minter, NewClient, PasswordHasher, RefreshStore, SigningAlgorithm, SigningKey, Throttle,
     ThrottleRule, TokenEndpointSettings, address_key, throttle_key,
 };
+use tollgate::openapi::SecuritySchemes;
+use tollgate::policy::{Requirement, all, scope};
 use tollgate::revocation::{MemoryRevocations, RevocationWriter};
 use tollgate::session::{
     BindAuthority, MemoryStore, NewSession, SessionId, SessionStore, StoreError,
 };
 use tollgate::tower::AuthLayer;
-use tollgate::{Auth, AuthError, Authenticator, IssuerConfig, RemoteKeySettings};
+use tollgate::{Auth, AuthConfig, AuthError, Authenticator, IssuerConfig, RemoteKeySettings};
 
 const ACCOUNT: &str = "demo-account";
 const AUDIENCE: &str = "shop-api";
@@ -401,7 +404,6 @@ async fn create_customer(
     auth: Auth,
     Json(body): Json<Value>,
 ) -> Result<Response, AuthError> {
-    auth.require_scope("customer:write")?;
     let (Some(name), Some(email), Some(password)) = (
         body["name"].as_str(),
         body["email"].as_str(),
@@ -448,7 +450,6 @@ async fn get_customer(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Response, AuthError> {
-    auth.require_scope("customer:read")?;
     auth.ensure_customer(&id)?;
     let c = app
         .shop
@@ -466,7 +467,6 @@ async fn get_customer(
 }
 
 async fn list_orders(State(app): State<App>, auth: Auth) -> Result<Response, AuthError> {
-    auth.require_scope("orders:read")?;
     let orders = app
         .shop
         .orders
@@ -490,7 +490,6 @@ async fn create_order(
     auth: Auth,
     body: axum::body::Bytes,
 ) -> Result<Response, AuthError> {
-    auth.require_scope("orders:write")?;
     let body: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
     let customer = match (auth.is_customer_scoped(), auth.customer()) {
         (true, Some(me)) => Some(me.to_owned()),
@@ -552,7 +551,6 @@ async fn change_password(
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> Result<Response, AuthError> {
-    auth.require_scope("customer:write")?;
     auth.ensure_customer(&id)?;
     let Some(password) = body["password"].as_str().filter(|p| p.len() >= 8) else {
         return Ok(err(
@@ -598,11 +596,10 @@ async fn change_password(
 /// (or reactivates) an API client, on every instance sharing the Redis.
 async fn set_client_active(
     State(app): State<App>,
-    auth: Auth,
+    _: Auth,
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> Result<Response, AuthError> {
-    auth.require_scope("clients:write")?;
     let Some(active) = body["active"].as_bool() else {
         return Ok(err(
             StatusCode::BAD_REQUEST,
@@ -625,8 +622,7 @@ async fn set_client_active(
 
 /// `POST /admin/keys/rotate`: a new signing key becomes active (the old
 /// ones stay published); with Redis, every instance adopts it within a second.
-async fn rotate_keys(State(app): State<App>, auth: Auth) -> Result<Response, AuthError> {
-    auth.require_scope("keys:write")?;
+async fn rotate_keys(State(app): State<App>, _: Auth) -> Result<Response, AuthError> {
     Ok(match app.keys.rotate().await {
         Ok(kid) => Json(json!({"data": {"type": "signing_key", "id": kid}})).into_response(),
         Err(_) => err(
@@ -728,6 +724,113 @@ async fn storefront(State(app): State<App>, req: axum::extract::Request) -> Resp
          <form method=\"post\" action=\"/logout\"><button id=\"logout\" type=\"submit\">Log out</button></form>",
         esc(&me)
     ))
+}
+
+/// One API route. The table of them ([`api_routes`]) drives the router,
+/// the requirement layer in front of each route and the OpenAPI document at
+/// `GET /openapi.json`, so the document cannot drift from what is enforced.
+struct ApiRoute {
+    method: Method,
+    path: &'static str,
+    /// `None`: public (the handler may still read optional credentials).
+    requirement: Option<Requirement>,
+    handler: fn(MethodFilter) -> MethodRouter<App>,
+}
+
+fn api_routes() -> Vec<ApiRoute> {
+    let route = |method, path, requirement, handler| ApiRoute {
+        method,
+        path,
+        requirement,
+        handler,
+    };
+    // Signed in with any credential; the handler checks which.
+    let signed_in = || Some(all([]));
+    vec![
+        route(Method::GET, "/", None, |m| on(m, storefront)),
+        route(Method::POST, "/customer-sessions", None, |m| {
+            on(m, create_session)
+        }),
+        route(
+            Method::GET,
+            "/customer-sessions/current",
+            signed_in(),
+            |m| on(m, current_session),
+        ),
+        route(Method::PATCH, "/customer-sessions/{id}", signed_in(), |m| {
+            on(m, bind_session)
+        }),
+        route(
+            Method::POST,
+            "/customers",
+            Some(scope("customer:write")),
+            |m| on(m, create_customer),
+        ),
+        route(
+            Method::GET,
+            "/customers/{id}",
+            Some(scope("customer:read")),
+            |m| on(m, get_customer),
+        ),
+        route(
+            Method::PUT,
+            "/customers/{id}/password",
+            Some(scope("customer:write")),
+            |m| on(m, change_password),
+        ),
+        route(
+            Method::DELETE,
+            "/customers/tokens/current",
+            signed_in(),
+            |m| on(m, logout_customer_token),
+        ),
+        route(
+            Method::POST,
+            "/admin/clients/{id}/active",
+            Some(scope("clients:write")),
+            |m| on(m, set_client_active),
+        ),
+        route(
+            Method::POST,
+            "/admin/keys/rotate",
+            Some(scope("keys:write")),
+            |m| on(m, rotate_keys),
+        ),
+        route(Method::GET, "/orders", Some(scope("orders:read")), |m| {
+            on(m, list_orders)
+        }),
+        route(Method::POST, "/orders", Some(scope("orders:write")), |m| {
+            on(m, create_order)
+        }),
+    ]
+}
+
+/// The OpenAPI document of `routes` (and of `GET /openapi.json` itself).
+fn openapi_json(
+    routes: &[ApiRoute],
+    config: &AuthConfig,
+    token_url: String,
+) -> Result<String, String> {
+    use utoipa::openapi::{InfoBuilder, OpenApiBuilder};
+    let schemes = SecuritySchemes::from_config(config)
+        .token_url(token_url)
+        .sessions(&config.sessions)
+        .basic();
+    let mut doc = OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("tollgate shop")
+                .version(env!("CARGO_PKG_VERSION")),
+        )
+        .build();
+    let table = routes
+        .iter()
+        .map(|r| (r.method.clone(), r.path, r.requirement.as_ref()));
+    let this = std::iter::once((Method::GET, "/openapi.json", None));
+    schemes
+        .apply(&mut doc, table.chain(this))
+        .map_err(|e| e.to_string())?;
+    doc.to_json().map_err(|e| e.to_string())
 }
 
 async fn run() -> Result<(), String> {
@@ -944,12 +1047,15 @@ async fn run() -> Result<(), String> {
     } else {
         trusted.jwks_url(format!("{base}/.well-known/jwks.json"))
     };
+    // The OpenAPI document's security schemes come from this same config.
+    let config = AuthConfig::default()
+        .with_issuer(trusted)
+        .with_remote_keys(RemoteKeySettings::default().with_fetch_timeout_ms(2000))
+        .with_customer_tokens(CustomerTokenConfig::default())
+        .with_sessions(SessionSources::default().with_cookie(SESSION_COOKIE));
     let auth = Authenticator::builder()
-        .issuer(trusted)
-        .remote_keys(RemoteKeySettings::default().with_fetch_timeout_ms(2000))
-        .customer_tokens(CustomerTokenConfig::default())
+        .config(config.clone())
         .session_store(sessions.clone())
-        .session_sources(SessionSources::default().with_cookie(SESSION_COOKIE))
         .client_status(client_status.clone())
         .revocations(revoker.clone())
         .attribution("X-Attribution", clients.clone())
@@ -1017,27 +1123,28 @@ async fn run() -> Result<(), String> {
         "/login",
         get(|| async { "the storefront login needs the `login` feature" }),
     );
-    let api = Router::new()
-        .route("/", get(storefront))
-        .route("/customer-sessions", post(create_session))
-        .route("/customer-sessions/current", get(current_session))
+    // The API: each route of the table behind its requirement (401 without
+    // credentials, 403 without the scopes), and its OpenAPI document.
+    let routes = api_routes();
+    let token_url = format!("{}/oauth/token", issuer.trim_end_matches('/'));
+    let openapi = openapi_json(&routes, &config, token_url)?;
+    let mut api = Router::new();
+    for r in routes {
+        let filter = MethodFilter::try_from(r.method).map_err(|e| e.to_string())?;
+        let mut handler = (r.handler)(filter);
+        if let Some(requirement) = r.requirement {
+            handler = handler.route_layer(tollgate::axum::require_layer(requirement));
+        }
+        api = api.route(r.path, handler);
+    }
+    let api = api
         .route(
-            "/customer-sessions/{id}",
-            axum::routing::patch(bind_session),
+            "/openapi.json",
+            get(move || {
+                let json = openapi.clone();
+                std::future::ready(([(http::header::CONTENT_TYPE, "application/json")], json))
+            }),
         )
-        .route("/customers", post(create_customer))
-        .route("/customers/{id}", get(get_customer))
-        .route(
-            "/customers/{id}/password",
-            axum::routing::put(change_password),
-        )
-        .route(
-            "/customers/tokens/current",
-            axum::routing::delete(logout_customer_token),
-        )
-        .route("/admin/clients/{id}/active", post(set_client_active))
-        .route("/admin/keys/rotate", post(rotate_keys))
-        .route("/orders", get(list_orders).post(create_order))
         .with_state(app)
         .merge(tollgate::issuer::customer_tokens_router(
             minter.clone(),

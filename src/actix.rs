@@ -64,6 +64,9 @@ impl RequestParts for ServiceRequest {
     fn authority(&self) -> Option<&str> {
         RequestParts::authority(self.request())
     }
+    fn client_certificate(&self) -> Option<&crate::mtls::ClientCertificate> {
+        RequestParts::client_certificate(self.request())
+    }
 }
 
 impl RequestParts for HttpRequest {
@@ -83,6 +86,11 @@ impl RequestParts for HttpRequest {
     }
     fn authority(&self) -> Option<&str> {
         self.uri().authority().map(|a| a.as_str())
+    }
+    /// From the connection data (`HttpServer::on_connect`); request
+    /// extensions cannot lend a reference.
+    fn client_certificate(&self) -> Option<&crate::mtls::ClientCertificate> {
+        self.conn_data()
     }
 }
 

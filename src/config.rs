@@ -596,9 +596,15 @@ pub struct AuthConfig {
     /// by default, `required`), `iat` window, external URL; see
     /// [`crate::dpop`].
     pub dpop: crate::dpop::DpopConfig,
+    /// Certificate-bound tokens (RFC 8705): where a trusted proxy puts the
+    /// client certificate (off unless set); see [`crate::mtls`].
+    pub mtls: crate::mtls::MtlsConfig,
     /// Opaque (non-JWT) access tokens are introspected here (RFC 7662);
     /// JWTs are still verified locally. Off unless set.
     pub introspection: Option<crate::IntrospectionSettings>,
+    /// How refusal bodies look: `json` (default), `problem` (RFC 9457) or
+    /// `empty`; see [`crate::render`] for a renderer of your own.
+    pub error_format: crate::render::ErrorFormat,
 }
 
 impl Default for AuthConfig {
@@ -618,7 +624,9 @@ impl Default for AuthConfig {
             token_cache: crate::jwt::TokenCacheSettings::default(),
             attribution_header: None,
             dpop: crate::dpop::DpopConfig::default(),
+            mtls: crate::mtls::MtlsConfig::default(),
             introspection: None,
+            error_format: crate::render::ErrorFormat::Json,
         }
     }
 }
@@ -631,10 +639,24 @@ impl AuthConfig {
         self
     }
 
+    /// Sets the certificate-bound token settings (see [`crate::mtls`]).
+    #[must_use]
+    pub fn with_mtls(mut self, mtls: crate::mtls::MtlsConfig) -> Self {
+        self.mtls = mtls;
+        self
+    }
+
     /// Introspects opaque access tokens at an RFC 7662 endpoint.
     #[must_use]
     pub fn with_introspection(mut self, settings: crate::IntrospectionSettings) -> Self {
         self.introspection = Some(settings);
+        self
+    }
+
+    /// Picks a built-in error body format.
+    #[must_use]
+    pub fn with_error_format(mut self, format: crate::render::ErrorFormat) -> Self {
+        self.error_format = format;
         self
     }
 

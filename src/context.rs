@@ -145,22 +145,26 @@ impl AuthContext {
 
     /// How the access token was bound: [`TokenBinding::Dpop`](crate::TokenBinding::Dpop) when it is
     /// DPoP-bound (`cnf.jkt`), which the engine accepts only with a valid
-    /// proof of that key on this request; [`TokenBinding::Bearer`](crate::TokenBinding::Bearer) otherwise.
+    /// proof of that key on this request; [`TokenBinding::Certificate`](crate::TokenBinding::Certificate)
+    /// when it is certificate-bound (`cnf.x5t#S256`, RFC 8705), which the
+    /// engine accepts only with that client certificate; [`TokenBinding::Bearer`](crate::TokenBinding::Bearer)
+    /// otherwise. A token bound both ways reports `Dpop` (both were checked).
     pub fn binding(&self) -> crate::dpop::TokenBinding {
         if !self.0.credentials.contains(CredentialKinds::ACCESS_TOKEN) {
             return crate::dpop::TokenBinding::Bearer;
         }
-        match self
-            .0
-            .claims
-            .get("cnf")
-            .and_then(|c| c.get("jkt"))
-            .and_then(|j| j.as_str())
-        {
-            Some(jkt) => crate::dpop::TokenBinding::Dpop {
+        let cnf = self.0.claims.get("cnf");
+        let text = |name: &str| cnf.and_then(|c| c.get(name)).and_then(|v| v.as_str());
+        if let Some(jkt) = text("jkt") {
+            crate::dpop::TokenBinding::Dpop {
                 jkt: jkt.to_owned(),
-            },
-            None => crate::dpop::TokenBinding::Bearer,
+            }
+        } else if let Some(x5t) = text(crate::mtls::X5T_S256) {
+            crate::dpop::TokenBinding::Certificate {
+                x5t_s256: x5t.to_owned(),
+            }
+        } else {
+            crate::dpop::TokenBinding::Bearer
         }
     }
 

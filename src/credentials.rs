@@ -8,11 +8,21 @@
 //! case-insensitively, the token must be an RFC 6750 `b64token`, a token
 //! longer than the configured maximum is refused before anything else looks
 //! at it, and a request that sends its bearer token by more than one method
-//! (header, cookie, query) is malformed (RFC 6750 §2).
+//! (header, cookie, query, another header, a websocket subprotocol, a
+//! custom source) is malformed (RFC 6750 §2).
+//!
+//! Besides `Authorization`, a bearer token can come from a header of your
+//! choice ([`CredentialSources::with_header`]: `X-Api-Key: Bearer …` or a
+//! bare token), from the `Sec-WebSocket-Protocol` convention of browser
+//! websockets ([`CredentialSources::with_websocket_protocol_prefix`]), or
+//! from a function of yours ([`CredentialSources::with_custom`]). Every
+//! source goes through the same size cap and token syntax, before anything
+//! else looks at the token.
 
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 /// Default cap on a token's size: 8 KiB.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -49,6 +59,16 @@ pub trait RequestParts {
     fn authority(&self) -> Option<&str> {
         None
     }
+
+    /// The client certificate of the request's TLS connection, when the app
+    /// terminates TLS itself (see [`crate::mtls`]); needed for
+    /// certificate-bound tokens. `http` requests read a
+    /// [`ClientCertificate`](crate::mtls::ClientCertificate) from their
+    /// extensions; actix-web requests from their connection data (set it with
+    /// `HttpServer::on_connect`).
+    fn client_certificate(&self) -> Option<&crate::mtls::ClientCertificate> {
+        None
+    }
 }
 
 impl RequestParts for http::HeaderMap {
@@ -75,6 +95,9 @@ impl RequestParts for http::request::Parts {
     fn authority(&self) -> Option<&str> {
         self.uri.authority().map(|a| a.as_str())
     }
+    fn client_certificate(&self) -> Option<&crate::mtls::ClientCertificate> {
+        self.extensions.get()
+    }
 }
 
 impl<B> RequestParts for http::Request<B> {
@@ -92,6 +115,9 @@ impl<B> RequestParts for http::Request<B> {
     }
     fn authority(&self) -> Option<&str> {
         self.uri().authority().map(|a| a.as_str())
+    }
+    fn client_certificate(&self) -> Option<&crate::mtls::ClientCertificate> {
+        self.extensions().get()
     }
 }
 
@@ -111,6 +137,88 @@ pub struct CredentialSources {
     /// Largest token accepted, in bytes (default 8 KiB). Larger tokens are
     /// refused with `invalid_token` before any parsing.
     pub max_token_bytes: usize,
+    /// Read the bearer token from this header too (for example
+    /// `X-Api-Key`): the bare token, or `Bearer <token>`.
+    pub header: Option<String>,
+    /// Read the bearer token from the `Sec-WebSocket-Protocol` offer of a
+    /// browser websocket: the subprotocol value that starts with this prefix
+    /// (for example `bearer.` in `Sec-WebSocket-Protocol: chat.v1,
+    /// bearer.eyJ…`) carries the token. Browsers cannot set other headers on
+    /// a websocket; the server must still choose (echo) one of the *other*
+    /// offered protocols, as axum's `WebSocketUpgrade::protocols` does.
+    pub websocket_protocol_prefix: Option<String>,
+    /// A function of yours that finds a bearer token (set in code only).
+    #[serde(skip)]
+    pub custom: Option<CustomSource>,
+}
+
+/// What a [`CustomSource`] found on a request.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Credential {
+    /// A bearer token (checked and verified like any other).
+    Bearer(String),
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bearer(_) => f.write_str("Bearer(******)"),
+        }
+    }
+}
+
+type CustomFn = dyn Fn(&dyn RequestParts) -> Option<Credential> + Send + Sync;
+
+/// A credential source written by the app: a function from the request to
+/// an optional [`Credential`]. Its result goes through the same size cap,
+/// token syntax and one-source-only rule as the built-in sources.
+#[derive(Clone)]
+pub struct CustomSource(Arc<CustomFn>);
+
+impl CustomSource {
+    /// Wraps `f`.
+    pub fn new(
+        f: impl Fn(&dyn RequestParts) -> Option<Credential> + Send + Sync + 'static,
+    ) -> Self {
+        Self(Arc::new(f))
+    }
+}
+
+impl fmt::Debug for CustomSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CustomSource(..)")
+    }
+}
+
+impl PartialEq for CustomSource {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for CustomSource {}
+
+/// Any [`RequestParts`] as a sized value, so that a generic request can be
+/// handed to a [`CustomSource`] as `&dyn RequestParts`.
+struct AsDyn<'r, R: ?Sized>(&'r R);
+
+impl<R: RequestParts + ?Sized> RequestParts for AsDyn<'_, R> {
+    fn visit_header<'a>(&'a self, name: &str, visit: &mut dyn FnMut(&'a [u8])) {
+        self.0.visit_header(name, visit);
+    }
+    fn method(&self) -> &str {
+        self.0.method()
+    }
+    fn query(&self) -> Option<&str> {
+        self.0.query()
+    }
+    fn path(&self) -> Option<&str> {
+        self.0.path()
+    }
+    fn authority(&self) -> Option<&str> {
+        self.0.authority()
+    }
 }
 
 impl Default for CredentialSources {
@@ -120,6 +228,9 @@ impl Default for CredentialSources {
             cookie: None,
             query_parameter: None,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            header: None,
+            websocket_protocol_prefix: None,
+            custom: None,
         }
     }
 }
@@ -146,6 +257,31 @@ impl CredentialSources {
         self
     }
 
+    /// Reads the bearer token from this header too (bare, or `Bearer <token>`).
+    #[must_use]
+    pub fn with_header(mut self, name: impl Into<String>) -> Self {
+        self.header = Some(name.into());
+        self
+    }
+
+    /// Reads the bearer token from the `Sec-WebSocket-Protocol` value that
+    /// starts with `prefix` (for example `bearer.`).
+    #[must_use]
+    pub fn with_websocket_protocol_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.websocket_protocol_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Reads the bearer token with a function of yours.
+    #[must_use]
+    pub fn with_custom(
+        mut self,
+        f: impl Fn(&dyn RequestParts) -> Option<Credential> + Send + Sync + 'static,
+    ) -> Self {
+        self.custom = Some(CustomSource::new(f));
+        self
+    }
+
     /// Sets the largest token accepted, in bytes.
     #[must_use]
     pub fn with_max_token_bytes(mut self, max_token_bytes: usize) -> Self {
@@ -159,8 +295,37 @@ impl CredentialSources {
         if self.max_token_bytes == 0 {
             return Err("credentials.max_token_bytes must be greater than zero".into());
         }
-        if !self.authorization_header && self.cookie.is_none() && self.query_parameter.is_none() {
+        if !self.authorization_header
+            && self.cookie.is_none()
+            && self.query_parameter.is_none()
+            && self.header.is_none()
+            && self.websocket_protocol_prefix.is_none()
+            && self.custom.is_none()
+        {
             return Err("no credential source is enabled".into());
+        }
+        if let Some(h) = &self.header {
+            let lower = h.to_ascii_lowercase();
+            if http::HeaderName::from_bytes(lower.as_bytes()).is_err() {
+                return Err(format!(
+                    "credentials.header {h:?} is not a valid header name"
+                ));
+            }
+            if matches!(
+                lower.as_str(),
+                "authorization" | "cookie" | "dpop" | "sec-websocket-protocol"
+            ) {
+                return Err(format!(
+                    "credentials.header {h:?} is read by another source already"
+                ));
+            }
+        }
+        if let Some(p) = &self.websocket_protocol_prefix
+            && (p.is_empty() || !p.bytes().all(is_tchar))
+        {
+            return Err(format!(
+                "credentials.websocket_protocol_prefix {p:?} must be a non-empty token"
+            ));
         }
         for (what, name) in [
             ("cookie", &self.cookie),
@@ -416,7 +581,63 @@ pub fn extract<'a, R: RequestParts + ?Sized>(
         }
     }
 
+    if let Some(name) = &sources.header
+        && let Some(token) = header_token(req, name, max)?
+        && creds
+            .bearer
+            .replace(BearerToken(Cow::Borrowed(token)))
+            .is_some()
+    {
+        return Err(CredentialsError::MultipleMethods);
+    }
+
+    if let Some(prefix) = &sources.websocket_protocol_prefix
+        && let Some(token) = websocket_token(req, prefix, max)?
+        && creds
+            .bearer
+            .replace(BearerToken(Cow::Borrowed(token)))
+            .is_some()
+    {
+        return Err(CredentialsError::MultipleMethods);
+    }
+
+    if let Some(custom) = &sources.custom
+        && let Some(Credential::Bearer(token)) = (custom.0)(&AsDyn(req))
+    {
+        checked_token(token.as_bytes(), max)?;
+        if creds
+            .bearer
+            .replace(BearerToken(Cow::Owned(token)))
+            .is_some()
+        {
+            return Err(CredentialsError::MultipleMethods);
+        }
+    }
+
     Ok(creds)
+}
+
+/// The token in a `Sec-WebSocket-Protocol` offer (RFC 6455 §11.3.4: a
+/// comma-separated list of tokens, in one or more header fields): the one
+/// element that starts with `prefix`. Two such elements are ambiguous.
+fn websocket_token<'a, R: RequestParts + ?Sized>(
+    req: &'a R,
+    prefix: &str,
+    max: usize,
+) -> Result<Option<&'a str>, CredentialsError> {
+    let mut found: Option<&'a [u8]> = None;
+    let mut dup = false;
+    req.visit_header("sec-websocket-protocol", &mut |v| {
+        for item in v.split(|&b| b == b',') {
+            if let Some(token) = trim_ows(item).strip_prefix(prefix.as_bytes()) {
+                dup |= found.replace(token).is_some();
+            }
+        }
+    });
+    if dup {
+        return Err(CredentialsError::MultipleMethods);
+    }
+    found.map(|raw| checked_token(raw, max)).transpose()
 }
 
 /// The value of a header that must appear at most once.
@@ -639,6 +860,95 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_header_carries_a_bare_or_bearer_token() {
+        let src = CredentialSources::default().with_header("x-api-key");
+        let mut h = http::HeaderMap::new();
+        h.insert("x-api-key", "abc.def".parse().unwrap());
+        assert_eq!(
+            extract(&h, &src).unwrap().bearer.unwrap().as_str(),
+            "abc.def"
+        );
+        h.insert("x-api-key", "Bearer abc.def".parse().unwrap());
+        assert_eq!(
+            extract(&h, &src).unwrap().bearer.unwrap().as_str(),
+            "abc.def"
+        );
+        h.insert("x-api-key", "Basic abc".parse().unwrap());
+        assert_eq!(extract(&h, &src).unwrap_err(), CredentialsError::Malformed);
+        h.insert("x-api-key", "a".repeat(MAX + 1).parse().unwrap());
+        assert_eq!(extract(&h, &src).unwrap_err(), CredentialsError::TooLarge);
+        h.insert("x-api-key", "abc".parse().unwrap());
+        h.append("x-api-key", "abc".parse().unwrap());
+        assert_eq!(extract(&h, &src).unwrap_err(), CredentialsError::Malformed);
+        let mut h = http::HeaderMap::new();
+        h.insert("x-api-key", "abc".parse().unwrap());
+        h.insert("authorization", "Bearer abc".parse().unwrap());
+        assert_eq!(
+            extract(&h, &src).unwrap_err(),
+            CredentialsError::MultipleMethods
+        );
+    }
+
+    #[test]
+    fn a_websocket_subprotocol_carries_the_token() {
+        let src = CredentialSources::default().with_websocket_protocol_prefix("bearer.");
+        let get = |values: &[&str]| {
+            let mut h = http::HeaderMap::new();
+            for v in values {
+                h.append("sec-websocket-protocol", v.parse().unwrap());
+            }
+            extract(&h, &src).map(|c| c.bearer.map(|b| b.as_str().to_owned()))
+        };
+        assert_eq!(
+            get(&["chat.v1, bearer.eyJ.a-b_c"]).unwrap().as_deref(),
+            Some("eyJ.a-b_c")
+        );
+        assert_eq!(
+            get(&["chat.v1", "bearer.tok"]).unwrap().as_deref(),
+            Some("tok")
+        );
+        assert_eq!(get(&["chat.v1"]).unwrap(), None);
+        assert_eq!(
+            get(&["bearer.a, bearer.b"]).unwrap_err(),
+            CredentialsError::MultipleMethods
+        );
+        assert_eq!(get(&["bearer."]).unwrap_err(), CredentialsError::EmptyToken);
+        assert_eq!(
+            get(&[&format!("bearer.{}", "a".repeat(MAX + 1))]).unwrap_err(),
+            CredentialsError::TooLarge
+        );
+    }
+
+    #[test]
+    fn a_custom_source_keeps_the_rules() {
+        let src = CredentialSources::default().with_custom(|req| {
+            let mut found = None;
+            req.visit_header("x-ticket", &mut |v| {
+                found = std::str::from_utf8(v).ok().map(str::to_owned);
+            });
+            found.map(Credential::Bearer)
+        });
+        let mut h = http::HeaderMap::new();
+        assert!(extract(&h, &src).unwrap().bearer.is_none());
+        h.insert("x-ticket", "tok".parse().unwrap());
+        assert_eq!(extract(&h, &src).unwrap().bearer.unwrap().as_str(), "tok");
+        h.insert("x-ticket", "not a token".parse().unwrap());
+        assert_eq!(extract(&h, &src).unwrap_err(), CredentialsError::Malformed);
+        h.insert("x-ticket", "a".repeat(MAX + 1).parse().unwrap());
+        assert_eq!(extract(&h, &src).unwrap_err(), CredentialsError::TooLarge);
+        h.insert("x-ticket", "tok".parse().unwrap());
+        h.insert("authorization", "Bearer tok".parse().unwrap());
+        assert_eq!(
+            extract(&h, &src).unwrap_err(),
+            CredentialsError::MultipleMethods
+        );
+        assert_eq!(
+            format!("{:?}", Credential::Bearer("s3cret".into())),
+            "Bearer(******)"
+        );
+    }
+
+    #[test]
     fn debug_is_redacted() {
         let t = BearerToken(Cow::Borrowed("secret-token"));
         assert_eq!(format!("{t:?}"), "BearerToken(******)");
@@ -657,5 +967,17 @@ mod tests {
             ..CredentialSources::default()
         };
         assert!(none.validate().is_err());
+        for bad in [
+            CredentialSources::default().with_header("Authorization"),
+            CredentialSources::default().with_header("bad header"),
+            CredentialSources::default().with_websocket_protocol_prefix(""),
+            CredentialSources::default().with_websocket_protocol_prefix("a,b"),
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+        let only_ws = CredentialSources::default()
+            .with_authorization_header(false)
+            .with_websocket_protocol_prefix("bearer.");
+        assert!(only_ws.validate().is_ok());
     }
 }

@@ -23,6 +23,7 @@
 //! Descriptions are fixed strings chosen by tollgate: nothing from the request
 //! (least of all the token) is ever echoed.
 
+use crate::render::{ErrorRenderer, JsonError, RenderedError};
 use http::{HeaderValue, StatusCode};
 use std::fmt;
 use std::sync::Arc;
@@ -73,6 +74,8 @@ pub(crate) struct ErrorSettings {
     pub(crate) expired_status: StatusCode,
     /// Which challenges the 401 for missing credentials carries.
     pub(crate) dpop: crate::dpop::DpopPolicy,
+    /// The body renderer; `None` is the built-in JSON.
+    pub(crate) renderer: Option<Arc<dyn ErrorRenderer>>,
 }
 
 /// Which `WWW-Authenticate` challenges an error carries.
@@ -89,6 +92,7 @@ impl Default for ErrorSettings {
             realm: Arc::from(DEFAULT_REALM),
             expired_status: StatusCode::UNAUTHORIZED,
             dpop: crate::dpop::DpopPolicy::default(),
+            renderer: None,
         }
     }
 }
@@ -103,6 +107,7 @@ pub struct AuthError {
     status: StatusCode,
     realm: Arc<str>,
     challenge: Challenge,
+    renderer: Option<Arc<dyn ErrorRenderer>>,
 }
 
 impl AuthError {
@@ -133,7 +138,15 @@ impl AuthError {
             status,
             realm: settings.realm.clone(),
             challenge,
+            renderer: settings.renderer.clone(),
         }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn for_tests(kind: AuthErrorKind, status: StatusCode) -> Self {
+        let mut e = Self::new(kind, "test", &ErrorSettings::default());
+        e.status = status;
+        e
     }
 
     /// The same error with a `DPoP` challenge: for a credential presented
@@ -198,8 +211,8 @@ impl AuthError {
     /// `DPoP` challenge: see [`www_authenticate_all`](Self::www_authenticate_all).
     pub fn www_authenticate(&self) -> Option<HeaderValue> {
         match self.challenge {
-            Challenge::Bearer | Challenge::Both => self.render(Challenge::Bearer),
-            Challenge::Dpop => self.render(Challenge::Dpop),
+            Challenge::Bearer | Challenge::Both => self.challenge_value(Challenge::Bearer),
+            Challenge::Dpop => self.challenge_value(Challenge::Dpop),
         }
     }
 
@@ -209,13 +222,13 @@ impl AuthError {
         match self.challenge {
             Challenge::Both => [Challenge::Bearer, Challenge::Dpop]
                 .into_iter()
-                .filter_map(|c| self.render(c))
+                .filter_map(|c| self.challenge_value(c))
                 .collect(),
-            c => self.render(c).into_iter().collect(),
+            c => self.challenge_value(c).into_iter().collect(),
         }
     }
 
-    fn render(&self, scheme: Challenge) -> Option<HeaderValue> {
+    fn challenge_value(&self, scheme: Challenge) -> Option<HeaderValue> {
         use fmt::Write;
         if self.kind == AuthErrorKind::Unavailable {
             return None;
@@ -233,12 +246,11 @@ impl AuthError {
         }
         if self.kind != AuthErrorKind::Missing {
             let _ = write!(v, ", error=\"{}\"", self.kind.code());
-            let desc = if self.kind == AuthErrorKind::Expired {
-                "expired"
-            } else {
-                self.description
-            };
-            let _ = write!(v, ", error_description=\"{}\"", QuotedString(desc));
+            let _ = write!(
+                v,
+                ", error_description=\"{}\"",
+                QuotedString(self.public_description())
+            );
         }
         if let Some(scope) = &self.scope {
             let _ = write!(v, ", scope=\"{}\"", QuotedString(scope));
@@ -246,16 +258,23 @@ impl AuthError {
         HeaderValue::from_str(&v).ok()
     }
 
-    /// The small JSON body: `{"error": "...", "error_description": "..."}`.
-    pub fn body(&self) -> String {
-        let desc = if self.kind == AuthErrorKind::Expired {
+    /// The description as sent to clients: [`description`](Self::description),
+    /// except `expired` for every expired credential (RFC 6750 leaves the
+    /// text free; one fixed word tells clients to refresh).
+    pub fn public_description(&self) -> &'static str {
+        if self.kind == AuthErrorKind::Expired {
             "expired"
         } else {
             self.description
-        };
+        }
+    }
+
+    /// The default JSON body: `{"error": "...", "error_description": "..."}`
+    /// (see [`to_response`](Self::to_response) for the configured one).
+    pub fn body(&self) -> String {
         let mut body = serde_json::json!({
             "error": self.kind.code(),
-            "error_description": desc,
+            "error_description": self.public_description(),
         });
         if let (Some(scope), Some(obj)) = (&self.scope, body.as_object_mut()) {
             obj.insert("scope".into(), scope.to_string().into());
@@ -268,15 +287,29 @@ impl AuthError {
         (self.kind == AuthErrorKind::Unavailable).then(|| HeaderValue::from_static("5"))
     }
 
-    /// Builds the complete `http` response with the body type `B`.
+    /// The body, content type and extra headers of the configured renderer
+    /// (see [`crate::render`]).
+    pub fn render(&self) -> RenderedError {
+        match &self.renderer {
+            Some(r) => r.render(self),
+            None => JsonError.render(self),
+        }
+    }
+
+    /// Builds the complete `http` response with the body type `B`: the
+    /// status and challenges from the engine, the body from the configured
+    /// renderer.
     pub fn to_response<B: From<String>>(&self) -> http::Response<B> {
-        let mut res = http::Response::new(B::from(self.body()));
+        let (content_type, body, extra) = self.render().into_parts();
+        let mut res = http::Response::new(B::from(body));
         *res.status_mut() = self.status;
         let headers = res.headers_mut();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        for (name, value) in &extra {
+            headers.append(name, value.clone());
+        }
+        if let Some(ct) = content_type {
+            headers.insert(http::header::CONTENT_TYPE, ct);
+        }
         headers.insert(
             http::header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -341,6 +374,7 @@ mod tests {
             realm: Arc::from("api"),
             expired_status: StatusCode::from_u16(498).unwrap(),
             dpop: crate::dpop::DpopPolicy::Off,
+            renderer: None,
         }
     }
 

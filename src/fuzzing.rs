@@ -89,3 +89,16 @@ pub fn find_cookie<'a, R: RequestParts + ?Sized>(
 ) -> Result<Option<&'a [u8]>, CredentialsError> {
     credentials::find_cookie(req, name)
 }
+
+/// The SHA-256 thumbprint of the certificate in a proxy's header
+/// (`crate::mtls::header_thumbprint`); `format`: 0 PEM, 1 XFCC, else base64
+/// DER. `None` when refused.
+pub fn mtls_header(value: &[u8], format: u8, max: usize) -> Option<[u8; 32]> {
+    use crate::mtls::CertificateHeaderFormat as F;
+    let format = match format {
+        0 => F::Pem,
+        1 => F::Xfcc,
+        _ => F::Base64Der,
+    };
+    crate::mtls::header_thumbprint(value, format, max).ok()
+}

@@ -54,9 +54,11 @@ pub mod error;
 pub mod extract;
 pub(crate) mod introspection;
 pub(crate) mod jwt;
+pub mod mtls;
 pub mod policy;
 #[cfg(feature = "redis")]
 pub(crate) mod redis_conn;
+pub mod render;
 pub mod revocation;
 pub(crate) mod scope;
 pub(crate) mod secret_digest;
@@ -79,6 +81,8 @@ pub mod fuzzing;
 pub mod issuer;
 #[cfg(feature = "login")]
 pub mod login;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 #[cfg(feature = "test-util")]
 pub mod testing;
 #[cfg(feature = "tower")]
@@ -93,11 +97,13 @@ pub use config::{
     IssuerConfig, KeySource, Secret, SessionSources,
 };
 pub use context::{AuthContext, CredentialKinds};
+pub use credentials::{Credential, CredentialSources};
 pub use dpop::{DpopConfig, DpopPolicy, TokenBinding};
 pub use error::{AuthError, AuthErrorKind};
 pub use extract::{Auth, Customer, Require, ScopeRequirement};
 pub use introspection::IntrospectionSettings;
 pub use jwt::{RemoteKeySettings, TokenCacheSettings};
+pub use mtls::{ClientCertificate, MtlsConfig};
 #[cfg(feature = "redis")]
 pub use redis_conn::RedisError;
 pub use scope::{Scope, ScopeError, ScopeRules, ScopeSet};

@@ -34,8 +34,78 @@ fn authenticator(store: Arc<dyn SessionStore>) -> Authenticator {
         )
         .customer_tokens(CustomerTokenConfig::default())
         .session_store(store)
+        .introspection(tollgate::IntrospectionSettings::new(
+            introspection_url(),
+            RS_ID,
+            RS_SECRET,
+        ))
         .build()
         .unwrap()
+}
+
+/// The resource server's credentials at the introspection endpoint.
+const RS_ID: &str = "resource-server";
+const RS_SECRET: &str = "resource-server-secret-0123";
+
+/// A real RFC 7662 endpoint for the introspection rows (as in
+/// tests/introspection.rs), started once, on its own thread and runtime so
+/// it serves whichever runtime the apps run on. It knows `opaque-active`
+/// (`orders:read`), `opaque-customer` (bound to `cust-1`) and fails with 503
+/// for `opaque-down`; every other token is inactive.
+fn introspection_url() -> &'static str {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}/introspect", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                let router =
+                    axum::Router::new().route("/introspect", axum::routing::post(introspect));
+                axum::serve(listener, router).await.unwrap();
+            });
+        });
+        url
+    })
+}
+
+async fn introspect(headers: http::HeaderMap, body: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use base64::Engine as _;
+    // The resource server authenticates (RFC 7662 §2.1).
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{RS_ID}:{RS_SECRET}"))
+    );
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+        return (http::StatusCode::UNAUTHORIZED, "who are you").into_response();
+    }
+    let token: String = form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let active = |scope: &str| {
+        json!({"active": true, "client_id": "client-123", "account_id": "acct-9",
+               "sub": "client-123", "scope": scope, "exp": now() + 600, "iss": ISSUER})
+    };
+    let answer = match token.as_str() {
+        "opaque-down" => {
+            return (http::StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
+        }
+        "opaque-active" => active("orders:read"),
+        "opaque-customer" => {
+            let mut a = active("customer:read orders:read");
+            a["customer_id"] = json!("cust-1");
+            a
+        }
+        _ => json!({"active": false}),
+    };
+    axum::Json(answer).into_response()
 }
 
 fn axum_app(auth: Authenticator) -> axum::Router {
@@ -235,6 +305,82 @@ async fn cases(store: &Arc<dyn SessionStore>) -> Vec<Case> {
             ),
             error: Some("invalid_dpop_proof"),
         },
+        // Opaque tokens through RFC 7662 introspection (see
+        // `introspection_url`): the answer becomes the same context a JWT
+        // gives, and the same refusals.
+        Case {
+            name: "introspected: active opaque token",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![bearer("opaque-active")],
+            status: 200,
+            challenge: None,
+            error: None,
+        },
+        Case {
+            name: "introspected: scope from the answer",
+            method: "GET",
+            path: "/orders",
+            headers: vec![bearer("opaque-active")],
+            status: 200,
+            challenge: None,
+            error: None,
+        },
+        Case {
+            name: "introspected: active but lacks scope",
+            method: "POST",
+            path: "/orders",
+            headers: vec![bearer("opaque-active")],
+            status: 403,
+            challenge: scope_err("orders:write"),
+            error: Some("insufficient_scope"),
+        },
+        Case {
+            name: "introspected: customer from the answer",
+            method: "GET",
+            path: "/me",
+            headers: vec![bearer("opaque-customer")],
+            status: 200,
+            challenge: None,
+            error: None,
+        },
+        Case {
+            name: "introspected: customer's own record",
+            method: "GET",
+            path: "/customers/cust-1",
+            headers: vec![bearer("opaque-customer")],
+            status: 200,
+            challenge: None,
+            error: None,
+        },
+        Case {
+            name: "introspected: another customer's record",
+            method: "GET",
+            path: "/customers/cust-2",
+            headers: vec![bearer("opaque-customer")],
+            status: 403,
+            challenge: forbidden("the caller may only access its own customer"),
+            error: Some("insufficient_scope"),
+        },
+        Case {
+            name: "introspected: inactive opaque token",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![bearer("opaque-inactive")],
+            status: 401,
+            challenge: invalid("the token is not active"),
+            error: Some("invalid_token"),
+        },
+        Case {
+            // Never 401 for a token that may be valid; 503 has no challenge.
+            name: "introspected: endpoint down, nothing cached",
+            method: "GET",
+            path: "/whoami",
+            headers: vec![bearer("opaque-down")],
+            status: 503,
+            challenge: None,
+            error: Some("temporarily_unavailable"),
+        },
         Case {
             name: "missing",
             method: "GET",
@@ -299,12 +445,15 @@ async fn cases(store: &Arc<dyn SessionStore>) -> Vec<Case> {
             error: Some("invalid_request"),
         },
         Case {
+            // Not three dot-separated parts: with introspection configured,
+            // an opaque token the endpoint does not know ("alg none" below
+            // still covers the "not a compact JWS" refusal).
             name: "garbage token",
             method: "GET",
             path: "/whoami",
             headers: vec![bearer("garbage")],
             status: 401,
-            challenge: invalid("the token is not a compact JWS (three dot-separated parts)"),
+            challenge: invalid("the token is not active"),
             error: Some("invalid_token"),
         },
         Case {
@@ -599,5 +748,190 @@ async fn axum_and_actix_answer_every_case_identically() {
         "{} mismatches:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+// ------------------------------------------------------- error renderers
+
+/// The platform's own envelope, with 498 for expired tokens and a header.
+#[derive(Debug)]
+struct Envelope;
+
+impl tollgate::render::ErrorRenderer for Envelope {
+    fn render(&self, err: &AuthError) -> tollgate::render::RenderedError {
+        tollgate::render::RenderedError::json(
+            json!({"errors": [{"code": err.kind().code(), "message": err.description()}]})
+                .to_string(),
+        )
+        .with_header(
+            http::HeaderName::from_static("x-error-source"),
+            http::HeaderValue::from_static("tollgate"),
+        )
+        // Ignored: the challenge is the engine's.
+        .with_header(
+            http::header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Basic"),
+        )
+    }
+    fn expired_status(&self) -> Option<tollgate::ExpiredStatus> {
+        Some(tollgate::ExpiredStatus::Status498)
+    }
+}
+
+/// Everything of a refusal a client can see, but the body's bytes.
+#[derive(Debug, PartialEq)]
+struct Refusal {
+    status: u16,
+    challenges: Vec<String>,
+    content_type: Option<String>,
+    cache_control: Option<String>,
+    extra: Option<String>,
+    body: String,
+}
+
+fn refusal(status: u16, headers: &http::HeaderMap, body: String) -> Refusal {
+    let one = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+    Refusal {
+        status,
+        challenges: headers
+            .get_all("www-authenticate")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect(),
+        content_type: one("content-type"),
+        cache_control: one("cache-control"),
+        extra: one("x-error-source"),
+        body,
+    }
+}
+
+/// Each renderer through axum and actix: the same status, challenges and
+/// body on both; the status line and challenge are those of the default
+/// renderer (but the expired status the envelope chooses); each body has
+/// its documented shape.
+#[actix_web::test]
+async fn every_error_renderer_answers_identically_on_both_frameworks() {
+    use tollgate::render::{EmptyBody, ErrorFormat};
+    let mut read_only = claims();
+    read_only["scope"] = json!("orders:read");
+    let mut expired = claims();
+    expired["exp"] = json!(now() - 3600);
+    let good = mint(Algorithm::HS256, None, &read_only);
+    let requests: Vec<(&str, &str, &str, Option<String>)> = vec![
+        ("missing", "GET", "/orders", None),
+        ("garbage", "GET", "/orders", Some("Bearer not-a-jwt".into())),
+        ("malformed", "GET", "/orders", Some("Bearer a b".into())),
+        (
+            "expired",
+            "GET",
+            "/orders",
+            Some(format!("Bearer {}", mint(Algorithm::HS256, None, &expired))),
+        ),
+        ("scope", "POST", "/orders", Some(format!("Bearer {good}"))),
+    ];
+    let build = |which: &str| {
+        install_backend();
+        let b = Authenticator::builder().issuer(
+            IssuerConfig::new(ISSUER)
+                .audience(AUDIENCE)
+                .hmac_secret(HMAC_SECRET),
+        );
+        let b = match which {
+            "json" => b,
+            "problem" => b.error_format(ErrorFormat::Problem),
+            "empty" => b.error_renderer(EmptyBody),
+            "envelope" => b.error_renderer(Envelope),
+            _ => unreachable!(),
+        };
+        b.session_store(Arc::new(MemoryStore::default()))
+            .build()
+            .unwrap()
+    };
+    let mut baseline: Vec<Refusal> = Vec::new();
+    for which in ["json", "problem", "empty", "envelope"] {
+        let auth = build(which);
+        let axum = axum_app(auth.clone());
+        let actix = atest::init_service(actix_app(auth)).await;
+        for (i, (name, method, path, authz)) in requests.iter().enumerate() {
+            let mut req = http::Request::builder().method(*method).uri(*path);
+            if let Some(a) = authz {
+                req = req.header("authorization", a.as_str());
+            }
+            let res = axum
+                .clone()
+                .oneshot(req.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let (parts, body) = res.into_parts();
+            let body = body.collect().await.unwrap().to_bytes();
+            let a = refusal(
+                parts.status.as_u16(),
+                &parts.headers,
+                String::from_utf8(body.to_vec()).unwrap(),
+            );
+            let mut req = atest::TestRequest::default()
+                .method(method.parse().unwrap())
+                .uri(path);
+            if let Some(v) = authz {
+                req = req.append_header(("authorization", v.as_str()));
+            }
+            let res = atest::call_service(&actix, req.to_request()).await;
+            let mut headers = http::HeaderMap::new();
+            for (k, v) in res.headers() {
+                headers.append(
+                    http::HeaderName::from_bytes(k.as_str().as_bytes()).unwrap(),
+                    http::HeaderValue::from_bytes(v.as_bytes()).unwrap(),
+                );
+            }
+            let status = res.status().as_u16();
+            let body = String::from_utf8(atest::read_body(res).await.to_vec()).unwrap();
+            let x = refusal(status, &headers, body);
+            assert_eq!(a, x, "{which}/{name}: axum and actix differ");
+            assert_eq!(
+                a.cache_control.as_deref(),
+                Some("no-store"),
+                "{which}/{name}"
+            );
+            if which == "json" {
+                baseline.push(a);
+                continue;
+            }
+            let base = &baseline[i];
+            assert_eq!(a.challenges, base.challenges, "{which}/{name}: challenge");
+            let want_status = if which == "envelope" && *name == "expired" {
+                498
+            } else {
+                base.status
+            };
+            assert_eq!(a.status, want_status, "{which}/{name}: status");
+            let error = serde_json::from_str::<Value>(&base.body).unwrap()["error"].clone();
+            match which {
+                "problem" => {
+                    assert_eq!(a.content_type.as_deref(), Some("application/problem+json"));
+                    let v: Value = serde_json::from_str(&a.body).unwrap();
+                    assert_eq!(v["type"], "about:blank", "{which}/{name}");
+                    assert_eq!(v["status"], a.status, "{which}/{name}");
+                    assert!(v["title"].as_str().is_some_and(|t| !t.is_empty()));
+                    assert!(v["detail"].as_str().is_some_and(|t| !t.is_empty()));
+                    assert_eq!(v["error"], error, "{which}/{name}");
+                }
+                "empty" => {
+                    assert_eq!(a.body, "", "{which}/{name}");
+                    assert_eq!(a.content_type, None, "{which}/{name}");
+                }
+                _ => {
+                    let v: Value = serde_json::from_str(&a.body).unwrap();
+                    assert_eq!(v["errors"][0]["code"], error, "{which}/{name}");
+                    assert_eq!(a.extra.as_deref(), Some("tollgate"));
+                    assert!(!a.challenges.iter().any(|c| c == "Basic"));
+                }
+            }
+        }
+    }
+    assert_eq!(baseline.len(), requests.len());
+    // The default JSON body, for the record.
+    assert_eq!(
+        serde_json::from_str::<Value>(&baseline[4].body).unwrap()["scope"],
+        "orders:write"
     );
 }

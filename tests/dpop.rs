@@ -480,11 +480,17 @@ async fn binding_and_scheme_must_agree() {
         "{:?}",
         out.challenges
     );
-    // A cnf the verifier does not support (mTLS x5t#S256).
+    // A cnf the verifier does not support (RFC 7800 `kid`; mTLS
+    // `x5t#S256` is checked by tests/mtls.rs).
     let mut c = claims();
-    c["cnf"] = json!({"x5t#S256": "abc"});
-    let mtls = mint(Algorithm::HS256, None, &c);
-    let out = call(&app, "GET", &[("authorization", &format!("Bearer {mtls}"))]).await;
+    c["cnf"] = json!({"kid": "abc"});
+    let unsupported = mint(Algorithm::HS256, None, &c);
+    let out = call(
+        &app,
+        "GET",
+        &[("authorization", &format!("Bearer {unsupported}"))],
+    )
+    .await;
     assert_invalid_token(
         &out,
         "the token's confirmation method is not supported",

@@ -66,7 +66,7 @@ async fn the_shop_counts_decisions_and_token_requests() {
         res.status(),
         200,
         "no /metrics: rebuild the shop with `--features metrics` \
-         (cargo build --example shop --features issuer,redis,login,metrics)"
+         (cargo build --example shop --features issuer,redis,login,metrics,openapi)"
     );
     let scrape = res.text().await.unwrap();
 

@@ -128,6 +128,19 @@ pub fn build_config(demo: Option<&DemoKey>) -> Result<AuthConfig, String> {
     if let Some(i) = introspection {
         config = config.with_introspection(i);
     }
+    // `TOLLGATE_ERROR_FORMAT`: the refusal body, `json` (default), `problem`
+    // (RFC 9457) or `empty`; status and challenge are the same for all.
+    if let Some(f) = env("TOLLGATE_ERROR_FORMAT") {
+        config = config.with_error_format(
+            f.parse::<tollgate::render::ErrorFormat>()
+                .map_err(|e| format!("TOLLGATE_ERROR_FORMAT: {e}"))?,
+        );
+    }
+    // `TOLLGATE_TOKEN_HEADER`: a header that carries the bearer token too
+    // (bare or `Bearer …`), for example `X-Api-Key`.
+    if let Some(h) = env("TOLLGATE_TOKEN_HEADER") {
+        config = config.with_credentials(tollgate::CredentialSources::default().with_header(h));
+    }
     Ok(config
         .with_issuer(ic)
         .with_dpop(dpop)
@@ -140,6 +153,16 @@ pub fn build_config(demo: Option<&DemoKey>) -> Result<AuthConfig, String> {
 }
 
 pub fn mint_demo_token(key: &DemoKey, cfg: &AuthConfig, scopes: &str) -> Result<String, String> {
+    mint_demo_token_with(key, cfg, scopes, serde_json::json!({}))
+}
+
+/// [`mint_demo_token`] with `extra` claims (an object) added, e.g. a `cnf`.
+pub fn mint_demo_token_with(
+    key: &DemoKey,
+    cfg: &AuthConfig,
+    scopes: &str,
+    extra: serde_json::Value,
+) -> Result<String, String> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|e| e.to_string())?
@@ -155,6 +178,10 @@ pub fn mint_demo_token(key: &DemoKey, cfg: &AuthConfig, scopes: &str) -> Result<
         "iat": now,
         "exp": now + 3600,
     });
+    let mut claims = claims;
+    if let (Some(all), serde_json::Value::Object(extra)) = (claims.as_object_mut(), extra) {
+        all.extend(extra);
+    }
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some("demo".into());
     jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(|e| e.to_string())
@@ -170,6 +197,12 @@ pub struct Setup {
 
 /// Reads the environment contract and builds the authenticator.
 pub async fn setup() -> Result<Setup, String> {
+    setup_with(|c| c).await
+}
+
+/// [`setup`], with the configuration adjusted by `adjust` before the
+/// authenticator is built.
+pub async fn setup_with(adjust: impl FnOnce(AuthConfig) -> AuthConfig) -> Result<Setup, String> {
     let bind = env("TOLLGATE_BIND").unwrap_or_else(|| DEFAULT_BIND.into());
     let embedded = [
         "TOLLGATE_JWKS_URL",
@@ -185,7 +218,7 @@ pub async fn setup() -> Result<Setup, String> {
     } else {
         None
     };
-    let config = build_config(demo.as_ref())?;
+    let config = adjust(build_config(demo.as_ref())?);
     let auth = Authenticator::from_config(config.clone()).map_err(|e| e.to_string())?;
     if !embedded && let Err(e) = auth.prefetch_keys().await {
         eprintln!("warning: {e}; requests answer 503 until the keys can be fetched");

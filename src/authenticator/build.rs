@@ -34,6 +34,7 @@ pub(crate) struct Extras {
     basic: Option<Arc<dyn crate::basic::BasicVerifier>>,
     attribution: Option<Arc<dyn super::AttributionPolicy>>,
     dpop_replay: Option<Arc<dyn crate::dpop::ReplayCache>>,
+    renderer: Option<Arc<dyn crate::render::ErrorRenderer>>,
 }
 
 impl AuthenticatorBuilder {
@@ -52,6 +53,21 @@ impl AuthenticatorBuilder {
     /// Sets the status for expired tokens (e.g. 498).
     pub fn expired_status(mut self, status: crate::config::ExpiredStatus) -> Self {
         self.config.expired_status = status;
+        self
+    }
+
+    /// Renders refusal bodies with `renderer` (see [`crate::render`]),
+    /// in place of the configured [`ErrorFormat`](crate::render::ErrorFormat).
+    /// Its [`expired_status`](crate::render::ErrorRenderer::expired_status),
+    /// if any, wins over [`expired_status`](Self::expired_status).
+    pub fn error_renderer(mut self, renderer: impl crate::render::ErrorRenderer) -> Self {
+        self.extras.renderer = Some(Arc::new(renderer));
+        self
+    }
+
+    /// Picks a built-in error body format (JSON by default).
+    pub fn error_format(mut self, format: crate::render::ErrorFormat) -> Self {
+        self.config.error_format = format;
         self
     }
 
@@ -169,6 +185,12 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Sets the certificate-bound token settings (see [`crate::mtls`]).
+    pub fn mtls(mut self, mtls: crate::mtls::MtlsConfig) -> Self {
+        self.config.mtls = mtls;
+        self
+    }
+
     /// Remembers DPoP proof `jti`s in `cache` (default: an in-memory
     /// [`MemoryReplayCache`](crate::dpop::MemoryReplayCache); share a
     /// [`RedisReplayCache`](crate::dpop::ReplayCache) between instances).
@@ -208,7 +230,15 @@ impl Authenticator {
         config.credentials.validate().map_err(ConfigError::new)?;
         config.scopes.validate().map_err(ConfigError::new)?;
         config.remote_keys.validate().map_err(ConfigError::new)?;
-        let expired_status = config.expired_status.status();
+        let renderer = extras
+            .renderer
+            .clone()
+            .or_else(|| config.error_format.renderer());
+        let expired_status = renderer
+            .as_ref()
+            .and_then(|r| r.expired_status())
+            .unwrap_or(config.expired_status)
+            .status();
         if config.realm.is_empty() || !config.realm.bytes().all(|b| (0x20..0x7f).contains(&b)) {
             return Err(ConfigError::new("realm must be non-empty visible ASCII"));
         }
@@ -226,6 +256,8 @@ impl Authenticator {
                 ))
             }),
         };
+
+        let mtls = super::mtls::MtlsRules::new(&config.mtls).map_err(ConfigError::new)?;
 
         let introspector = match &config.introspection {
             None => None,
@@ -326,18 +358,25 @@ impl Authenticator {
                 issuers,
                 customer,
                 sessions,
-                sources: config.credentials,
+                sources: {
+                    // Header names are matched in lower case (`RequestParts`).
+                    let mut sources = config.credentials;
+                    sources.header = sources.header.map(|h| h.to_ascii_lowercase());
+                    sources
+                },
                 claims: config.claims,
                 shared: Arc::new(ContextShared {
                     errors: ErrorSettings {
                         realm: Arc::from(config.realm.as_str()),
                         expired_status,
                         dpop: config.dpop.policy,
+                        renderer,
                     },
                     scope_rules: config.scopes,
                 }),
                 allow_cors_preflight: config.allow_cors_preflight,
                 dpop,
+                mtls,
                 introspector,
             }),
         })

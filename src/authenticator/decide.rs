@@ -183,6 +183,7 @@ impl Authenticator {
                     .verify_jwt_async(raw, TokenKind::Access)
                     .await
                     .map_err(|e| if dpop { e.with_dpop_challenge() } else { e })?;
+                self.certificate_bind(req, &ctx, dpop)?;
                 if let Some(key) = self.dpop_bind(req, raw, dpop, &ctx)? {
                     self.dpop_replay(key).await?;
                 }
@@ -258,6 +259,9 @@ impl Authenticator {
                 // The proof is checked on every request, cached token or not;
                 // its `jti` is recorded only once the answer is final here.
                 if let (Some(ctx), Some(raw)) = (&a, presented.bearer.as_deref()) {
+                    if let Err(e) = self.certificate_bind(req, ctx, dpop) {
+                        return Attempt::Done(Err(e));
+                    }
                     match self.dpop_bind(req, raw, dpop, ctx) {
                         Err(e) => return Attempt::Done(Err(e)),
                         Ok(None) => {}

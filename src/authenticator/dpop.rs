@@ -18,12 +18,18 @@ enum Confirmation<'a> {
     Unsupported,
 }
 
+/// A `cnf` with only `x5t#S256` is not DPoP-bound: its certificate binding
+/// is checked by `mtls.rs`, and it is presented as a bearer token.
 fn confirmation(ctx: &AuthContext) -> Confirmation<'_> {
     match ctx.raw_claims().get("cnf") {
         None => Confirmation::None,
-        Some(cnf) => match cnf.get("jkt").and_then(|v| v.as_str()) {
-            Some(jkt) if !jkt.is_empty() => Confirmation::Jkt(jkt),
-            _ => Confirmation::Unsupported,
+        Some(cnf) => match cnf.get("jkt") {
+            Some(jkt) => match jkt.as_str() {
+                Some(jkt) if !jkt.is_empty() => Confirmation::Jkt(jkt),
+                _ => Confirmation::Unsupported,
+            },
+            None if cnf.get(crate::mtls::X5T_S256).is_some() => Confirmation::None,
+            None => Confirmation::Unsupported,
         },
     }
 }

@@ -32,6 +32,7 @@
 //! extract: Bearer, customer-token header, session ID, Basic, attribution
 //!   │ (a CORS preflight without credentials → Decision::Preflight)
 //!   ├─ access token ──┐  (+ DPoP proof, binding, replay ........ dpop.rs)
+//!   │                 │  (+ client certificate binding ......... mtls.rs)
 //!   ├─ customer token ┴ verify_jwt_* → claims → Identity ......... identity.rs
 //!   ├─ session ID ───── load_session (negative cache, idle touch)  sessions.rs
 //!   └─ Basic ────────── verify_basic ............................. basic.rs
@@ -56,6 +57,7 @@ mod dpop;
 mod identity;
 mod issuers;
 mod merge;
+mod mtls;
 mod opaque;
 mod sessions;
 mod static_keys;
@@ -95,6 +97,8 @@ struct Engine {
     shared: Arc<ContextShared>,
     allow_cors_preflight: bool,
     dpop: DpopRules,
+    /// Certificate-bound tokens (RFC 8705).
+    mtls: mtls::MtlsRules,
     /// Opaque access tokens go here (RFC 7662), if configured.
     introspector: Option<Arc<crate::introspection::Introspector>>,
 }

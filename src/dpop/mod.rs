@@ -203,4 +203,10 @@ pub enum TokenBinding {
         /// The RFC 7638 thumbprint of the proof key (`cnf.jkt`).
         jkt: String,
     },
+    /// Certificate-bound (RFC 8705), and this request presented the client
+    /// certificate with thumbprint `x5t_s256` (see [`crate::mtls`]).
+    Certificate {
+        /// The certificate's SHA-256 thumbprint, base64url (`cnf.x5t#S256`).
+        x5t_s256: String,
+    },
 }

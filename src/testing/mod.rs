@@ -50,5 +50,8 @@ pub use issuer::TestIssuer;
 pub use request::actix_request;
 #[cfg(feature = "axum")]
 pub use request::axum_request;
-pub use request::{Credential, with_bearer, with_credential, with_customer_token, with_session};
+pub use request::{
+    Credential, with_bearer, with_client_certificate, with_credential, with_customer_token,
+    with_session,
+};
 pub use tokens::{TokenBuilder, TokenPair, TokenPairBuilder, tamper};

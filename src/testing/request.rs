@@ -134,6 +134,14 @@ pub fn with_session<B>(req: http::Request<B>, id: &SessionId) -> http::Request<B
     insert(req, SESSION_HEADER, id.as_str())
 }
 
+/// Inserts the client certificate `der` into the request extensions, as an
+/// app that terminates TLS does after the handshake (see [`crate::mtls`]).
+pub fn with_client_certificate<B>(mut req: http::Request<B>, der: &[u8]) -> http::Request<B> {
+    req.extensions_mut()
+        .insert(crate::mtls::ClientCertificate::from_der(der));
+    req
+}
+
 /// A request with an empty body and `credential`, ready for axum's
 /// `Router::oneshot` (feature `axum`).
 ///

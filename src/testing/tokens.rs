@@ -172,6 +172,13 @@ impl<'a> TokenBuilder<'a> {
         self.claim("aud", audience)
     }
 
+    /// Binds the token to the client certificate `der` (RFC 8705:
+    /// `cnf.x5t#S256`, see [`crate::mtls`]).
+    pub fn bound_to_certificate(self, der: &[u8]) -> Self {
+        let x5t = crate::mtls::certificate_thumbprint(der);
+        self.claim("cnf", serde_json::json!({ crate::mtls::X5T_S256: x5t }))
+    }
+
     /// Sets the lifetime (default five minutes).
     pub fn expires_in(mut self, lifetime: Duration) -> Self {
         self.lifetime = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);

@@ -9,8 +9,9 @@ use std::task::{Context, Poll};
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 pin_project! {
-    /// Response future of [`AuthService`](super::AuthService) and
-    /// [`RequireScopes`](super::RequireScopes).
+    /// Response future of [`AuthService`](super::AuthService),
+    /// [`RequireScopes`](super::RequireScopes) and
+    /// [`GrpcMethodScopes`](super::GrpcMethodScopes).
     ///
     /// Requests decided on the fast path (keys in memory) cost no
     /// allocation; only a request that must wait for a key fetch is boxed.

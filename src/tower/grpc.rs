@@ -17,9 +17,11 @@
 //!
 //! On a tonic server the [`AuthContext`](crate::AuthContext) of an admitted
 //! call is in the request extensions:
-//! `request.extensions().get::<tollgate::AuthContext>()`. A per-method scope
-//! check inside a handler can turn its [`AuthError`] into a `tonic::Status`
-//! with [`code`] and the error's `Display`; `examples/grpc_api.rs` shows the
+//! `request.extensions().get::<tollgate::AuthContext>()`. Per-method scopes
+//! are a table in front of the service:
+//! [`GrpcMethodScopesLayer`](super::GrpcMethodScopesLayer). A scope check
+//! inside a handler can turn its [`AuthError`] into a `tonic::Status` with
+//! [`code`] and the error's `Display`; `examples/grpc_api.rs` shows the
 //! whole server.
 //!
 //! ```

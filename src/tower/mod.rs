@@ -39,12 +39,16 @@
 //! way, HTTP 200 with `grpc-status` 16 `UNAUTHENTICATED`, 7
 //! `PERMISSION_DENIED`, …: see [`grpc`]. Handlers, tonic's included, read the
 //! caller's [`AuthContext`](crate::AuthContext) from the request extensions.
+//! [`GrpcMethodScopesLayer`] sets a scope requirement per gRPC method
+//! (`/package.Service/Method`), deny by default: see [`grpc_methods`].
 
 mod auth;
 mod future;
 pub mod grpc;
+pub mod grpc_methods;
 mod require;
 
 pub use auth::{AuthLayer, AuthService};
 pub use future::ResponseFuture;
+pub use grpc_methods::{GrpcMethodScopes, GrpcMethodScopesLayer, UnlistedMethods};
 pub use require::{RequireScopes, RequireScopesLayer};

@@ -415,7 +415,7 @@ pub fn start_example(name: &str, envs: &[(&str, &str)]) -> ExampleServer {
         let features = match name {
             "actix_api" => "actix,macros",
             "grpc_api" => "tower,aws_lc_rs",
-            "shop" | "partner_app" => "issuer,redis,login,metrics",
+            "shop" | "partner_app" => "issuer,redis,login,metrics,openapi",
             _ => "",
         };
         let status = std::process::Command::new(env!("CARGO"))
