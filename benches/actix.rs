@@ -53,11 +53,10 @@ fn bench(c: &mut Criterion) {
     )
     .unwrap();
     let auth = Authenticator::builder()
-        .issuer(
-            IssuerConfig::new(ISSUER)
-                .audience(AUDIENCE)
-                .public_key_pem(String::from_utf8(key("rsa.pub.pem")).unwrap(), "RS256"),
-        )
+        .issuer(IssuerConfig::new(ISSUER).audience(AUDIENCE).public_key_pem(
+            String::from_utf8(key("rsa.pub.pem")).unwrap(),
+            tollgate::Algorithm::RS256,
+        ))
         .build()
         .unwrap();
 

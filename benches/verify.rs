@@ -4,7 +4,9 @@
 //! same run; the tower service call with and without the layer; and a
 //! DPoP-bound token's full path (cached token + proof verification + replay
 //! insert) beside a bearer token's, same key type, same run; and an opaque
-//! token answered from the warm introspection cache beside a cached JWT.
+//! token answered from the warm introspection cache beside a cached JWT;
+//! the cached path beside a hand-written no-checks cache, and on 1 and 2
+//! threads.
 
 use aws_lc_rs::{hmac, signature};
 use base64::Engine as _;
@@ -68,7 +70,7 @@ fn cases() -> Vec<Case> {
             decoding: DecodingKey::from_rsa_pem(&key("rsa.pub.pem")).unwrap(),
             source: KeySource::PublicKeyPem {
                 pem: pem("rsa.pub.pem"),
-                algorithm: "RS256".into(),
+                algorithm: tollgate::Algorithm::RS256,
                 kid: None,
             },
         },
@@ -79,7 +81,7 @@ fn cases() -> Vec<Case> {
             decoding: DecodingKey::from_ec_pem(&key("ec256.pub.pem")).unwrap(),
             source: KeySource::PublicKeyPem {
                 pem: pem("ec256.pub.pem"),
-                algorithm: "ES256".into(),
+                algorithm: tollgate::Algorithm::ES256,
                 kid: None,
             },
         },
@@ -90,7 +92,7 @@ fn cases() -> Vec<Case> {
             decoding: DecodingKey::from_ed_pem(&key("ed25519.pub.pem")).unwrap(),
             source: KeySource::PublicKeyPem {
                 pem: pem("ed25519.pub.pem"),
-                algorithm: "EdDSA".into(),
+                algorithm: tollgate::Algorithm::EdDSA,
                 kid: None,
             },
         },
@@ -407,5 +409,85 @@ fn bench_introspection(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, bench, bench_dpop, bench_introspection);
+/// tollgate's cached path beside a hand-written cache (a `RwLock<HashMap>`
+/// keyed by the whole token, no checks at all: no expiry, no key-set
+/// generation, no revocation), same RS256 token, same run; and the cached
+/// path on 1 and 2 threads at once (aggregate time per request: the ratio
+/// is the scaling).
+fn bench_cache(c: &mut Criterion) {
+    use std::collections::HashMap;
+    use std::sync::{Arc, RwLock};
+    let case = cases()
+        .into_iter()
+        .find(|c| c.alg == Algorithm::RS256)
+        .unwrap();
+    let claims = serde_json::json!({
+        "iss": ISSUER, "aud": AUDIENCE, "sub": "client-123", "client_id": "client-123",
+        "account_id": "acct-9", "scope": "orders:read orders:write customer:read",
+        "iat": 1_700_000_000u64, "exp": 4_000_000_000u64,
+    });
+    let token = jsonwebtoken::encode(&Header::new(case.alg), &claims, &case.encoding).unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let auth = Authenticator::builder()
+        .issuer(
+            IssuerConfig::new(ISSUER)
+                .audience(AUDIENCE)
+                .key(case.source.clone()),
+        )
+        .build()
+        .unwrap();
+    assert!(now_or_never(auth.authenticate(&headers)).unwrap().is_some());
+
+    // The hand-written layer's cache: what a verified token maps to.
+    let mut validation = Validation::new(case.alg);
+    validation.set_audience(&[AUDIENCE]);
+    validation.set_issuer(&[ISSUER]);
+    let verified =
+        jsonwebtoken::decode::<serde_json::Value>(&token, &case.decoding, &validation).unwrap();
+    let map: RwLock<HashMap<String, Arc<serde_json::Value>>> =
+        RwLock::new(HashMap::from([(token.clone(), Arc::new(verified.claims))]));
+    let hand_written = |h: &http::HeaderMap| -> Option<Arc<serde_json::Value>> {
+        let v = h.get("authorization")?.to_str().ok()?;
+        let t = v.strip_prefix("Bearer ")?;
+        map.read().ok()?.get(t).cloned()
+    };
+    assert!(hand_written(&headers).is_some());
+
+    let mut group = c.benchmark_group("cache");
+    group.bench_function("RS256/hand_written_hashmap_no_checks", |b| {
+        b.iter(|| hand_written(black_box(&headers)))
+    });
+    group.bench_function("RS256/tollgate_cached", |b| {
+        b.iter(|| now_or_never(auth.authenticate(black_box(&headers))))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("threads");
+    for threads in [1u64, 2] {
+        group.bench_function(format!("RS256_cached/{threads}"), |b| {
+            b.iter_custom(|iters| {
+                let per = iters.div_ceil(threads);
+                let start = std::time::Instant::now();
+                std::thread::scope(|s| {
+                    for _ in 0..threads {
+                        s.spawn(|| {
+                            for _ in 0..per {
+                                black_box(now_or_never(auth.authenticate(black_box(&headers))))
+                                    .unwrap();
+                            }
+                        });
+                    }
+                });
+                // Aggregate: wall time over all requests served.
+                start
+                    .elapsed()
+                    .mul_f64(iters as f64 / (per * threads) as f64)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_dpop, bench_introspection, bench_cache);
 criterion_main!(benches);

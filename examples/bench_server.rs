@@ -20,7 +20,7 @@ fn authenticator(cache: bool) -> Authenticator {
     Authenticator::builder()
         .issuer(IssuerConfig::new(ISSUER).audience(AUDIENCE).public_key_pem(
             String::from_utf8(key("rsa.pub.pem")).expect("utf-8"),
-            "RS256",
+            tollgate::Algorithm::RS256,
         ))
         .token_cache(TokenCacheSettings::default().with_enabled(cache))
         .build()

@@ -15,1128 +15,145 @@
 //! embedded one, the variables of `examples/axum_api.rs`: `TOLLGATE_AUDIENCE`
 //! and one of `TOLLGATE_JWKS_URL`, `TOLLGATE_DISCOVERY=1`, `TOLLGATE_HS256_SECRET`. It prints `listening on http://ADDR` once it
 //! accepts connections, after a curl walk-through of every flow.
+//!
+//! `examples/shop_actix.rs` serves the same routes with the same
+//! environment contract on actix-web; what both share (the environment,
+//! the demo domain's framework-free handlers, the route table) is in
+//! `examples/shop_common/`, and the platform endpoints (token, JWKS,
+//! discovery, customer tokens, customer sessions) are tollgate's own.
 
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodFilter, MethodRouter, get, on};
-use axum::{Json, Router};
-use base64::Engine as _;
-use http::Method;
-use serde_json::{Value, json};
-use std::collections::HashMap;
+mod shop_common;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, FromRef, Path, State};
+use axum::response::Response;
+use axum::routing::{MethodFilter, MethodRouter, get, on, post};
+use shop_common::{App, Op, Reply};
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tollgate::basic::{BasicIdentity, StaticBasicCredentials};
-use tollgate::config::{CustomerTokenConfig, SessionSources};
-use tollgate::issuer::{
-    CodeFlow, CodeFlowSettings, CodeStore, CustomerDirectory, CustomerTokenSettings,
-    DirectoryError, InMemoryClients, KeyRing, MemoryCodes, MemoryRefreshTokens, MemoryThrottle,
-    Minter, NewClient, PasswordHasher, RefreshStore, SigningAlgorithm, SigningKey, Throttle,
-    ThrottleRule, TokenEndpointSettings, address_key, throttle_key,
-};
-use tollgate::openapi::SecuritySchemes;
-use tollgate::policy::{Requirement, all, scope};
-use tollgate::revocation::{MemoryRevocations, RevocationWriter};
-use tollgate::session::{
-    BindAuthority, MemoryStore, NewSession, SessionId, SessionStore, StoreError,
-};
+use std::sync::Arc;
+use tollgate::Auth;
+use tollgate::issuer::{CustomerSessions, CustomerTokenEndpoint, Throttle};
 use tollgate::tower::AuthLayer;
-use tollgate::{Auth, AuthConfig, AuthError, Authenticator, IssuerConfig, RemoteKeySettings};
 
-const ACCOUNT: &str = "demo-account";
-const AUDIENCE: &str = "shop-api";
-/// The storefront's session cookie (plain name on loopback http; a
-/// `__Host-` prefix over https would need the same name here).
-const SESSION_COOKIE: &str = "shop_session";
-const ALL_SCOPES: &str = "customer:read customer:write orders:read orders:write";
-/// What an anonymous onboarding session may do: create its customer.
-const ONBOARDING_SCOPES: &str = "customer:write";
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-fn random(n: usize) -> String {
-    let mut b = vec![0u8; n];
-    let _ = getrandom::fill(&mut b);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-}
-
-#[derive(Clone, Debug)]
-struct Customer {
-    id: String,
-    name: String,
-    email: String,
-    password_hash: String,
-}
-
-#[derive(Debug)]
-struct Shop {
-    customers: Mutex<HashMap<String, Customer>>,
-    orders: Mutex<Vec<Value>>,
-    /// Argon2id on a capped pool: a login flood queues briefly, then gets
-    /// 503, instead of spawning a thread and 19 MiB per request.
-    hasher: PasswordHasher,
-}
-
-impl Shop {
-    fn new() -> Result<Self, String> {
-        Ok(Self {
-            customers: Mutex::default(),
-            orders: Mutex::default(),
-            hasher: PasswordHasher::new(0, 64).map_err(|e| e.to_string())?,
-        })
-    }
-
-    fn add_customer(&self, name: &str, email: &str, password: &str) -> Result<Customer, String> {
-        let c = Customer {
-            id: format!("cus_{}", random(9)),
-            name: name.into(),
-            email: email.to_lowercase(),
-            password_hash: self.hasher.hash(password).map_err(|e| e.to_string())?,
-        };
-        if let Ok(mut m) = self.customers.lock() {
-            m.insert(c.id.clone(), c.clone());
-        }
-        Ok(c)
+impl FromRef<App> for Arc<CustomerSessions> {
+    fn from_ref(app: &App) -> Self {
+        app.customer_sessions.clone()
     }
 }
 
-#[async_trait::async_trait]
-impl CustomerDirectory for Shop {
-    async fn check_password(
-        &self,
-        _account: &str,
-        email: &str,
-        password: &str,
-    ) -> Result<Option<String>, DirectoryError> {
-        let email = email.trim().to_lowercase();
-        let found = self
-            .customers
-            .lock()
-            .map_err(|_| DirectoryError::Unavailable)?
-            .values()
-            .find(|c| c.email == email)
-            .cloned();
-        // An unknown email is checked against the hasher's dummy hash: the
-        // same cost as a wrong password, so timing tells nothing.
-        let ok = self
-            .hasher
-            .verify(found.as_ref().map(|c| c.password_hash.as_str()), password)
-            .await?;
-        Ok(found.filter(|_| ok).map(|c| c.id))
+impl FromRef<App> for Arc<CustomerTokenEndpoint> {
+    fn from_ref(app: &App) -> Self {
+        app.customer_tokens.clone()
     }
 }
 
-/// What the platform keeps, in memory or in Redis.
-struct PlatformState {
-    sessions: Arc<dyn SessionStore>,
-    throttle: Arc<dyn Throttle>,
-    /// Revoked tokens: in memory, or shared through Redis.
-    revoker: Arc<dyn RevocationWriter>,
-    /// Authorization codes, consent tickets, refresh-token families.
-    codes: Arc<dyn CodeStore>,
-    consents: Arc<dyn CodeStore>,
-    refresh: Arc<dyn RefreshStore>,
-    client_status: Arc<dyn tollgate::ClientStatus>,
-    switch: ClientSwitch,
+fn to_axum(reply: Reply) -> Response {
+    reply.map(Body::from)
 }
 
-/// (De)activates API clients: locally, and through Redis when shared.
-#[derive(Clone)]
-struct ClientSwitch {
-    clients: Arc<InMemoryClients>,
-    #[cfg(feature = "redis")]
-    shared: Option<Arc<tollgate::issuer::RedisClientStatus>>,
+async fn storefront(State(app): State<App>, auth: Option<Auth>) -> Response {
+    to_axum(app.storefront(auth.as_deref()))
 }
 
-impl ClientSwitch {
-    async fn set_active(&self, id: &str, active: bool) -> Result<bool, String> {
-        #[cfg(feature = "redis")]
-        if let Some(shared) = &self.shared {
-            if tollgate::issuer::ClientRegistry::get(&*self.clients, id).is_none() {
-                return Ok(false);
-            }
-            shared
-                .set_active(id, active)
-                .await
-                .map_err(|e| e.to_string())?;
-            return Ok(true);
-        }
-        Ok(self.clients.set_active(id, active))
-    }
+async fn create_customer(State(app): State<App>, auth: Auth, body: Bytes) -> Response {
+    to_axum(app.create_customer(&auth, &body).await)
 }
 
-#[derive(Clone)]
-struct App {
-    shop: Arc<Shop>,
-    sessions: Arc<dyn SessionStore>,
-    /// Counts anonymous session creations per address and overall.
-    throttle: Arc<dyn Throttle>,
-    public_client: String,
-    revoker: Arc<dyn RevocationWriter>,
-    switch: ClientSwitch,
-    keys: KeyAdmin,
+async fn get_customer(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> Response {
+    to_axum(app.get_customer(&auth, &id))
 }
 
-/// Rotates the signing key: in this process, or for every instance through Redis.
-#[derive(Clone)]
-struct KeyAdmin {
-    ring: KeyRing,
-    #[cfg(feature = "redis")]
-    store: Option<tollgate::issuer::RedisKeyStore>,
-}
-
-impl KeyAdmin {
-    async fn rotate(&self) -> Result<String, String> {
-        let key = SigningKey::generate(SigningAlgorithm::Ed25519).map_err(|e| e.to_string())?;
-        let kid = key.kid().to_owned();
-        #[cfg(feature = "redis")]
-        if let Some(store) = &self.store {
-            store.rotate(key).await.map_err(|e| e.to_string())?;
-            return Ok(kid);
-        }
-        self.ring.rotate(key);
-        Ok(kid)
-    }
-}
-
-/// Anonymous sessions a single address may create per minute.
-const ANONYMOUS_PER_ADDRESS: ThrottleRule = ThrottleRule::new(30, Duration::from_secs(60));
-/// Anonymous sessions all addresses together may create per minute.
-const ANONYMOUS_TOTAL: ThrottleRule = ThrottleRule::new(6000, Duration::from_secs(60));
-
-fn err(status: StatusCode, code: &str, description: &str) -> Response {
-    (
-        status,
-        Json(json!({"error": code, "error_description": description})),
-    )
-        .into_response()
-}
-
-fn store_error(e: StoreError) -> Response {
-    match e {
-        StoreError::NotFound => err(StatusCode::NOT_FOUND, "not_found", "no such session"),
-        StoreError::AlreadyBound => err(
-            StatusCode::CONFLICT,
-            "already_bound",
-            "the session already has a customer",
-        ),
-        StoreError::NotAllowed => err(
-            StatusCode::FORBIDDEN,
-            "insufficient_scope",
-            "only a customer created through this session, or the app's backend credential, may be bound",
-        ),
-        _ => err(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "session store unavailable",
-        ),
-    }
-}
-
-fn session_json(r: &tollgate::session::SessionRecord) -> Value {
-    json!({"data": {"type": "customer_session", "id": r.id.as_str(), "customer_id": r.customer,
-        "account": r.account, "scopes": r.scopes, "expires_at": r.expires_at_ms / 1000}})
-}
-
-/// `POST /customer-sessions`: from the backend (app token, optional
-/// `customer_id`), or anonymous from a frontend (only the public client id).
-async fn create_session(
-    State(app): State<App>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    auth: Option<Auth>,
-    body: axum::body::Bytes,
-) -> Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let new = match auth {
-        Some(auth)
-            if auth
-                .credentials()
-                .contains(tollgate::CredentialKinds::ACCESS_TOKEN)
-                && !auth.is_customer_scoped() =>
-        {
-            let customer = body["customer_id"].as_str().map(str::to_owned);
-            if let Some(c) = &customer
-                && !app
-                    .shop
-                    .customers
-                    .lock()
-                    .map(|m| m.contains_key(c))
-                    .unwrap_or(false)
-            {
-                return err(StatusCode::NOT_FOUND, "not_found", "no such customer");
-            }
-            {
-                let mut new = NewSession::anonymous(auth.account().unwrap_or(ACCOUNT), ALL_SCOPES);
-                if let Some(client) = auth.client_id() {
-                    new = new.with_client_id(client);
-                }
-                if let Some(c) = customer {
-                    new = new.with_customer(c);
-                }
-                new
-            }
-        }
-        Some(_) => {
-            return err(
-                StatusCode::FORBIDDEN,
-                "insufficient_scope",
-                "customer credentials cannot create sessions",
-            );
-        }
-        None => {
-            if body["client_id"].as_str() != Some(app.public_client.as_str()) {
-                return err(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_client",
-                    "a known public client_id is required",
-                );
-            }
-            // A budget of anonymous sessions per address (so one caller
-            // cannot use up everyone's), under an overall ceiling.
-            let addr = address_key(peer.ip());
-            let per_addr = throttle_key(&[b"anon-session", &addr]);
-            let total = throttle_key(&[b"anon-session-total"]);
-            // Spent in one step each, so concurrent requests cannot all pass
-            // before any is counted.
-            let limited = match app.throttle.spend(&per_addr, ANONYMOUS_PER_ADDRESS).await {
-                Some(after) => Some(after),
-                None => app.throttle.spend(&total, ANONYMOUS_TOTAL).await,
-            };
-            if let Some(after) = limited {
-                let mut res = err(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "slow_down",
-                    "too many anonymous sessions",
-                );
-                res.headers_mut().insert(
-                    http::header::RETRY_AFTER,
-                    http::HeaderValue::from(after.as_secs().max(1)),
-                );
-                return res;
-            }
-            NewSession::anonymous(ACCOUNT, ONBOARDING_SCOPES)
-                .with_client_id(app.public_client.clone())
-        }
-    };
-    match app.sessions.create(new).await {
-        Ok(r) => {
-            let mut res = (StatusCode::CREATED, Json(session_json(&r))).into_response();
-            if let Some(cookie) = tollgate::session::session_cookie("shop_session", &r) {
-                res.headers_mut().insert(http::header::SET_COOKIE, cookie);
-            }
-            res
-        }
-        Err(e) => store_error(e),
-    }
-}
-
-/// `PATCH /customer-sessions/{id}`: bind the customer created during onboarding.
-async fn bind_session(
-    State(app): State<App>,
-    auth: Auth,
-    Path(id): Path<String>,
-    Json(body): Json<Value>,
-) -> Response {
-    let Some(id) = SessionId::parse(&id) else {
-        return err(StatusCode::NOT_FOUND, "not_found", "no such session");
-    };
-    let Some(customer) = body["customer_id"].as_str() else {
-        return err(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "customer_id is required",
-        );
-    };
-    let authority = if auth.session_id() == Some(&id) {
-        BindAuthority::CreatedThroughSession
-    } else if auth
-        .credentials()
-        .contains(tollgate::CredentialKinds::ACCESS_TOKEN)
-        && !auth.is_customer_scoped()
-    {
-        BindAuthority::Backend(&auth)
-    } else {
-        return err(
-            StatusCode::FORBIDDEN,
-            "insufficient_scope",
-            "not this session's holder",
-        );
-    };
-    if let Err(e) = app.sessions.bind_customer(&id, customer, authority).await {
-        return store_error(e);
-    }
-    // Bound: the session now acts for its customer with the full customer grant.
-    match app
-        .sessions
-        .update(&id, &|r| {
-            r.scopes = ALL_SCOPES.into();
-            Ok(())
-        })
-        .await
-    {
-        Ok(r) => Json(session_json(&r)).into_response(),
-        Err(e) => store_error(e),
-    }
-}
-
-async fn current_session(State(app): State<App>, auth: Auth) -> Response {
-    let Some(id) = auth.session_id() else {
-        return err(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "no session credential",
-        );
-    };
-    match app.sessions.get(id).await {
-        Ok(Some(r)) => Json(session_json(&r)).into_response(),
-        Ok(None) => err(StatusCode::NOT_FOUND, "not_found", "no such session"),
-        Err(e) => store_error(e),
-    }
-}
-
-async fn create_customer(
-    State(app): State<App>,
-    auth: Auth,
-    Json(body): Json<Value>,
-) -> Result<Response, AuthError> {
-    let (Some(name), Some(email), Some(password)) = (
-        body["name"].as_str(),
-        body["email"].as_str(),
-        body["password"].as_str(),
-    ) else {
-        return Ok(err(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "name, email and password are required",
-        ));
-    };
-    // A customer-bound caller cannot create other customers.
-    if auth.customer().is_some() {
-        return Ok(err(
-            StatusCode::FORBIDDEN,
-            "insufficient_scope",
-            "already bound to a customer",
-        ));
-    }
-    let c = match app.shop.add_customer(name, email, password) {
-        Ok(c) => c,
-        Err(_) => {
-            return Ok(err(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "cannot store the customer",
-            ));
-        }
-    };
-    if let Some(session) = auth.session_id()
-        && let Err(e) = app.sessions.record_created_customer(session, &c.id).await
-    {
-        return Ok(store_error(e));
-    }
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"data": {"type": "customer", "id": c.id, "name": c.name, "email": c.email}})),
-    )
-        .into_response())
-}
-
-async fn get_customer(
-    State(app): State<App>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Response, AuthError> {
-    auth.ensure_customer(&id)?;
-    let c = app
-        .shop
-        .customers
-        .lock()
-        .ok()
-        .and_then(|m| m.get(&id).cloned());
-    Ok(match c {
-        Some(c) => Json(
-            json!({"data": {"type": "customer", "id": c.id, "name": c.name, "email": c.email}}),
-        )
-        .into_response(),
-        None => err(StatusCode::NOT_FOUND, "not_found", "no such customer"),
-    })
-}
-
-async fn list_orders(State(app): State<App>, auth: Auth) -> Result<Response, AuthError> {
-    let orders = app
-        .shop
-        .orders
-        .lock()
-        .map(|o| o.clone())
-        .unwrap_or_default();
-    // Customer-scoped callers only ever see their own orders.
-    let visible: Vec<Value> = match (auth.is_customer_scoped(), auth.customer()) {
-        (false, _) => orders,
-        (true, Some(me)) => orders
-            .into_iter()
-            .filter(|o| o["customer_id"] == me)
-            .collect(),
-        (true, None) => Vec::new(),
-    };
-    Ok(Json(json!({"data": visible})).into_response())
-}
-
-async fn create_order(
-    State(app): State<App>,
-    auth: Auth,
-    body: axum::body::Bytes,
-) -> Result<Response, AuthError> {
-    let body: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
-    let customer = match (auth.is_customer_scoped(), auth.customer()) {
-        (true, Some(me)) => Some(me.to_owned()),
-        (true, None) => {
-            return Ok(err(
-                StatusCode::FORBIDDEN,
-                "insufficient_scope",
-                "no customer bound",
-            ));
-        }
-        (false, _) => body["customer_id"].as_str().map(str::to_owned),
-    };
-    let order = json!({"type": "order", "id": format!("ord_{}", random(9)), "customer_id": customer,
-        "items": body["items"], "attribution": auth.attribution(), "created_by": auth.client_id()});
-    if let Ok(mut o) = app.shop.orders.lock() {
-        o.push(order.clone());
-    }
-    Ok((StatusCode::CREATED, Json(json!({"data": order}))).into_response())
-}
-
-/// `DELETE /customers/tokens/current`: customer logout. The presented
-/// customer token is revoked (everywhere, when Redis is shared).
-async fn logout_customer_token(State(app): State<App>, auth: Auth) -> Result<Response, AuthError> {
-    if !auth
-        .credentials()
-        .contains(tollgate::CredentialKinds::CUSTOMER_TOKEN)
-    {
-        return Ok(err(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "no customer token to revoke",
-        ));
-    }
-    // The merged context keeps the access token's claims; the customer
-    // token's own jti is what the customer token endpoint returned as its id.
-    let Some(jti) = auth.customer_token_id() else {
-        return Ok(err(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the customer token has no jti",
-        ));
-    };
-    let exp = auth.expires_at().unwrap_or(u64::MAX);
-    Ok(match app.revoker.revoke_token(jti, exp).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(_) => err(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "revocation list unavailable",
-        ),
-    })
-}
-
-/// `PUT /customers/{id}/password`: a customer changes their password; every
-/// token and session issued to them before now stops working.
 async fn change_password(
     State(app): State<App>,
     auth: Auth,
     Path(id): Path<String>,
-    Json(body): Json<Value>,
-) -> Result<Response, AuthError> {
-    auth.ensure_customer(&id)?;
-    let Some(password) = body["password"].as_str().filter(|p| p.len() >= 8) else {
-        return Ok(err(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "a password of at least 8 characters is required",
-        ));
-    };
-    let Ok(hash) = app.shop.hasher.hash(password) else {
-        return Ok(err(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "cannot hash",
-        ));
-    };
-    let found = app
-        .shop
-        .customers
-        .lock()
-        .ok()
-        .and_then(|mut m| m.get_mut(&id).map(|c| c.password_hash = hash))
-        .is_some();
-    if !found {
-        return Ok(err(StatusCode::NOT_FOUND, "not_found", "no such customer"));
-    }
-    let account = auth.account().unwrap_or(ACCOUNT).to_owned();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let revoked = app.revoker.revoke_customer(&account, &id, now).await;
-    let sessions = app.sessions.revoke_customer(&account, &id).await;
-    Ok(match (revoked, sessions) {
-        (Ok(()), Ok(_)) => StatusCode::NO_CONTENT.into_response(),
-        _ => err(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "revocation unavailable",
-        ),
-    })
+    body: Bytes,
+) -> Response {
+    to_axum(app.change_password(&auth, &id, &body).await)
 }
 
-/// `POST /admin/clients/{id}/active` with `{"active": false}`: deactivates
-/// (or reactivates) an API client, on every instance sharing the Redis.
 async fn set_client_active(
     State(app): State<App>,
     _: Auth,
     Path(id): Path<String>,
-    Json(body): Json<Value>,
-) -> Result<Response, AuthError> {
-    let Some(active) = body["active"].as_bool() else {
-        return Ok(err(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "{\"active\": true|false} is required",
-        ));
-    };
-    Ok(match app.switch.set_active(&id, active).await {
-        Ok(true) => {
-            Json(json!({"data": {"type": "client", "id": id, "active": active}})).into_response()
-        }
-        Ok(false) => err(StatusCode::NOT_FOUND, "not_found", "no such client"),
-        Err(_) => err(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "client status store unavailable",
-        ),
-    })
+    body: Bytes,
+) -> Response {
+    to_axum(app.set_client_active(&id, &body).await)
 }
 
-/// `POST /admin/keys/rotate`: a new signing key becomes active (the old
-/// ones stay published); with Redis, every instance adopts it within a second.
-async fn rotate_keys(State(app): State<App>, _: Auth) -> Result<Response, AuthError> {
-    Ok(match app.keys.rotate().await {
-        Ok(kid) => Json(json!({"data": {"type": "signing_key", "id": kid}})).into_response(),
-        Err(_) => err(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "key store unavailable",
-        ),
-    })
+async fn rotate_keys(State(app): State<App>, _: Auth) -> Response {
+    to_axum(app.rotate_keys().await)
 }
 
-/// Logins started per address (each keeps a pending login for 10 minutes,
-/// in Redis when shared), under an overall ceiling.
-const LOGINS_PER_ADDRESS: ThrottleRule = ThrottleRule::new(30, Duration::from_secs(60));
-const LOGINS_TOTAL: ThrottleRule = ThrottleRule::new(6000, Duration::from_secs(60));
+async fn list_orders(State(app): State<App>, auth: Auth) -> Response {
+    to_axum(app.list_orders(&auth))
+}
 
-/// Budgets `GET /login`: every start stores a pending login, so a flood
-/// from one address is answered 429 before anything is stored.
+async fn create_order(State(app): State<App>, auth: Auth, body: Bytes) -> Response {
+    to_axum(app.create_order(&auth, &body))
+}
+
+/// The axum handler of a table route: the shop's own, or tollgate's
+/// customer-session and customer-token handlers.
+fn handler(op: Op, m: MethodFilter) -> MethodRouter<App> {
+    use tollgate::issuer as platform;
+    match op {
+        Op::Storefront => on(m, storefront),
+        Op::CreateSession => on(m, platform::create_session),
+        Op::CurrentSession => on(m, platform::current_session),
+        Op::BindSession => on(m, platform::bind_session),
+        Op::CreateCustomer => on(m, create_customer),
+        Op::GetCustomer => on(m, get_customer),
+        Op::ChangePassword => on(m, change_password),
+        Op::LogoutCustomerToken => on(m, platform::customer_logout),
+        Op::SetClientActive => on(m, set_client_active),
+        Op::RotateKeys => on(m, rotate_keys),
+        Op::ListOrders => on(m, list_orders),
+        Op::CreateOrder => on(m, create_order),
+    }
+}
+
+/// Budgets `GET /login` (see [`shop_common::limit_login_start`]).
+#[cfg(feature = "login")]
 async fn limit_logins(
     State(throttle): State<Arc<dyn Throttle>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if req.uri().path() != "/login" {
-        return next.run(req).await;
-    }
-    let addr = address_key(peer.ip());
-    let per_addr = throttle_key(&[b"login-start", &addr]);
-    let total = throttle_key(&[b"login-start-total"]);
-    // Spent in one step each, so concurrent requests cannot all pass
-    // before any is counted.
-    let limited = match throttle.spend(&per_addr, LOGINS_PER_ADDRESS).await {
-        Some(after) => Some(after),
-        None => throttle.spend(&total, LOGINS_TOTAL).await,
-    };
-    if let Some(after) = limited {
-        let mut res = (
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many logins started; try again later",
-        )
-            .into_response();
-        res.headers_mut().insert(
-            http::header::RETRY_AFTER,
-            http::HeaderValue::from(after.as_secs().max(1)),
-        );
-        return res;
+    if req.uri().path() == shop_common::LOGIN_PATH
+        && let Some(refused) = shop_common::limit_login_start(&*throttle, peer.ip()).await
+    {
+        return to_axum(refused);
     }
     next.run(req).await
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-/// `GET /`: the storefront. Logged out, a "Log in" link (the whole
-/// authorization-code flow against this shop's own issuer, see
-/// `tollgate::login`); logged in (the session cookie it sets), the
-/// customer's own orders.
-async fn storefront(State(app): State<App>, req: axum::extract::Request) -> Response {
-    let page = |body: String| {
-        axum::response::Html(format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shop</title></head>\
-             <body><h1>Shop</h1>{body}</body></html>"
-        ))
-        .into_response()
-    };
-    let me = req
-        .extensions()
-        .get::<tollgate::AuthContext>()
-        .filter(|c| c.session_id().is_some())
-        .and_then(|c| c.customer().map(str::to_owned));
-    let Some(me) = me else {
-        return page("<p>Welcome! <a id=\"login\" href=\"/login\">Log in</a></p>".into());
-    };
-    let orders = app
-        .shop
-        .orders
-        .lock()
-        .map(|o| o.clone())
-        .unwrap_or_default();
-    let items: String = orders
-        .iter()
-        .filter(|o| o["customer_id"] == me.as_str())
-        .map(|o| {
-            format!(
-                "<li class=\"order\" data-customer=\"{}\">{} {}</li>",
-                esc(&me),
-                esc(o["id"].as_str().unwrap_or_default()),
-                esc(&o["items"].to_string())
-            )
-        })
-        .collect();
-    page(format!(
-        "<p>Logged in as</p><p id=\"customer\">{}</p><h2>Your orders</h2><ul id=\"orders\">{items}</ul>\
-         <form method=\"post\" action=\"/logout\"><button id=\"logout\" type=\"submit\">Log out</button></form>",
-        esc(&me)
-    ))
-}
-
-/// One API route. The table of them ([`api_routes`]) drives the router,
-/// the requirement layer in front of each route and the OpenAPI document at
-/// `GET /openapi.json`, so the document cannot drift from what is enforced.
-struct ApiRoute {
-    method: Method,
-    path: &'static str,
-    /// `None`: public (the handler may still read optional credentials).
-    requirement: Option<Requirement>,
-    handler: fn(MethodFilter) -> MethodRouter<App>,
-}
-
-fn api_routes() -> Vec<ApiRoute> {
-    let route = |method, path, requirement, handler| ApiRoute {
-        method,
-        path,
-        requirement,
-        handler,
-    };
-    // Signed in with any credential; the handler checks which.
-    let signed_in = || Some(all([]));
-    vec![
-        route(Method::GET, "/", None, |m| on(m, storefront)),
-        route(Method::POST, "/customer-sessions", None, |m| {
-            on(m, create_session)
-        }),
-        route(
-            Method::GET,
-            "/customer-sessions/current",
-            signed_in(),
-            |m| on(m, current_session),
-        ),
-        route(Method::PATCH, "/customer-sessions/{id}", signed_in(), |m| {
-            on(m, bind_session)
-        }),
-        route(
-            Method::POST,
-            "/customers",
-            Some(scope("customer:write")),
-            |m| on(m, create_customer),
-        ),
-        route(
-            Method::GET,
-            "/customers/{id}",
-            Some(scope("customer:read")),
-            |m| on(m, get_customer),
-        ),
-        route(
-            Method::PUT,
-            "/customers/{id}/password",
-            Some(scope("customer:write")),
-            |m| on(m, change_password),
-        ),
-        route(
-            Method::DELETE,
-            "/customers/tokens/current",
-            signed_in(),
-            |m| on(m, logout_customer_token),
-        ),
-        route(
-            Method::POST,
-            "/admin/clients/{id}/active",
-            Some(scope("clients:write")),
-            |m| on(m, set_client_active),
-        ),
-        route(
-            Method::POST,
-            "/admin/keys/rotate",
-            Some(scope("keys:write")),
-            |m| on(m, rotate_keys),
-        ),
-        route(Method::GET, "/orders", Some(scope("orders:read")), |m| {
-            on(m, list_orders)
-        }),
-        route(Method::POST, "/orders", Some(scope("orders:write")), |m| {
-            on(m, create_order)
-        }),
-    ]
-}
-
-/// The OpenAPI document of `routes` (and of `GET /openapi.json` itself).
-fn openapi_json(
-    routes: &[ApiRoute],
-    config: &AuthConfig,
-    token_url: String,
-) -> Result<String, String> {
-    use utoipa::openapi::{InfoBuilder, OpenApiBuilder};
-    let schemes = SecuritySchemes::from_config(config)
-        .token_url(token_url)
-        .sessions(&config.sessions)
-        .basic();
-    let mut doc = OpenApiBuilder::new()
-        .info(
-            InfoBuilder::new()
-                .title("tollgate shop")
-                .version(env!("CARGO_PKG_VERSION")),
-        )
-        .build();
-    let table = routes
-        .iter()
-        .map(|r| (r.method.clone(), r.path, r.requirement.as_ref()));
-    let this = std::iter::once((Method::GET, "/openapi.json", None));
-    schemes
-        .apply(&mut doc, table.chain(this))
-        .map_err(|e| e.to_string())?;
-    doc.to_json().map_err(|e| e.to_string())
-}
-
 async fn run() -> Result<(), String> {
-    tollgate::install_crypto_backend(tollgate::CryptoBackend::AwsLcRs)
-        .map_err(|e| e.to_string())?;
-    // tollgate's metrics (`--features metrics`), served at `GET /metrics`.
-    #[cfg(feature = "metrics")]
-    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
-    let bind = env("TOLLGATE_BIND").unwrap_or_else(|| "127.0.0.1:3000".into());
-    let listener = tokio::net::TcpListener::bind(&bind)
-        .await
-        .map_err(|e| format!("cannot bind {bind}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let base = format!("http://{addr}");
-    let issuer = env("TOLLGATE_ISSUER").unwrap_or_else(|| base.clone());
-
-    // The platform side: keys, clients, customers, tills.
-    // Signing keys: PEM files (`TOLLGATE_SIGNING_KEY_FILES`, comma-separated,
-    // first = active) mounted on every instance; else, with Redis, one key
-    // set shared through Redis (the first instance to start installs it,
-    // rotations reach the others within a second); else a fresh key.
-    let fresh = || SigningKey::generate(SigningAlgorithm::Ed25519);
-    let ring = match env("TOLLGATE_SIGNING_KEY_FILES") {
-        Some(files) => {
-            KeyRing::from_pem_files(files.split(',').map(str::trim)).map_err(|e| e.to_string())?
-        }
-        None => KeyRing::new(fresh().map_err(|e| e.to_string())?),
-    };
-    #[cfg(feature = "redis")]
-    let key_store = match (env("TOLLGATE_REDIS_URL"), env("TOLLGATE_SIGNING_KEY_FILES")) {
-        (Some(url), None) => {
-            let store = tollgate::issuer::RedisKeyStore::open(&url, ring.clone())
-                .map_err(|e| e.to_string())?;
-            let initial = ring.active().ok_or("no signing key")?;
-            store
-                .load_or_init(move || initial)
-                .await
-                .map_err(|e| format!("shared signing keys: {e}"))?;
-            store.spawn_refresher(Duration::from_secs(1));
-            Some(store)
-        }
-        _ => None,
-    };
-    let keys = KeyAdmin {
-        ring: ring.clone(),
-        #[cfg(feature = "redis")]
-        store: key_store,
-    };
-    let minter = Minter::new(issuer.clone(), AUDIENCE, ring);
-    let clients = Arc::new(InMemoryClients::default());
-    let client_id = env("TOLLGATE_DEMO_CLIENT_ID").unwrap_or_else(|| "demo-backend".into());
-    let client_secret = env("TOLLGATE_DEMO_CLIENT_SECRET").unwrap_or_else(|| random(24));
-    // Redirect URIs for the authorization-code flow: the storefront's own
-    // callback, the partner app's (`examples/partner_app.rs`), and any
-    // extra ones (`TOLLGATE_DEMO_REDIRECT_URIS`, comma-separated).
-    let partner = env("TOLLGATE_PARTNER_URL").unwrap_or_else(|| "http://127.0.0.1:3001".into());
-    let mut redirect_uris = vec![
-        format!("{base}/callback"),
-        format!("{}/callback", partner.trim_end_matches('/')),
-    ];
-    // The issuer's own callback only where a browser can be sent safely
-    // (https); a plain-http issuer name is not a redirect URI.
-    if issuer.starts_with("https://") {
-        redirect_uris.push(format!("{}/callback", issuer.trim_end_matches('/')));
-    }
-    redirect_uris.extend(
-        env("TOLLGATE_DEMO_REDIRECT_URIS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-            .map(str::to_owned),
-    );
-    redirect_uris.dedup();
-    let public_client =
-        env("TOLLGATE_DEMO_PUBLIC_CLIENT_ID").unwrap_or_else(|| "demo-storefront".into());
-    clients
-        .register(
-            NewClient::public(&public_client, ACCOUNT, ALL_SCOPES)
-                .with_redirect_uris(redirect_uris.clone()),
-        )
-        .map_err(|e| e.to_string())?;
-    clients
-        .register(
-            NewClient::confidential(&client_id, &client_secret, ACCOUNT, ALL_SCOPES)
-                .with_lifetime(Duration::from_secs(3600))
-                .with_default_attribution("store-1")
-                .with_allowed_attributions(vec!["store-2".into()])
-                .with_redirect_uris(redirect_uris),
-        )
-        .map_err(|e| e.to_string())?;
-    let admin_secret = env("TOLLGATE_DEMO_ADMIN_SECRET").unwrap_or_else(|| random(24));
-    clients
-        .register(
-            NewClient::confidential(
-                "demo-admin",
-                &admin_secret,
-                ACCOUNT,
-                "clients:write keys:write",
-            )
-            .with_lifetime(Duration::from_secs(600)),
-        )
-        .map_err(|e| e.to_string())?;
-    let shop = Arc::new(Shop::new()?);
-    let email = env("TOLLGATE_DEMO_CUSTOMER_EMAIL").unwrap_or_else(|| "ron@swanson.example".into());
-    let password = env("TOLLGATE_DEMO_CUSTOMER_PASSWORD").unwrap_or_else(|| random(12));
-    let demo_customer = shop.add_customer("Ron Swanson", &email, &password)?;
-    let tills = Arc::new(StaticBasicCredentials::default());
-    let till_secret = random(16);
-    tills.add(
-        "till-1",
-        &till_secret,
-        BasicIdentity::new(ACCOUNT, "till-1", "orders:read orders:write")
-            .with_attribution("store-1/till-1"),
-    );
-
-    // Everything the platform keeps: in this process, or in Redis so that
-    // several instances on one Redis behave as one.
-    let redis_url = env("TOLLGATE_REDIS_URL");
-    let local_status: Arc<dyn tollgate::ClientStatus> = clients.clone();
-    let state = match redis_url {
-        None => PlatformState {
-            sessions: Arc::new(MemoryStore::default()),
-            throttle: Arc::new(MemoryThrottle::default()),
-            revoker: Arc::new(MemoryRevocations::default()),
-            codes: Arc::new(MemoryCodes::default()),
-            consents: Arc::new(MemoryCodes::default()),
-            refresh: Arc::new(MemoryRefreshTokens::default()),
-            client_status: local_status,
-            switch: ClientSwitch {
-                clients: clients.clone(),
-                #[cfg(feature = "redis")]
-                shared: None,
-            },
-        },
-        #[cfg(feature = "redis")]
-        Some(url) => {
-            let timeout = Duration::from_millis(250);
-            let refresh = Duration::from_millis(200);
-            let revocations =
-                tollgate::revocation::RedisRevocations::new(&url, "tollgate:", timeout)
-                    .map_err(|e| e.to_string())?;
-            revocations.spawn_refresher(refresh);
-            let status = tollgate::issuer::RedisClientStatus::new(
-                &url,
-                "tollgate:",
-                timeout,
-                Some(local_status),
-            )
-            .map_err(|e| e.to_string())?;
-            status.spawn_refresher(refresh);
-            PlatformState {
-                sessions: Arc::new(
-                    tollgate::session::RedisStore::new(tollgate::session::RedisSettings::new(
-                        url.clone(),
-                    ))
-                    .map_err(|e| e.to_string())?,
-                ),
-                throttle: Arc::new(
-                    tollgate::issuer::RedisThrottle::new(&url, "tollgate:", timeout)
-                        .map_err(|e| e.to_string())?,
-                ),
-                revoker: revocations,
-                codes: Arc::new(
-                    tollgate::issuer::RedisCodes::new(&url, "tollgate:code:")
-                        .map_err(|e| e.to_string())?,
-                ),
-                consents: Arc::new(
-                    tollgate::issuer::RedisCodes::new(&url, "tollgate:consent:")
-                        .map_err(|e| e.to_string())?,
-                ),
-                refresh: Arc::new(
-                    tollgate::issuer::RedisRefreshTokens::new(&url, "tollgate:")
-                        .map_err(|e| e.to_string())?,
-                ),
-                client_status: status.clone(),
-                switch: ClientSwitch {
-                    clients: clients.clone(),
-                    shared: Some(status),
-                },
-            }
-        }
-        #[cfg(not(feature = "redis"))]
-        Some(_) => return Err("TOLLGATE_REDIS_URL needs --features redis".into()),
-    };
-    let PlatformState {
-        sessions,
-        throttle,
-        revoker,
-        codes,
-        consents,
-        refresh,
-        client_status,
-        switch,
-    } = state;
-
-    // The verifier: this very server's JWKS (fetched over HTTP, cached), or
-    // an external issuer named with `examples/axum_api.rs`'s variables.
-    let audience = env("TOLLGATE_AUDIENCE").unwrap_or_else(|| AUDIENCE.into());
-    let mut trusted = IssuerConfig::new(issuer.clone()).audience(audience);
-    trusted = if let Some(url) = env("TOLLGATE_JWKS_URL") {
-        trusted.jwks_url(url)
-    } else if env("TOLLGATE_DISCOVERY").is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
-    {
-        trusted.discovery()
-    } else if let Some(secret) = env("TOLLGATE_HS256_SECRET") {
-        trusted.key(tollgate::KeySource::HmacSecret {
-            secret: tollgate::Secret::new(secret),
-            algorithm: Some("HS256".into()),
-            allow_short: true,
-        })
-    } else {
-        trusted.jwks_url(format!("{base}/.well-known/jwks.json"))
-    };
-    // The OpenAPI document's security schemes come from this same config.
-    let config = AuthConfig::default()
-        .with_issuer(trusted)
-        .with_remote_keys(RemoteKeySettings::default().with_fetch_timeout_ms(2000))
-        .with_customer_tokens(CustomerTokenConfig::default())
-        .with_sessions(SessionSources::default().with_cookie(SESSION_COOKIE));
-    let auth = Authenticator::builder()
-        .config(config.clone())
-        .session_store(sessions.clone())
-        .client_status(client_status.clone())
-        .revocations(revoker.clone())
-        .attribution("X-Attribution", clients.clone())
-        .basic_credentials(tills)
-        .build()
-        .map_err(|e| e.to_string())?;
-
-    let app = App {
-        shop: shop.clone(),
-        sessions: sessions.clone(),
-        throttle: throttle.clone(),
-        public_client: public_client.clone(),
-        revoker: revoker.clone(),
-        switch,
-        keys,
-    };
-    // The storefront's "Log in": the authorization-code flow against this
-    // shop's own issuer (a public client with PKCE), ending in a customer
-    // session whose cookie the authenticator above reads.
+    let setup = shop_common::setup().await?;
     #[cfg(feature = "login")]
-    let login_routes = {
-        use tollgate::login::{LoginConfig, LoginFlow};
-        let config = LoginConfig::new(
-            format!("{base}/oauth/authorize"),
-            format!("{base}/oauth/token"),
-            &public_client,
-            format!("{base}/callback"),
-        )
-        .with_revocation_url(format!("{base}/oauth/revoke"))
-        .with_issuer(issuer.clone())
-        .with_id_token_issuer(
-            IssuerConfig::new(issuer.clone())
-                .audience(public_client.clone())
-                .jwks_url(format!("{base}/.well-known/jwks.json")),
-        )
-        .with_scopes([
-            "openid",
-            "customer:read",
-            "customer:write",
-            "orders:read",
-            "orders:write",
-        ])
-        .with_session_cookie(SESSION_COOKIE);
-        #[allow(unused_mut)]
-        let mut flow = LoginFlow::builder(config, Arc::new(auth.clone()), sessions.clone());
-        #[cfg(feature = "redis")]
-        if let Some(url) = env("TOLLGATE_REDIS_URL") {
-            let timeout = Duration::from_millis(250);
-            flow = flow
-                .pending_logins(Arc::new(
-                    tollgate::login::RedisPendingLogins::new(&url, "tollgate:login:", timeout)
-                        .map_err(|e| e.to_string())?,
-                ))
-                .token_vault(Arc::new(
-                    tollgate::login::RedisTokenVault::new(&url, "tollgate:vault:", timeout)
-                        .map_err(|e| e.to_string())?,
-                ));
-        }
-        tollgate::login::axum::router(flow.build().map_err(|e| e.to_string())?).layer(
-            axum::middleware::from_fn_with_state(throttle.clone(), limit_logins),
-        )
-    };
+    let login_routes = tollgate::login::axum::router(setup.login.clone()).layer(
+        axum::middleware::from_fn_with_state(setup.throttle.clone(), limit_logins),
+    );
     #[cfg(not(feature = "login"))]
     let login_routes = Router::new().route(
-        "/login",
+        shop_common::LOGIN_PATH,
         get(|| async { "the storefront login needs the `login` feature" }),
     );
     // The API: each route of the table behind its requirement (401 without
     // credentials, 403 without the scopes), and its OpenAPI document.
-    let routes = api_routes();
-    let token_url = format!("{}/oauth/token", issuer.trim_end_matches('/'));
-    let openapi = openapi_json(&routes, &config, token_url)?;
     let mut api = Router::new();
-    for r in routes {
+    for r in shop_common::api_routes() {
         let filter = MethodFilter::try_from(r.method).map_err(|e| e.to_string())?;
-        let mut handler = (r.handler)(filter);
+        let mut route = handler(r.op, filter);
         if let Some(requirement) = r.requirement {
-            handler = handler.route_layer(tollgate::axum::require_layer(requirement));
+            route = route.route_layer(tollgate::axum::require_layer(requirement));
         }
-        api = api.route(r.path, handler);
+        api = api.route(r.path, route);
     }
+    let openapi = setup.openapi.clone();
     let api = api
         .route(
             "/openapi.json",
@@ -1145,88 +162,35 @@ async fn run() -> Result<(), String> {
                 std::future::ready(([(http::header::CONTENT_TYPE, "application/json")], json))
             }),
         )
-        .with_state(app)
-        .merge(tollgate::issuer::customer_tokens_router(
-            minter.clone(),
-            shop.clone(),
-            CustomerTokenSettings::default().with_throttle(throttle.clone()),
-        ))
-        .layer(AuthLayer::optional(auth.clone()));
+        // Customer login (the app's access token is required).
+        .route("/customers/tokens", post(tollgate::issuer::customer_login))
+        .with_state(setup.app.clone())
+        .layer(AuthLayer::optional(setup.auth.clone()));
     let router = Router::new()
         .merge(login_routes)
         .merge(tollgate::issuer::router(
-            minter,
-            clients,
-            TokenEndpointSettings::default()
-                .with_throttle(throttle.clone())
-                .with_client_status(client_status)
-                .with_introspection(auth.clone())
-                .with_code_flow(
-                    CodeFlow::new(shop.clone(), codes, consents, refresh)
-                        .with_revocations(revoker)
-                        .with_settings(CodeFlowSettings::default().with_throttle(throttle)),
-                ),
+            setup.minter.clone(),
+            setup.clients.clone(),
+            setup.token_settings.clone(),
         ))
         .merge(api);
     #[cfg(feature = "metrics")]
-    let router = router.route(
-        "/metrics",
-        get(move || std::future::ready(prometheus.render())),
-    );
-
-    let b = &base;
-    println!("tollgate shop demo. Demo API client: id {client_id}, secret {client_secret}");
-    println!("Admin client (may deactivate clients): id demo-admin, secret {admin_secret}");
-    println!(
-        "Demo customer: {email} / {password} (id {}); till: till-1 / {till_secret}",
-        demo_customer.id
-    );
-    println!("Storefront: open {b}/ in a browser and log in as {email} / {password}");
-    println!(
-        "Partner app (\"Log in with Shop\"): PARTNER_SHOP_URL={b} PARTNER_CLIENT_ID={client_id} PARTNER_CLIENT_SECRET={client_secret} cargo run --example partner_app --features login, then open http://127.0.0.1:3001/"
-    );
-    println!("Walk-through (paste into a shell):");
-    println!("# 1. client credentials -> access token -> API call");
-    println!(
-        "TOKEN=$(curl -s -u '{client_id}:{client_secret}' -d grant_type=client_credentials {b}/oauth/token | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')"
-    );
-    println!("curl -si {b}/orders -H \"Authorization: Bearer $TOKEN\"");
-    println!(
-        "curl -si -X POST {b}/orders -H \"Authorization: Bearer $TOKEN\" -H 'X-Attribution: store-2' -H 'content-type: application/json' -d '{{\"customer_id\":\"{}\",\"items\":[\"mug\"]}}'",
-        demo_customer.id
-    );
-    println!("# 2. customer login -> customer token -> own orders only");
-    println!(
-        "CTOKEN=$(curl -s -X POST {b}/customers/tokens -H \"Authorization: Bearer $TOKEN\" -H 'content-type: application/json' -d '{{\"email\":\"{email}\",\"password\":\"{password}\"}}' | sed -E 's/.*\"token\":\"([^\"]+)\".*/\\1/')"
-    );
-    println!(
-        "curl -si {b}/orders -H \"Authorization: Bearer $TOKEN\" -H \"X-Customer-Token: $CTOKEN\""
-    );
-    println!(
-        "curl -si {b}/customers/{} -H \"Authorization: Bearer $TOKEN\" -H \"X-Customer-Token: $CTOKEN\"",
-        demo_customer.id
-    );
-    println!("# 3. frontend session -> onboarding -> bound session");
-    println!(
-        "SID=$(curl -s -X POST {b}/customer-sessions -H 'content-type: application/json' -d '{{\"client_id\":\"{public_client}\"}}' | sed -E 's/.*\"id\":\"([^\"]+)\".*/\\1/')"
-    );
-    println!(
-        "NEW=$(curl -s -X POST {b}/customers -H \"X-Session-Id: $SID\" -H 'content-type: application/json' -d '{{\"name\":\"Leslie\",\"email\":\"leslie@example.org\",\"password\":\"waffles-and-friends\"}}' | sed -E 's/.*\"id\":\"([^\"]+)\".*/\\1/')"
-    );
-    println!(
-        "curl -si -X PATCH {b}/customer-sessions/$SID -H \"X-Session-Id: $SID\" -H 'content-type: application/json' -d \"{{\\\"customer_id\\\":\\\"$NEW\\\"}}\""
-    );
-    println!("curl -si {b}/customer-sessions/current -H \"X-Session-Id: $SID\"");
-    println!("# 4. legacy till (basic credentials)");
-    println!("curl -si {b}/orders -u 'till-1:{till_secret}'");
-    println!("# 5. insufficient scope: a till cannot read customers");
-    println!(
-        "curl -si {b}/customers/{} -u 'till-1:{till_secret}'",
-        demo_customer.id
-    );
-    println!("listening on http://{addr}");
-    use std::io::Write as _;
-    let _ = std::io::stdout().flush();
+    let router = {
+        let prometheus = setup.prometheus.clone();
+        router.route(
+            "/metrics",
+            get(move || std::future::ready(prometheus.render())),
+        )
+    };
+    let listener = setup
+        .listener
+        .try_clone()
+        .and_then(|l| {
+            l.set_nonblocking(true)?;
+            tokio::net::TcpListener::from_std(l)
+        })
+        .map_err(|e| e.to_string())?;
+    shop_common::announce(&setup);
     // The peer address keys the failure throttles.
     axum::serve(
         listener,

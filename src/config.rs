@@ -20,17 +20,71 @@
 use crate::credentials::CredentialSources;
 use crate::jwt::RemoteKeySettings;
 use crate::scope::ScopeRules;
+use jsonwebtoken::Algorithm;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A configuration mistake, reported when the authenticator is built.
+///
+/// [`kind`](Self::kind) says what sort of mistake it is; the message
+/// (`Display`) says exactly what and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("tollgate configuration: {0}")]
-pub struct ConfigError(pub(crate) String);
+#[error("tollgate configuration: {msg}")]
+pub struct ConfigError {
+    kind: ConfigErrorKind,
+    msg: String,
+}
+
+/// What sort of mistake a [`ConfigError`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigErrorKind {
+    /// No issuer is configured, or an issuer lacks what it needs (its
+    /// `issuer`, an audience, a key source).
+    NoIssuer,
+    /// A key (PEM, JWK, JWKS, secret) cannot be used.
+    InvalidKey,
+    /// An algorithm name is unknown, or an algorithm does not fit its key.
+    InvalidAlgorithm,
+    /// A claim name is empty or otherwise unusable.
+    InvalidClaimName,
+    /// A header name is not a valid HTTP header name.
+    InvalidHeaderName,
+    /// A URL is unparsable or not allowed (plain `http`, another scheme).
+    InvalidUrl,
+    /// The configuration asks for something a Cargo feature that is off
+    /// provides (a JWKS URL without `remote`, for example).
+    FeatureMissing,
+    /// Any other invalid setting.
+    Invalid,
+}
 
 impl ConfigError {
+    /// A mistake of kind [`ConfigErrorKind::Invalid`].
     pub(crate) fn new(msg: impl Into<String>) -> Self {
-        Self(msg.into())
+        Self::with_kind(ConfigErrorKind::Invalid, msg)
+    }
+
+    pub(crate) fn with_kind(kind: ConfigErrorKind, msg: impl Into<String>) -> Self {
+        Self {
+            kind,
+            msg: msg.into(),
+        }
+    }
+
+    /// `what` needs the Cargo feature `feature`, which is off.
+    #[cfg_attr(feature = "remote", allow(dead_code))]
+    pub(crate) fn feature_missing(what: impl fmt::Display, feature: &str) -> Self {
+        Self::with_kind(
+            ConfigErrorKind::FeatureMissing,
+            format!("{what} needs the `{feature}` feature"),
+        )
+    }
+
+    /// What sort of mistake this is.
+    #[must_use]
+    pub fn kind(&self) -> ConfigErrorKind {
+        self.kind
     }
 }
 
@@ -162,7 +216,7 @@ pub enum KeySource {
         secret: Secret,
         /// `HS256`, `HS384` or `HS512`.
         #[serde(default)]
-        algorithm: Option<String>,
+        algorithm: Option<Algorithm>,
         /// Accept a secret shorter than RFC 7518 requires (demo use only).
         #[serde(default)]
         allow_short: bool,
@@ -172,7 +226,7 @@ pub enum KeySource {
         /// The PEM text (`PUBLIC KEY` or `RSA PUBLIC KEY`).
         pem: String,
         /// The algorithm this key verifies.
-        algorithm: String,
+        algorithm: Algorithm,
         /// Optional key id; tokens with another `kid` do not use this key.
         #[serde(default)]
         kid: Option<String>,
@@ -183,7 +237,7 @@ pub enum KeySource {
         /// The DER bytes, base64-encoded.
         der_base64: String,
         /// The algorithm this key verifies.
-        algorithm: String,
+        algorithm: Algorithm,
         /// Optional key id.
         #[serde(default)]
         kid: Option<String>,
@@ -271,9 +325,11 @@ pub struct IssuerConfig {
     pub audiences: Vec<String>,
     /// Key sources (static sources and at most one remote source).
     pub keys: Vec<KeySource>,
-    /// Algorithm allow-list; defaults to what the keys allow.
+    /// Algorithm allow-list; defaults to what the keys allow. In a file,
+    /// the JOSE names (`["RS256", "ES256"]`); an unknown name is refused
+    /// when the configuration is read.
     #[serde(default)]
-    pub algorithms: Option<Vec<String>>,
+    pub algorithms: Option<Vec<Algorithm>>,
     /// Required `typ` header (e.g. `at+jwt`, RFC 9068).
     #[serde(default)]
     pub typ: Option<String>,
@@ -323,12 +379,12 @@ impl IssuerConfig {
         })
     }
 
-    /// Adds a PEM public key for `algorithm` (e.g. `"RS256"`).
+    /// Adds a PEM public key for `algorithm` (e.g. [`Algorithm::RS256`]).
     #[must_use]
-    pub fn public_key_pem(self, pem: impl Into<String>, algorithm: &str) -> Self {
+    pub fn public_key_pem(self, pem: impl Into<String>, algorithm: Algorithm) -> Self {
         self.key(KeySource::PublicKeyPem {
             pem: pem.into(),
-            algorithm: algorithm.into(),
+            algorithm,
             kid: None,
         })
     }
@@ -353,8 +409,8 @@ impl IssuerConfig {
 
     /// Restricts the accepted algorithms.
     #[must_use]
-    pub fn algorithms<'a>(mut self, algs: impl IntoIterator<Item = &'a str>) -> Self {
-        self.algorithms = Some(algs.into_iter().map(str::to_owned).collect());
+    pub fn algorithms(mut self, algs: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = Some(algs.into_iter().collect());
         self
     }
 

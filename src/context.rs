@@ -93,6 +93,18 @@ struct Inner {
 #[derive(Clone)]
 pub struct AuthContext(Arc<Inner>);
 
+/// A weak handle on one context allocation: while it lives, no other
+/// context can have the same address, so [`is`](Self::is) is an identity
+/// check (used to memoize results computed from cached contexts).
+pub(crate) struct WeakContext(std::sync::Weak<Inner>);
+
+impl WeakContext {
+    /// Whether `ctx` is the very context this handle was taken from.
+    pub(crate) fn is(&self, ctx: &AuthContext) -> bool {
+        std::ptr::eq(self.0.as_ptr(), Arc::as_ptr(&ctx.0))
+    }
+}
+
 /// Fields to build an [`AuthContext`] from.
 pub(crate) struct ContextParts {
     pub(crate) issuer: Box<str>,
@@ -126,6 +138,16 @@ impl AuthContext {
             customer_token_id: parts.customer_token_id,
             shared,
         }))
+    }
+
+    /// The address of this context's allocation (an identity, with
+    /// [`WeakContext`] to keep it unique).
+    pub(crate) fn addr(&self) -> usize {
+        Arc::as_ptr(&self.0).addr()
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakContext {
+        WeakContext(Arc::downgrade(&self.0))
     }
 
     /// The issuer (`iss`) that vouched for this caller.

@@ -54,7 +54,7 @@ pub struct Settings {
     /// A PEM public key (the text).
     pub public_key_pem: Option<String>,
     /// The algorithm of the PEM key (default `RS256`).
-    pub algorithm: Option<String>,
+    pub algorithm: Option<Algorithm>,
     /// Clock-skew leeway in seconds (default 60).
     pub leeway_secs: Option<u64>,
     /// The scope claim (default `scope`).
@@ -96,12 +96,11 @@ impl Settings {
             // As the examples: a short secret is allowed (with a warning there).
             ic = ic.key(KeySource::HmacSecret {
                 secret,
-                algorithm: Some("HS256".into()),
+                algorithm: Some(Algorithm::HS256),
                 allow_short: true,
             });
         } else if let Some(pem) = self.public_key_pem {
-            let alg = self.algorithm.unwrap_or_else(|| "RS256".into());
-            ic = ic.public_key_pem(pem, &alg);
+            ic = ic.public_key_pem(pem, self.algorithm.unwrap_or(Algorithm::RS256));
         }
         let mut claims = crate::config::ClaimNames::default();
         if let Some(scope) = self.scope_claim {
@@ -736,7 +735,7 @@ fn rfc3339(secs: i64) -> String {
 /// configuration alone (`None` with an inline JWKS and no allow-list).
 fn allowed_algorithms(ic: &IssuerConfig) -> Option<Vec<String>> {
     if let Some(list) = &ic.algorithms {
-        return Some(list.clone());
+        return Some(list.iter().map(|a| format!("{a:?}")).collect());
     }
     let mut out: Vec<String> = Vec::new();
     for k in &ic.keys {
@@ -760,10 +759,10 @@ fn allowed_algorithms(ic: &IssuerConfig) -> Option<Vec<String>> {
 fn static_alg(k: &KeySource) -> Option<String> {
     match k {
         KeySource::HmacSecret { algorithm, .. } => {
-            Some(algorithm.clone().unwrap_or_else(|| "HS256".into()))
+            Some(format!("{:?}", algorithm.unwrap_or(Algorithm::HS256)))
         }
         KeySource::PublicKeyPem { algorithm, .. } | KeySource::PublicKeyDer { algorithm, .. } => {
-            Some(algorithm.clone())
+            Some(format!("{algorithm:?}"))
         }
         _ => None,
     }
@@ -780,10 +779,10 @@ fn describe_static(k: &KeySource) -> String {
     match k {
         KeySource::HmacSecret { .. } => format!("{} secret", static_alg(k).unwrap_or_default()),
         KeySource::PublicKeyPem { algorithm, kid, .. } => {
-            format!("{algorithm} PEM public key{}", kid_suffix(kid.as_deref()))
+            format!("{algorithm:?} PEM public key{}", kid_suffix(kid.as_deref()))
         }
         KeySource::PublicKeyDer { algorithm, kid, .. } => {
-            format!("{algorithm} DER public key{}", kid_suffix(kid.as_deref()))
+            format!("{algorithm:?} DER public key{}", kid_suffix(kid.as_deref()))
         }
         _ => "key".into(),
     }

@@ -93,8 +93,8 @@ pub use authenticator::{
     Decision, Mode, install_crypto_backend,
 };
 pub use config::{
-    AuthConfig, ClaimNames, ConfigError, CryptoBackend, CustomerTokenConfig, ExpiredStatus,
-    IssuerConfig, KeySource, Secret, SessionSources,
+    AuthConfig, ClaimNames, ConfigError, ConfigErrorKind, CryptoBackend, CustomerTokenConfig,
+    ExpiredStatus, IssuerConfig, KeySource, Secret, SessionSources,
 };
 pub use context::{AuthContext, CredentialKinds};
 pub use credentials::{Credential, CredentialSources};
@@ -102,6 +102,9 @@ pub use dpop::{DpopConfig, DpopPolicy, TokenBinding};
 pub use error::{AuthError, AuthErrorKind};
 pub use extract::{Auth, Customer, Require, ScopeRequirement};
 pub use introspection::IntrospectionSettings;
+/// A JOSE signature algorithm, as configured ([`IssuerConfig::algorithms`],
+/// [`KeySource`]): `jsonwebtoken`'s, serialized by its JOSE name (`"RS256"`).
+pub use jsonwebtoken::Algorithm;
 pub use jwt::{RemoteKeySettings, TokenCacheSettings};
 pub use mtls::{ClientCertificate, MtlsConfig};
 #[cfg(feature = "redis")]

@@ -27,6 +27,8 @@
 //! | [`JWKS_FETCH_SECONDS`] | histogram | none | seconds |
 //! | [`TOKEN_ENDPOINT_SECONDS`] | histogram | none | seconds |
 //! | [`JWKS_KEYS`] | gauge | `issuer_index` | keys |
+//! | [`JWKS_KEY_SET_AGE_SECONDS`] | gauge | `issuer_index` | seconds |
+//! | [`JWKS_KEY_SET_CONFIRMED_SECONDS`] | gauge | `issuer_index` | seconds (Unix time) |
 //! | [`TOKEN_CACHE_ENTRIES`] | gauge | none | entries |
 
 // Without the feature most arguments are unused by design.
@@ -63,8 +65,9 @@ pub const INTROSPECTIONS_TOTAL: &str = "tollgate_introspections_total";
 /// OAuth error code.
 pub const TOKEN_ENDPOINT_TOTAL: &str = "tollgate_token_endpoint_total";
 /// Requests refused by failure throttling: `endpoint` is `client_auth`
-/// (token, revocation and introspection endpoints), `authorize_login` or
-/// `customer_login`.
+/// (token, revocation and introspection endpoints), `authorize_login`,
+/// `customer_login` or `anonymous_session` (the anonymous customer-session
+/// budget).
 pub const THROTTLED_TOTAL: &str = "tollgate_throttled_total";
 /// Time of one uncached token verification (cache hits are not timed).
 pub const VERIFY_SECONDS: &str = "tollgate_verify_seconds";
@@ -78,6 +81,15 @@ pub const TOKEN_ENDPOINT_SECONDS: &str = "tollgate_token_endpoint_seconds";
 /// its configuration list (access-token issuers and customer-token issuers
 /// are numbered separately).
 pub const JWKS_KEYS: &str = "tollgate_jwks_keys";
+/// Age of each remote key set: seconds since the keys were last fetched or
+/// confirmed unchanged (`304`), set at every fetch attempt: 0 after a
+/// successful one, the growing age of the last good keys while fetches fail.
+/// Between attempts the gauge keeps its last value; for the age at scrape
+/// time use `time() - tollgate_jwks_key_set_confirmed_seconds`.
+pub const JWKS_KEY_SET_AGE_SECONDS: &str = "tollgate_jwks_key_set_age_seconds";
+/// When each remote key set was last fetched or confirmed unchanged (Unix
+/// time, seconds): the age at scrape time is `time()` minus this.
+pub const JWKS_KEY_SET_CONFIRMED_SECONDS: &str = "tollgate_jwks_key_set_confirmed_seconds";
 /// Entries in the verified-token cache.
 pub const TOKEN_CACHE_ENTRIES: &str = "tollgate_token_cache_entries";
 
@@ -234,6 +246,7 @@ pub(crate) fn session_store(result: StoreResult) {
 }
 
 /// A key-set fetch's result, for [`jwks_fetch`].
+#[cfg_attr(not(feature = "remote"), allow(dead_code))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FetchResult {
     Fresh,
@@ -243,6 +256,7 @@ pub(crate) enum FetchResult {
 }
 
 /// Counts a key-set fetch.
+#[cfg_attr(not(feature = "remote"), allow(dead_code))]
 #[inline]
 pub(crate) fn jwks_fetch(result: FetchResult) {
     #[cfg(feature = "metrics")]
@@ -255,6 +269,7 @@ pub(crate) fn jwks_fetch(result: FetchResult) {
 }
 
 /// Counts a key-set fetch triggered by an unknown `kid`.
+#[cfg_attr(not(feature = "remote"), allow(dead_code))]
 #[inline]
 pub(crate) fn jwks_unknown_kid_refresh() {
     #[cfg(feature = "metrics")]
@@ -263,13 +278,34 @@ pub(crate) fn jwks_unknown_kid_refresh() {
 
 /// Sets the number of keys held for the issuer at `issuer_index` (off the
 /// request path: the label is formatted here).
+#[cfg_attr(not(feature = "remote"), allow(dead_code))]
 #[inline]
 pub(crate) fn jwks_keys(issuer_index: usize, keys: usize) {
     #[cfg(feature = "metrics")]
     metrics::gauge!(JWKS_KEYS, "issuer_index" => issuer_index.to_string()).set(keys as f64);
 }
 
+/// Sets the age of the key set of the issuer at `issuer_index`: `age` since
+/// its keys were last fetched or confirmed unchanged (off the request path:
+/// called at fetch attempts).
+#[cfg_attr(not(feature = "remote"), allow(dead_code))]
+#[inline]
+pub(crate) fn jwks_key_set_age(issuer_index: usize, age: std::time::Duration) {
+    #[cfg(feature = "metrics")]
+    {
+        let index = issuer_index.to_string();
+        let confirmed = std::time::SystemTime::now()
+            .checked_sub(age)
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0.0, |d| d.as_secs_f64());
+        metrics::gauge!(JWKS_KEY_SET_AGE_SECONDS, "issuer_index" => index.clone())
+            .set(age.as_secs_f64());
+        metrics::gauge!(JWKS_KEY_SET_CONFIRMED_SECONDS, "issuer_index" => index).set(confirmed);
+    }
+}
+
 /// An introspection call's result, for [`introspection`].
+#[cfg_attr(not(feature = "remote"), allow(dead_code))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum IntrospectionResult {
     Active,
@@ -278,6 +314,7 @@ pub(crate) enum IntrospectionResult {
 }
 
 /// Counts a call to the introspection endpoint.
+#[cfg_attr(not(feature = "remote"), allow(dead_code))]
 #[inline]
 pub(crate) fn introspection(result: IntrospectionResult) {
     #[cfg(feature = "metrics")]
@@ -312,6 +349,7 @@ pub(crate) fn throttled(endpoint: &'static str) {
 pub(crate) enum Timed {
     Verify,
     SessionStore,
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     JwksFetch,
     #[cfg_attr(not(feature = "issuer"), allow(dead_code))]
     TokenEndpoint,

@@ -332,7 +332,7 @@ async fn separate_customer_issuer() {
             .audience("storefront")
             .public_key_pem(
                 String::from_utf8(read_key("ed25519.pub.pem")).unwrap(),
-                "EdDSA",
+                tollgate::Algorithm::EdDSA,
             )]),
         )
         .build()

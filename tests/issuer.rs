@@ -1,6 +1,8 @@
 //! The platform side: key ring and rotation, JWKS/discovery, minting, the
 //! client registry and the RFC 6749 client-credentials token endpoint,
 //! verified by tollgate's own verifier through a real HTTP JWKS fetch.
+//! The token-endpoint conformance cases run against both the axum routes
+//! and the actix-web adapter (`both!`).
 #![cfg(feature = "issuer")]
 
 mod common;
@@ -24,12 +26,32 @@ struct Platform {
     ring: KeyRing,
     minter: Minter,
     http: reqwest::Client,
-    _task: tokio::task::JoinHandle<()>,
+    _task: Server,
+}
+
+/// Which adapter serves the issuer.
+#[derive(Clone, Copy, Debug)]
+enum Fw {
+    Axum,
+    #[cfg(feature = "actix")]
+    Actix,
+}
+
+/// The server task, kept alive with the platform.
+#[allow(dead_code)]
+enum Server {
+    Tokio(tokio::task::JoinHandle<()>),
+    #[cfg(feature = "actix")]
+    Actix(actix_web::dev::ServerHandle),
 }
 
 async fn platform(settings: TokenEndpointSettings) -> Platform {
+    platform_on(Fw::Axum, settings).await
+}
+
+async fn platform_on(fw: Fw, settings: TokenEndpointSettings) -> Platform {
     common::install_backend();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let ring = KeyRing::new(SigningKey::generate(SigningAlgorithm::Ed25519).unwrap());
     let minter = Minter::new(base.clone(), "shop-api", ring.clone());
@@ -46,15 +68,44 @@ async fn platform(settings: TokenEndpointSettings) -> Platform {
             .with_default_attribution("store-1"),
         )
         .unwrap();
-    let app = tollgate::issuer::router(minter.clone(), clients.clone(), settings);
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .unwrap()
-    });
+    let task = match fw {
+        Fw::Axum => {
+            let app = tollgate::issuer::router(minter.clone(), clients.clone(), settings);
+            listener.set_nonblocking(true).unwrap();
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            Server::Tokio(tokio::spawn(async move {
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+                )
+                .await
+                .unwrap()
+            }))
+        }
+        #[cfg(feature = "actix")]
+        Fw::Actix => {
+            let (minter, clients) = (minter.clone(), clients.clone());
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    let server = actix_web::HttpServer::new(move || {
+                        actix_web::App::new().configure(tollgate::issuer::actix::configure(
+                            minter.clone(),
+                            clients.clone(),
+                            settings.clone(),
+                        ))
+                    })
+                    .workers(1)
+                    .listen(listener)
+                    .unwrap()
+                    .run();
+                    tx.send(server.handle()).unwrap();
+                    server.await.unwrap();
+                });
+            });
+            Server::Actix(rx.recv().unwrap())
+        }
+    };
     Platform {
         base,
         clients,
@@ -64,6 +115,33 @@ async fn platform(settings: TokenEndpointSettings) -> Platform {
         _task: task,
     }
 }
+
+/// Runs the conformance case `$name(fw)` against each adapter.
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn axum() {
+                super::$name(super::Fw::Axum).await;
+            }
+            #[cfg(feature = "actix")]
+            #[tokio::test]
+            async fn actix() {
+                super::$name(super::Fw::Actix).await;
+            }
+        }
+    )*};
+}
+
+both!(
+    client_credentials_with_basic_and_post,
+    rfc6749_error_cases,
+    failed_attempts_are_limited_per_client_and_address,
+    deactivated_client_loses_new_and_old_tokens,
+    rotation_keeps_old_tokens_until_the_key_is_retired,
+    jwks_and_discovery_documents,
+    basic_client_credentials_are_form_decoded_whole,
+);
 
 impl Platform {
     async fn token(
@@ -106,9 +184,8 @@ impl Platform {
     }
 }
 
-#[tokio::test]
-async fn client_credentials_with_basic_and_post() {
-    let p = platform(Default::default()).await;
+async fn client_credentials_with_basic_and_post(fw: Fw) {
+    let p = platform_on(fw, Default::default()).await;
     let (status, body, headers) = p
         .token("grant_type=client_credentials", Some(("backend", SECRET)))
         .await;
@@ -137,9 +214,8 @@ async fn client_credentials_with_basic_and_post() {
     );
 }
 
-#[tokio::test]
-async fn rfc6749_error_cases() {
-    let p = platform(Default::default()).await;
+async fn rfc6749_error_cases(fw: Fw) {
+    let p = platform_on(fw, Default::default()).await;
     type Case<'a> = (String, Option<(&'a str, &'a str)>, StatusCode, &'a str);
     let cases: Vec<Case<'_>> = vec![
         (
@@ -220,13 +296,11 @@ async fn rfc6749_error_cases() {
     assert_eq!(res.status(), 400);
 }
 
-#[tokio::test]
-async fn failed_attempts_are_limited_per_client_and_address() {
-    let p = platform(TokenEndpointSettings::default().with_failure_limits(
-        3,
-        100,
-        Duration::from_secs(60),
-    ))
+async fn failed_attempts_are_limited_per_client_and_address(fw: Fw) {
+    let p = platform_on(
+        fw,
+        TokenEndpointSettings::default().with_failure_limits(3, 100, Duration::from_secs(60)),
+    )
     .await;
     for _ in 0..3 {
         let (status, _, _) = p
@@ -312,9 +386,8 @@ async fn a_stranger_cannot_lock_a_client_out() {
     );
 }
 
-#[tokio::test]
-async fn deactivated_client_loses_new_and_old_tokens() {
-    let p = platform(Default::default()).await;
+async fn deactivated_client_loses_new_and_old_tokens(fw: Fw) {
+    let p = platform_on(fw, Default::default()).await;
     let (_, body, _) = p
         .token("grant_type=client_credentials", Some(("backend", SECRET)))
         .await;
@@ -337,9 +410,8 @@ async fn deactivated_client_loses_new_and_old_tokens() {
     );
 }
 
-#[tokio::test]
-async fn rotation_keeps_old_tokens_until_the_key_is_retired() {
-    let p = platform(Default::default()).await;
+async fn rotation_keeps_old_tokens_until_the_key_is_retired(fw: Fw) {
+    let p = platform_on(fw, Default::default()).await;
     let verifier = p.verifier();
     let grant = AccessGrant {
         client_id: "backend",
@@ -377,9 +449,8 @@ async fn rotation_keeps_old_tokens_until_the_key_is_retired() {
     assert!(verifier.verify_access_token(&new).await.is_ok());
 }
 
-#[tokio::test]
-async fn jwks_and_discovery_documents() {
-    let p = platform(Default::default()).await;
+async fn jwks_and_discovery_documents(fw: Fw) {
+    let p = platform_on(fw, Default::default()).await;
     let res = p
         .http
         .get(format!("{}/.well-known/openid-configuration", p.base))
@@ -452,9 +523,8 @@ fn signing_keys_load_from_pem_and_never_print_secrets() {
     }
 }
 
-#[tokio::test]
-async fn basic_client_credentials_are_form_decoded_whole() {
-    let p = platform(Default::default()).await;
+async fn basic_client_credentials_are_form_decoded_whole(fw: Fw) {
+    let p = platform_on(fw, Default::default()).await;
     // RFC 6749 §2.3.1: id and secret are form-encoded before Basic.
     let (status, body, _) = p
         .token("grant_type=client_credentials", Some(("back%65nd", SECRET)))

@@ -100,6 +100,31 @@ async fn the_shop_counts_decisions_and_token_requests() {
         value(&scrape, "tollgate_token_cache_total{result=\"hit\"}").unwrap_or(0.0) >= 1.0,
         "{scrape}"
     );
+    // The shop verifies its own tokens through its JWKS: one key, fetched
+    // moments ago.
+    assert_eq!(
+        value(&scrape, "tollgate_jwks_keys{issuer_index=\"0\"}"),
+        Some(1.0),
+        "{scrape}"
+    );
+    let age = value(
+        &scrape,
+        "tollgate_jwks_key_set_age_seconds{issuer_index=\"0\"}",
+    );
+    assert_eq!(age, Some(0.0), "just fetched: {scrape}");
+    let confirmed = value(
+        &scrape,
+        "tollgate_jwks_key_set_confirmed_seconds{issuer_index=\"0\"}",
+    )
+    .expect("the confirmation time is exported");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(
+        (now - 120.0..=now + 1.0).contains(&confirmed),
+        "{confirmed} vs {now}"
+    );
     assert!(scrape.contains("tollgate_verify_seconds"), "{scrape}");
     assert!(
         scrape.contains("tollgate_token_endpoint_seconds"),

@@ -1,6 +1,7 @@
-//! `examples/shop.rs` started as a process on an ephemeral port and walked
-//! through every flow of its printed walk-through by a real HTTP client,
-//! once with the memory session store and once with Redis.
+//! `examples/shop.rs` (axum) and `examples/shop_actix.rs` (actix-web)
+//! started as processes on ephemeral ports and walked through every flow of
+//! their printed walk-through by a real HTTP client, each once with the
+//! memory session store and once with Redis.
 #![cfg(all(feature = "issuer", feature = "redis"))]
 
 mod common;
@@ -14,7 +15,7 @@ struct Shop {
     till_secret: String,
 }
 
-fn start(redis: Option<&str>) -> Shop {
+fn start(example: &str, redis: Option<&str>) -> Shop {
     let mut envs = vec![
         ("TOLLGATE_DEMO_CLIENT_ID", "e2e-backend"),
         (
@@ -27,7 +28,7 @@ fn start(redis: Option<&str>) -> Shop {
     if let Some(url) = redis {
         envs.push(("TOLLGATE_REDIS_URL", url));
     }
-    let server = common::start_example("shop", &envs);
+    let server = common::start_example(example, &envs);
     let till_secret = server
         .stdout_lines
         .iter()
@@ -342,13 +343,7 @@ async fn walk(shop: &Shop) {
     );
 }
 
-#[tokio::test]
-async fn shop_walkthrough_with_memory_sessions() {
-    walk(&start(None)).await;
-}
-
-#[tokio::test]
-async fn shop_walkthrough_with_redis_sessions() {
+async fn walk_with_redis(example: &str) {
     if !common::redis_up() {
         assert_ne!(
             std::env::var("CI").as_deref(),
@@ -358,5 +353,28 @@ async fn shop_walkthrough_with_redis_sessions() {
         eprintln!("SKIPPED: the Redis shop walk-through needs a Redis on 127.0.0.1:6379");
         return;
     }
-    walk(&start(Some("redis://127.0.0.1:6379"))).await;
+    walk(&start(example, Some("redis://127.0.0.1:6379"))).await;
+}
+
+#[tokio::test]
+async fn shop_walkthrough_with_memory_sessions() {
+    walk(&start("shop", None)).await;
+}
+
+#[tokio::test]
+async fn shop_walkthrough_with_redis_sessions() {
+    walk_with_redis("shop").await;
+}
+
+/// The same walk against the actix-web shop.
+#[cfg(feature = "actix")]
+#[tokio::test]
+async fn shop_actix_walkthrough_with_memory_sessions() {
+    walk(&start("shop_actix", None)).await;
+}
+
+#[cfg(feature = "actix")]
+#[tokio::test]
+async fn shop_actix_walkthrough_with_redis_sessions() {
+    walk_with_redis("shop_actix").await;
 }

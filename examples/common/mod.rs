@@ -69,13 +69,13 @@ pub fn build_config(demo: Option<&DemoKey>) -> Result<AuthConfig, String> {
         }
         ic = ic.key(KeySource::HmacSecret {
             secret: Secret::new(secret),
-            algorithm: Some("HS256".into()),
+            algorithm: Some(tollgate::Algorithm::HS256),
             allow_short: true,
         });
     } else if let Some(demo) = demo {
         ic = ic.key(KeySource::PublicKeyDer {
             der_base64: base64::engine::general_purpose::STANDARD.encode(&demo.public_raw),
-            algorithm: "EdDSA".into(),
+            algorithm: tollgate::Algorithm::EdDSA,
             kid: Some("demo".into()),
         });
     }

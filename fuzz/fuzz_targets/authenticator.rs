@@ -54,12 +54,12 @@ fn harness() -> &'static Harness {
             .audience("orders-api")
             .key(KeySource::HmacSecret {
                 secret: Secret::new("test-secret-that-is-at-least-32-bytes-long!"),
-                algorithm: Some("HS256".into()),
+                algorithm: Some(tollgate::Algorithm::HS256),
                 allow_short: false,
             })
             .key(KeySource::PublicKeyPem {
                 pem: ED25519_PUB.into(),
-                algorithm: "EdDSA".into(),
+                algorithm: tollgate::Algorithm::EdDSA,
                 kid: Some("ed".into()),
             });
         let auth = Authenticator::builder()

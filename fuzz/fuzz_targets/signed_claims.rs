@@ -59,7 +59,7 @@ fn harness() -> &'static Harness {
             .audience("orders-api")
             .key(KeySource::HmacSecret {
                 secret: Secret::new(SECRET),
-                algorithm: Some("HS256".into()),
+                algorithm: Some(tollgate::Algorithm::HS256),
                 allow_short: false,
             });
         let auth = Authenticator::builder()

@@ -6,7 +6,7 @@
 use super::issuers::build_issuers;
 use super::{Authenticator, CustomerRules, Engine, SessionRules};
 use crate::config::{
-    AuthConfig, ClaimNames, ConfigError, CryptoBackend, IssuerConfig, TokenMarker,
+    AuthConfig, ClaimNames, ConfigError, ConfigErrorKind, CryptoBackend, IssuerConfig, TokenMarker,
 };
 use crate::context::ContextShared;
 use crate::credentials::CredentialSources;
@@ -225,7 +225,10 @@ impl Authenticator {
     ) -> Result<Self, ConfigError> {
         install_crypto_backend(config.crypto_backend)?;
         if config.issuers.is_empty() {
-            return Err(ConfigError::new("no issuer configured"));
+            return Err(ConfigError::with_kind(
+                ConfigErrorKind::NoIssuer,
+                "no issuer configured",
+            ));
         }
         config.credentials.validate().map_err(ConfigError::new)?;
         config.scopes.validate().map_err(ConfigError::new)?;
@@ -261,12 +264,20 @@ impl Authenticator {
 
         let introspector = match &config.introspection {
             None => None,
+            #[cfg(not(feature = "remote"))]
+            Some(_) => {
+                return Err(ConfigError::feature_missing(
+                    "introspection (opaque tokens)",
+                    "remote",
+                ));
+            }
+            #[cfg(feature = "remote")]
             Some(settings) => Some(Arc::new(
                 crate::introspection::Introspector::new(settings.clone())
                     .map_err(|e| ConfigError::new(format!("introspection: {e}")))?,
             )),
         };
-        let mut client: Option<reqwest::Client> = None;
+        let mut client = super::issuers::SharedClient::default();
         let issuers = build_issuers(&config.issuers, &config.remote_keys, &mut client)?;
         let customer = match &config.customer_tokens {
             None => None,
@@ -355,6 +366,12 @@ impl Authenticator {
                     None => None,
                 },
                 cache: crate::jwt::cache::TokenCache::new(&config.token_cache),
+                // Pairs are memoized only when their contexts are cached
+                // (fresh contexts would never hit).
+                merged: (config.token_cache.enabled
+                    && config.token_cache.max_entries > 0
+                    && config.customer_tokens.is_some())
+                .then(|| super::merge::MergeCache::new(config.token_cache.max_entries.min(10_000))),
                 issuers,
                 customer,
                 sessions,
@@ -390,7 +407,10 @@ fn check_claim_names(claims: &ClaimNames) -> Result<(), ConfigError> {
         ("scope", &claims.scope),
     ] {
         if name.is_empty() {
-            return Err(ConfigError::new(format!("claims.{what} must not be empty")));
+            return Err(ConfigError::with_kind(
+                ConfigErrorKind::InvalidClaimName,
+                format!("claims.{what} must not be empty"),
+            ));
         }
     }
     Ok(())
@@ -399,5 +419,10 @@ fn check_claim_names(claims: &ClaimNames) -> Result<(), ConfigError> {
 fn check_header_name(name: &str, what: &str) -> Result<(), ConfigError> {
     http::HeaderName::from_bytes(name.as_bytes())
         .map(|_| ())
-        .map_err(|_| ConfigError::new(format!("{what} {name:?} is not a valid header name")))
+        .map_err(|_| {
+            ConfigError::with_kind(
+                ConfigErrorKind::InvalidHeaderName,
+                format!("{what} {name:?} is not a valid header name"),
+            )
+        })
 }

@@ -24,13 +24,16 @@ pub fn install_crypto_backend(backend: CryptoBackend) -> Result<(), ConfigError>
         CryptoBackend::RustCrypto => &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER,
         #[allow(unreachable_patterns)]
         other => {
-            return Err(ConfigError::new(format!(
-                "crypto backend {other:?} is not compiled in: enable tollgate's `{}` feature",
-                match other {
-                    CryptoBackend::AwsLcRs => "aws_lc_rs",
-                    CryptoBackend::RustCrypto => "rust_crypto",
-                }
-            )));
+            return Err(ConfigError::with_kind(
+                crate::config::ConfigErrorKind::FeatureMissing,
+                format!(
+                    "crypto backend {other:?} is not compiled in: enable tollgate's `{}` feature",
+                    match other {
+                        CryptoBackend::AwsLcRs => "aws_lc_rs",
+                        CryptoBackend::RustCrypto => "rust_crypto",
+                    }
+                ),
+            ));
         }
     };
     if let Some(installed) = INSTALLED_BACKEND.get() {

@@ -1,14 +1,26 @@
 //! Issuers: each [`IssuerConfig`] checked and built into an
 //! [`IssuerVerifier`], the rule for remote key URLs, and the HTTP client
-//! that fetches remote keys (one, shared by every issuer).
+//! that fetches remote keys (one, shared by every issuer; `remote` feature).
 
-use super::static_keys::{alg_named, static_key};
-use crate::config::{ConfigError, IssuerConfig, KeySource};
+use super::static_keys::{known_alg, static_key};
+use crate::config::{ConfigError, ConfigErrorKind, IssuerConfig, KeySource};
 use crate::jwt::IssuerVerifier;
 use crate::jwt::keys::{AlgSet, KeySet};
+#[cfg(feature = "remote")]
 use crate::jwt::remote::{RemoteKeys, RemoteLocation};
 use std::sync::Arc;
-use std::time::Duration;
+
+/// The HTTP client for remote key fetches, built at the first issuer that
+/// needs one and shared by the rest. Holds nothing without `remote`.
+#[derive(Default)]
+pub(super) struct SharedClient {
+    #[cfg(feature = "remote")]
+    client: Option<reqwest::Client>,
+}
+
+/// Where an issuer's remote keys come from, once its URL passed the rules.
+#[cfg(not(feature = "remote"))]
+enum RemoteLocation {}
 
 /// A remote key URL must pass [`check_url`](crate::jwt::remote::check_url);
 /// plain http to a non-loopback host (only with `allow_insecure_http`) is
@@ -18,8 +30,12 @@ fn remote_url_allowed(
     issuer: &str,
     settings: &crate::jwt::RemoteKeySettings,
 ) -> Result<(), ConfigError> {
-    crate::jwt::remote::check_url(url, settings.allow_insecure_http)
-        .map_err(|e| ConfigError::new(format!("issuer {issuer:?}: remote keys: {e}")))?;
+    crate::jwt::remote::check_url(url, settings.allow_insecure_http).map_err(|e| {
+        ConfigError::with_kind(
+            ConfigErrorKind::InvalidUrl,
+            format!("issuer {issuer:?}: remote keys: {e}"),
+        )
+    })?;
     if settings.allow_insecure_http && crate::jwt::remote::check_url(url, false).is_err() {
         tracing::warn!(
             url,
@@ -32,12 +48,17 @@ fn remote_url_allowed(
 pub(super) fn build_issuers(
     configs: &[IssuerConfig],
     remote_settings: &crate::jwt::RemoteKeySettings,
-    client: &mut Option<reqwest::Client>,
+    client: &mut SharedClient,
 ) -> Result<Vec<Arc<IssuerVerifier>>, ConfigError> {
+    #[cfg(not(feature = "remote"))]
+    let _ = client;
     let mut issuers: Vec<Arc<IssuerVerifier>> = Vec::with_capacity(configs.len());
     for ic in configs {
         if ic.issuer.is_empty() {
-            return Err(ConfigError::new("an issuer has an empty `issuer`"));
+            return Err(ConfigError::with_kind(
+                ConfigErrorKind::NoIssuer,
+                "an issuer has an empty `issuer`",
+            ));
         }
         if issuers.iter().any(|i| *i.issuer == *ic.issuer) {
             return Err(ConfigError::new(format!(
@@ -46,16 +67,19 @@ pub(super) fn build_issuers(
             )));
         }
         if ic.audiences.is_empty() || ic.audiences.iter().any(String::is_empty) {
-            return Err(ConfigError::new(format!(
-                "issuer {:?}: at least one non-empty audience is required",
-                ic.issuer
-            )));
+            return Err(ConfigError::with_kind(
+                ConfigErrorKind::NoIssuer,
+                format!(
+                    "issuer {:?}: at least one non-empty audience is required",
+                    ic.issuer
+                ),
+            ));
         }
         if ic.keys.is_empty() {
-            return Err(ConfigError::new(format!(
-                "issuer {:?}: no key source configured",
-                ic.issuer
-            )));
+            return Err(ConfigError::with_kind(
+                ConfigErrorKind::NoIssuer,
+                format!("issuer {:?}: no key source configured", ic.issuer),
+            ));
         }
         let mut static_keys = KeySet::default();
         let mut remote_location = None;
@@ -63,14 +87,14 @@ pub(super) fn build_issuers(
             static_keys.keys.extend(static_key(source, &ic.issuer)?);
             let loc = match source {
                 KeySource::JwksUrl { url } => {
+                    let loc = remote_source(source, &ic.issuer)?;
                     remote_url_allowed(url, &ic.issuer, remote_settings)?;
-                    Some(RemoteLocation::Jwks(url.clone()))
+                    Some(loc)
                 }
                 KeySource::Discovery => {
+                    let loc = remote_source(source, &ic.issuer)?;
                     remote_url_allowed(&ic.issuer, &ic.issuer, remote_settings)?;
-                    Some(RemoteLocation::Discovery {
-                        issuer: ic.issuer.clone(),
-                    })
+                    Some(loc)
                 }
                 _ => None,
             };
@@ -91,13 +115,13 @@ pub(super) fn build_issuers(
             Some(names) => {
                 let mut set = AlgSet::empty();
                 for n in names {
-                    set = set.union(AlgSet::one(alg_named(n)?));
+                    set = set.union(AlgSet::one(known_alg(*n)?));
                 }
                 if set.is_empty() {
-                    return Err(ConfigError::new(format!(
-                        "issuer {:?}: the algorithm allow-list is empty",
-                        ic.issuer
-                    )));
+                    return Err(ConfigError::with_kind(
+                        ConfigErrorKind::InvalidAlgorithm,
+                        format!("issuer {:?}: the algorithm allow-list is empty", ic.issuer),
+                    ));
                 }
                 set
             }
@@ -107,12 +131,15 @@ pub(super) fn build_issuers(
         };
         let remote = match remote_location {
             None => None,
+            #[cfg(not(feature = "remote"))]
+            Some(loc) => match loc {},
+            #[cfg(feature = "remote")]
             Some(loc) => {
-                let c = match client {
+                let c = match &client.client {
                     Some(c) => c.clone(),
                     None => {
                         let built = http_client(remote_settings)?;
-                        *client = Some(built.clone());
+                        client.client = Some(built.clone());
                         built
                     }
                 };
@@ -139,11 +166,37 @@ pub(super) fn build_issuers(
     Ok(issuers)
 }
 
+/// Where a `jwks_url` or `discovery` source fetches from.
+#[cfg(feature = "remote")]
+#[allow(clippy::unnecessary_wraps)] // fallible without `remote`
+fn remote_source(source: &KeySource, issuer: &str) -> Result<RemoteLocation, ConfigError> {
+    Ok(match source {
+        KeySource::JwksUrl { url } => RemoteLocation::Jwks(url.clone()),
+        _ => RemoteLocation::Discovery {
+            issuer: issuer.to_owned(),
+        },
+    })
+}
+
+/// Without `remote` no HTTP client exists: a remote source is refused.
+#[cfg(not(feature = "remote"))]
+fn remote_source(source: &KeySource, issuer: &str) -> Result<RemoteLocation, ConfigError> {
+    let what = match source {
+        KeySource::JwksUrl { .. } => "a `jwks_url` key source",
+        _ => "a `discovery` key source",
+    };
+    Err(ConfigError::feature_missing(
+        format_args!("issuer {issuer:?}: {what}"),
+        "remote",
+    ))
+}
+
 /// The HTTP client for remote key fetches, built once and shared.
+#[cfg(feature = "remote")]
 fn http_client(
     remote_settings: &crate::jwt::RemoteKeySettings,
 ) -> Result<reqwest::Client, ConfigError> {
-    let timeout = Duration::from_millis(remote_settings.fetch_timeout_ms);
+    let timeout = std::time::Duration::from_millis(remote_settings.fetch_timeout_ms);
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
@@ -153,4 +206,88 @@ fn http_client(
         .pool_max_idle_per_host(0)
         .build()
         .map_err(|e| ConfigError::new(format!("cannot build the HTTP client: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{ClaimNames, ConfigErrorKind};
+    use crate::{Authenticator, IssuerConfig};
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn kind_of(builder: crate::AuthenticatorBuilder) -> (ConfigErrorKind, String) {
+        let err = builder.build().unwrap_err();
+        (err.kind(), err.to_string())
+    }
+
+    fn base() -> IssuerConfig {
+        IssuerConfig::new("https://auth.example").audience("api")
+    }
+
+    #[test]
+    fn main_mistakes_carry_their_kind() {
+        let cases = [
+            (Authenticator::builder(), ConfigErrorKind::NoIssuer),
+            (
+                Authenticator::builder().issuer(base()),
+                ConfigErrorKind::NoIssuer,
+            ),
+            (
+                Authenticator::builder().issuer(base().hmac_secret("short")),
+                ConfigErrorKind::InvalidKey,
+            ),
+            (
+                Authenticator::builder()
+                    .issuer(base().public_key_pem("not read", crate::Algorithm::HS256)),
+                ConfigErrorKind::InvalidAlgorithm,
+            ),
+            (
+                Authenticator::builder().issuer(base().hmac_secret(SECRET).algorithms([])),
+                ConfigErrorKind::InvalidAlgorithm,
+            ),
+            (
+                Authenticator::builder()
+                    .issuer(base().hmac_secret(SECRET))
+                    .claims(ClaimNames::default().with_scope("")),
+                ConfigErrorKind::InvalidClaimName,
+            ),
+        ];
+        for (builder, kind) in cases {
+            let (got, msg) = kind_of(builder);
+            assert_eq!(got, kind, "{msg}");
+        }
+    }
+
+    #[cfg(feature = "remote")]
+    #[test]
+    fn a_bad_key_url_is_an_invalid_url() {
+        let (kind, msg) = kind_of(Authenticator::builder().issuer(base().jwks_url("ftp://x")));
+        assert_eq!(kind, ConfigErrorKind::InvalidUrl, "{msg}");
+    }
+
+    /// Without `remote`, a remote key source or introspection is refused
+    /// when the authenticator is built, never silently ignored.
+    #[cfg(not(feature = "remote"))]
+    #[test]
+    fn remote_sources_need_the_remote_feature() {
+        use crate::IntrospectionSettings;
+        let cases = [
+            Authenticator::builder().issuer(base().jwks_url("https://auth.example/jwks")),
+            Authenticator::builder().issuer(base().discovery()),
+            // Even next to a static key, and even with a URL that would be refused.
+            Authenticator::builder().issuer(base().hmac_secret(SECRET).jwks_url("ftp://x")),
+            Authenticator::builder()
+                .issuer(base().hmac_secret(SECRET))
+                .introspection(IntrospectionSettings::new(
+                    "https://auth.example/introspect",
+                    "api",
+                    "secret",
+                )),
+        ];
+        for builder in cases {
+            let (kind, msg) = kind_of(builder);
+            assert_eq!(kind, ConfigErrorKind::FeatureMissing, "{msg}");
+            assert!(msg.contains("needs the `remote` feature"), "{msg}");
+        }
+    }
 }

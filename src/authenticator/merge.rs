@@ -1,8 +1,31 @@
 //! Combining the verified credentials of one request into one context.
 
 use super::{Authenticator, Decision, Mode};
-use crate::context::{AuthContext, ContextParts, CredentialKinds};
+use crate::context::{AuthContext, ContextParts, CredentialKinds, WeakContext};
 use crate::error::{AuthError, AuthErrorKind};
+
+/// Merged contexts of (access token, customer token) pairs whose contexts
+/// both came from the verified-token cache, keyed by the two contexts'
+/// identities. A hit costs two cache hits (each with its own expiry,
+/// key-set and revocation checks, done before this) and one lookup here,
+/// instead of rebuilding the merged context. The merge is a pure function
+/// of the two contexts, so the memo can never answer differently from a
+/// fresh merge; the weak handles keep the two addresses from being reused
+/// while an entry lives.
+pub(crate) struct MergeCache(quick_cache::sync::Cache<(usize, usize), MergedPair>);
+
+#[derive(Clone)]
+pub(crate) struct MergedPair {
+    access: std::sync::Arc<WeakContext>,
+    customer: std::sync::Arc<WeakContext>,
+    merged: AuthContext,
+}
+
+impl MergeCache {
+    pub(crate) fn new(entries: usize) -> Self {
+        Self(quick_cache::sync::Cache::new(entries.max(16)))
+    }
+}
 
 impl Authenticator {
     /// Combines every presented credential into one context. Each one has
@@ -28,6 +51,27 @@ impl Authenticator {
                 AuthErrorKind::Missing,
                 "a customer token needs the app's access token beside it",
             ));
+        }
+        if let (Some(a), Some(c), None, None, Some(memo)) =
+            (&access, &customer, &session, &basic, &self.engine.merged)
+        {
+            let key = (a.addr(), c.addr());
+            if let Some(hit) = memo.0.get(&key)
+                && hit.access.is(a)
+                && hit.customer.is(c)
+            {
+                return Ok(Decision::Authenticated(hit.merged));
+            }
+            let merged = self.merge(a, c)?;
+            memo.0.insert(
+                key,
+                MergedPair {
+                    access: std::sync::Arc::new(a.downgrade()),
+                    customer: std::sync::Arc::new(c.downgrade()),
+                    merged: merged.clone(),
+                },
+            );
+            return Ok(Decision::Authenticated(merged));
         }
         let mut merged: Option<AuthContext> = None;
         for ctx in [access, customer, session, basic].into_iter().flatten() {
@@ -145,6 +189,76 @@ mod tests {
             expires_at,
             claims: serde_json::Map::new(),
         })
+    }
+
+    #[test]
+    fn a_pair_of_the_same_contexts_is_merged_once_and_others_are_not_confused() {
+        let auth = Authenticator::builder()
+            .issuer(
+                IssuerConfig::new("https://i.example")
+                    .audience("api")
+                    .hmac_secret("a-very-long-shared-secret-of-32+-bytes!!"),
+            )
+            .customer_tokens(crate::config::CustomerTokenConfig::default())
+            .build()
+            .unwrap();
+        assert!(auth.engine.merged.is_some());
+        let access = cred(
+            &auth,
+            CredentialKinds::ACCESS_TOKEN,
+            Some("acct"),
+            Some("app"),
+            None,
+            "orders:read customer:read",
+            Some(100),
+        );
+        let customer = |id: &str| {
+            cred(
+                &auth,
+                CredentialKinds::CUSTOMER_TOKEN,
+                Some("acct"),
+                Some("app"),
+                Some(id),
+                "customer:read",
+                Some(50),
+            )
+        };
+        let (c1, c2) = (customer("c1"), customer("c2"));
+        let merged = |c: &AuthContext| match auth
+            .combine(
+                [Some(access.clone()), Some(c.clone()), None, None],
+                false,
+                Mode::Required,
+            )
+            .unwrap()
+        {
+            Decision::Authenticated(ctx) => ctx,
+            _ => panic!("not authenticated"),
+        };
+        let first = merged(&c1);
+        let again = merged(&c1);
+        assert_eq!(first.addr(), again.addr(), "the memo answered");
+        let other = merged(&c2);
+        assert_ne!(first.addr(), other.addr());
+        assert_eq!(other.customer(), Some("c2"));
+        assert_eq!(again.customer(), Some("c1"));
+        assert_eq!(again.expires_at(), Some(50));
+        // A new context with the same content is another context: merged
+        // afresh, never matched by content or by a recycled address.
+        let c1b = customer("c1");
+        assert_ne!(merged(&c1b).addr(), first.addr());
+        // Without a token cache there is no memo.
+        let uncached = Authenticator::builder()
+            .issuer(
+                IssuerConfig::new("https://i.example")
+                    .audience("api")
+                    .hmac_secret("a-very-long-shared-secret-of-32+-bytes!!"),
+            )
+            .customer_tokens(crate::config::CustomerTokenConfig::default())
+            .token_cache(crate::jwt::TokenCacheSettings::default().with_enabled(false))
+            .build()
+            .unwrap();
+        assert!(uncached.engine.merged.is_none());
     }
 
     #[test]

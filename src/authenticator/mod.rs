@@ -90,6 +90,8 @@ struct Engine {
     attribution: Option<AttributionRules>,
     issuers: Vec<Arc<IssuerVerifier>>,
     cache: Option<TokenCache>,
+    /// Merged (access, customer token) contexts; only with the token cache.
+    merged: Option<merge::MergeCache>,
     customer: Option<CustomerRules>,
     sessions: Option<SessionRules>,
     sources: CredentialSources,

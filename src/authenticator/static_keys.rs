@@ -1,37 +1,55 @@
 //! Static key sources (HMAC secrets, PEM and DER public keys, inline JWKS)
 //! turned into [`VerifyingKey`]s, and algorithm names from the configuration.
 
-use crate::config::{ConfigError, KeySource};
-use crate::jwt::keys::{AlgSet, KeySet, VerifyingKey, looks_like_public_key, parse_alg};
+use crate::config::{ConfigError, ConfigErrorKind, KeySource};
+use crate::jwt::keys::{AlgSet, KeySet, VerifyingKey, looks_like_public_key};
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-pub(super) fn alg_named(name: &str) -> Result<Algorithm, ConfigError> {
-    parse_alg(name).ok_or_else(|| {
-        ConfigError::new(format!(
-            "unknown algorithm {name:?} (expected one of HS256, HS384, HS512, RS256, RS384, RS512, \
-             PS256, PS384, PS512, ES256, ES384, EdDSA)"
+/// `alg` if tollgate verifies it. [`Algorithm`] is `#[non_exhaustive]`: an
+/// algorithm a later `jsonwebtoken` adds is refused until tollgate knows it.
+pub(super) fn known_alg(alg: Algorithm) -> Result<Algorithm, ConfigError> {
+    if crate::jwt::keys::ALL_ALGORITHMS.contains(&alg) {
+        Ok(alg)
+    } else {
+        Err(ConfigError::with_kind(
+            ConfigErrorKind::InvalidAlgorithm,
+            format!(
+                "unknown algorithm {alg:?} (expected one of HS256, HS384, HS512, RS256, RS384, \
+                 RS512, PS256, PS384, PS512, ES256, ES384, EdDSA)"
+            ),
         ))
-    })
+    }
 }
 
 pub(super) fn static_key(
     source: &KeySource,
     issuer: &str,
 ) -> Result<Vec<VerifyingKey>, ConfigError> {
-    let err = |m: String| ConfigError::new(format!("issuer {issuer:?}: {m}"));
+    let err = |m: String| {
+        ConfigError::with_kind(
+            ConfigErrorKind::InvalidKey,
+            format!("issuer {issuer:?}: {m}"),
+        )
+    };
+    let alg_err = |m: String| {
+        ConfigError::with_kind(
+            ConfigErrorKind::InvalidAlgorithm,
+            format!("issuer {issuer:?}: {m}"),
+        )
+    };
     match source {
         KeySource::HmacSecret {
             secret,
             algorithm,
             allow_short,
         } => {
-            let alg = alg_named(algorithm.as_deref().unwrap_or("HS256"))?;
+            let alg = known_alg(algorithm.unwrap_or(Algorithm::HS256))?;
             let min = match alg {
                 Algorithm::HS256 => 32,
                 Algorithm::HS384 => 48,
                 Algorithm::HS512 => 64,
-                _ => return Err(err(format!("{alg:?} is not an HMAC algorithm"))),
+                _ => return Err(alg_err(format!("{alg:?} is not an HMAC algorithm"))),
             };
             let bytes = secret.as_bytes();
             if bytes.is_empty() {
@@ -65,7 +83,7 @@ pub(super) fn static_key(
             algorithm,
             kid,
         } => {
-            let alg = alg_named(algorithm)?;
+            let alg = known_alg(*algorithm)?;
             let key = match alg {
                 Algorithm::RS256
                 | Algorithm::RS384
@@ -76,7 +94,7 @@ pub(super) fn static_key(
                 Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem.as_bytes()),
                 Algorithm::EdDSA => DecodingKey::from_ed_pem(pem.as_bytes()),
                 _ => {
-                    return Err(err(format!(
+                    return Err(alg_err(format!(
                         "a public key cannot verify {alg:?}; an HMAC secret is never built from a public key"
                     )));
                 }
@@ -93,7 +111,7 @@ pub(super) fn static_key(
             algorithm,
             kid,
         } => {
-            let alg = alg_named(algorithm)?;
+            let alg = known_alg(*algorithm)?;
             let der = base64::engine::general_purpose::STANDARD
                 .decode(der_base64.trim())
                 .map_err(|_| err("der_base64 is not valid base64".into()))?;
@@ -107,7 +125,7 @@ pub(super) fn static_key(
                 Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_der(&der),
                 Algorithm::EdDSA => DecodingKey::from_ed_der(&der),
                 _ => {
-                    return Err(err(format!(
+                    return Err(alg_err(format!(
                         "a public key cannot verify {alg:?}; an HMAC secret is never built from a public key"
                     )));
                 }

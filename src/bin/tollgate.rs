@@ -55,14 +55,23 @@ struct ExplainArgs {
     #[arg(long, value_name = "FILE")]
     public_key_pem: Option<PathBuf>,
     /// The algorithm of the PEM key (default RS256).
-    #[arg(long, value_name = "ALG")]
-    algorithm: Option<String>,
+    #[arg(long, value_name = "ALG", value_parser = parse_algorithm)]
+    algorithm: Option<tollgate::Algorithm>,
     /// Clock-skew leeway in seconds (default 60).
     #[arg(long, env = "TOLLGATE_LEEWAY_SECS")]
     leeway_secs: Option<u64>,
     /// The scope claim (default `scope`).
     #[arg(long, env = "TOLLGATE_SCOPE_CLAIM")]
     scope_claim: Option<String>,
+}
+
+fn parse_algorithm(s: &str) -> Result<tollgate::Algorithm, String> {
+    s.parse().map_err(|_| {
+        format!(
+            "unknown algorithm {s:?} (expected one of HS256, HS384, HS512, RS256, RS384, RS512, \
+             PS256, PS384, PS512, ES256, ES384, EdDSA)"
+        )
+    })
 }
 
 fn parse_flag(s: &str) -> Result<bool, String> {

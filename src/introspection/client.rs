@@ -1,6 +1,6 @@
 //! The introspection call, its caches and its single flight.
 
-use super::IntrospectionSettings;
+use super::{ActiveAnswer, Introspected, IntrospectionSettings};
 use crate::session::now_ms;
 use crate::telemetry::{self, IntrospectionResult};
 use base64::Engine as _;
@@ -14,28 +14,7 @@ use tokio::sync::OnceCell;
 /// Largest introspection response read.
 const MAX_RESPONSE: usize = 64 * 1024;
 
-/// What an introspection says about a token.
-#[derive(Clone, Debug)]
-pub(crate) enum Introspected {
-    /// Active, with these claims (`active` removed).
-    Active(Arc<ActiveAnswer>),
-    /// Not active (or expired since).
-    Inactive,
-    /// The endpoint could not answer (503).
-    Unavailable,
-}
-
 type Key = [u8; 32];
-
-/// An active answer, shared by every request that hits it in the cache.
-#[derive(Debug)]
-pub(crate) struct ActiveAnswer {
-    /// The answer's claims (`active` removed).
-    pub(crate) claims: serde_json::Map<String, serde_json::Value>,
-    /// The context built from the claims, once (the per-request checks
-    /// still run on every use): a warm hit then costs what a cached JWT does.
-    pub(crate) context: std::sync::OnceLock<crate::context::AuthContext>,
-}
 
 struct Positive {
     claims: Arc<ActiveAnswer>,

@@ -17,13 +17,59 @@
 //!
 //! Cache keys are SHA-256 digests of the token: the token itself is never
 //! kept, logged or put in an error.
+//!
+//! The call needs the `remote` feature (the HTTP client); without it an
+//! introspection setting is refused when the authenticator is built.
 
+#[cfg(feature = "remote")]
 mod client;
 
-pub(crate) use client::{Introspected, Introspector};
+#[cfg(feature = "remote")]
+pub(crate) use client::Introspector;
 
 use crate::config::Secret;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// What an introspection says about a token.
+#[cfg_attr(not(feature = "remote"), allow(dead_code))]
+#[derive(Clone, Debug)]
+pub(crate) enum Introspected {
+    /// Active, with these claims (`active` removed).
+    Active(Arc<ActiveAnswer>),
+    /// Not active (or expired since).
+    Inactive,
+    /// The endpoint could not answer (503).
+    Unavailable,
+}
+
+/// An active answer, shared by every request that hits it in the cache.
+#[derive(Debug)]
+pub(crate) struct ActiveAnswer {
+    /// The answer's claims (`active` removed).
+    pub(crate) claims: serde_json::Map<String, serde_json::Value>,
+    /// The context built from the claims, once (the per-request checks
+    /// still run on every use): a warm hit then costs what a cached JWT does.
+    pub(crate) context: std::sync::OnceLock<crate::context::AuthContext>,
+}
+
+/// Without the `remote` feature there is no introspection client: this
+/// type has no values, so every path that would use one is unreachable.
+#[cfg(not(feature = "remote"))]
+#[derive(Debug)]
+pub(crate) enum Introspector {}
+
+#[cfg(not(feature = "remote"))]
+impl Introspector {
+    pub(crate) fn calls(&self) -> u64 {
+        match *self {}
+    }
+
+    #[allow(clippy::unused_async)]
+    pub(crate) async fn introspect(&self, _token: &str, _leeway: u64) -> Introspected {
+        match *self {}
+    }
+}
 
 /// Where and how opaque tokens are introspected.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +163,7 @@ impl IntrospectionSettings {
         self
     }
 
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     pub(crate) fn validate(&self) -> Result<(), String> {
         crate::jwt::remote::check_url(&self.url, self.allow_insecure_http)?;
         if self.client_id.is_empty() {

@@ -19,10 +19,13 @@
 //! app sets one (behind a trusted proxy), else the peer address.
 
 use super::clients::ClientRegistry;
+use super::customer::CustomerTokenEndpoint;
 use super::endpoint::{TokenEndpoint, TokenEndpointSettings};
 use super::mint::Minter;
+use super::sessions::CustomerSessions;
 use super::throttle::{ClientAddr, address_key};
 use crate::actix_http::{parts, respond};
+use crate::extract::Auth;
 use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use std::sync::Arc;
 
@@ -75,6 +78,130 @@ pub fn configure(
             );
         }
     }
+}
+
+/// Registers `POST /customers/tokens` (and, with
+/// [`with_revocations`](super::CustomerTokenSettings::with_revocations),
+/// `DELETE /customers/tokens/current`): the actix twin of
+/// [`customer_token_routes`](super::customer_token_routes). Wrap the app in
+/// [`AuthMiddleware`](crate::actix::AuthMiddleware): the app's access token
+/// is required.
+pub fn customer_tokens(ep: Arc<CustomerTokenEndpoint>) -> impl FnOnce(&mut web::ServiceConfig) {
+    let logout = ep.settings().revocations.is_some();
+    let limit = ep.settings().max_body_bytes;
+    let ep = web::Data::from(ep);
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.service(
+            web::resource("/customers/tokens")
+                .app_data(ep.clone())
+                .app_data(web::PayloadConfig::new(limit))
+                .route(web::post().to(customer_login)),
+        );
+        if logout {
+            cfg.service(
+                web::resource("/customers/tokens/current")
+                    .app_data(ep)
+                    .route(web::delete().to(customer_logout)),
+            );
+        }
+    }
+}
+
+/// Registers `POST /customer-sessions`, `GET`/`DELETE
+/// /customer-sessions/current` and `PATCH /customer-sessions/{id}`: the
+/// actix twin of [`customer_sessions_router`](super::customer_sessions_router).
+/// Wrap the app in an optional [`AuthMiddleware`](crate::actix::AuthMiddleware).
+pub fn customer_sessions(ep: Arc<CustomerSessions>) -> impl FnOnce(&mut web::ServiceConfig) {
+    let limit = ep.settings().max_body_bytes;
+    let ep = web::Data::from(ep);
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.service(
+            web::resource("/customer-sessions")
+                .app_data(ep.clone())
+                .app_data(web::PayloadConfig::new(limit))
+                .route(web::post().to(create_session)),
+        )
+        .service(
+            web::resource("/customer-sessions/current")
+                .app_data(ep.clone())
+                .route(web::get().to(current_session))
+                .route(web::delete().to(revoke_session)),
+        )
+        .service(
+            web::resource("/customer-sessions/{id}")
+                .app_data(ep)
+                .app_data(web::PayloadConfig::new(limit))
+                .route(web::patch().to(bind_session)),
+        );
+    }
+}
+
+/// 413 with the JSON body the axum routes answer.
+fn too_large() -> HttpResponse {
+    respond(
+        super::oauth_error::OAuthError::new(
+            http::StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            "the request body is too large",
+        )
+        .into_http(),
+    )
+}
+
+/// actix handler of [`CustomerTokenEndpoint::login`], for apps that route it
+/// themselves (`app_data`: `web::Data<CustomerTokenEndpoint>`).
+pub async fn customer_login(
+    req: HttpRequest,
+    auth: Auth,
+    body: web::Bytes,
+    ep: web::Data<CustomerTokenEndpoint>,
+) -> HttpResponse {
+    if body.len() > ep.settings().max_body_bytes {
+        return too_large();
+    }
+    respond(ep.login(&auth, &body, &address(&req)).await)
+}
+
+/// actix handler of [`CustomerTokenEndpoint::logout`].
+pub async fn customer_logout(auth: Auth, ep: web::Data<CustomerTokenEndpoint>) -> HttpResponse {
+    respond(ep.logout(&auth).await)
+}
+
+/// actix handler of [`CustomerSessions::create`] (`app_data`:
+/// `web::Data<CustomerSessions>`).
+pub async fn create_session(
+    req: HttpRequest,
+    auth: Option<Auth>,
+    body: web::Bytes,
+    ep: web::Data<CustomerSessions>,
+) -> HttpResponse {
+    if body.len() > ep.settings().max_body_bytes {
+        return too_large();
+    }
+    respond(ep.create(auth.as_deref(), &body, &address(&req)).await)
+}
+
+/// actix handler of [`CustomerSessions::bind`].
+pub async fn bind_session(
+    auth: Auth,
+    id: web::Path<String>,
+    body: web::Bytes,
+    ep: web::Data<CustomerSessions>,
+) -> HttpResponse {
+    if body.len() > ep.settings().max_body_bytes {
+        return too_large();
+    }
+    respond(ep.bind(&auth, &id, &body).await)
+}
+
+/// actix handler of [`CustomerSessions::current`].
+pub async fn current_session(auth: Auth, ep: web::Data<CustomerSessions>) -> HttpResponse {
+    respond(ep.current(&auth).await)
+}
+
+/// actix handler of [`CustomerSessions::revoke`].
+pub async fn revoke_session(auth: Auth, ep: web::Data<CustomerSessions>) -> HttpResponse {
+    respond(ep.revoke(&auth).await)
 }
 
 /// The throttle key of the caller's address.

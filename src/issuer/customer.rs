@@ -3,15 +3,13 @@
 //! to the calling app and account (shape of the seed's response).
 
 use super::mint::{CustomerGrant, Minter};
+use super::oauth_error::json_response;
 use super::throttle::{MemoryThrottle, Throttle, ThrottleRule, throttle_key};
-use crate::error::AuthError;
-use crate::extract::Auth;
+use crate::context::AuthContext;
+use crate::revocation::RevocationWriter;
 use async_trait::async_trait;
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
-use http::StatusCode;
+use bytes::Bytes;
+use http::{Response, StatusCode};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +46,18 @@ pub trait CustomerDirectory: Send + Sync + fmt::Debug + 'static {
         email: &str,
         password: &str,
     ) -> Result<Option<String>, DirectoryError>;
+
+    /// Whether `customer_id` exists in `account`: checked before an app's
+    /// backend opens a session for it ([`CustomerSessionSettings::with_customers`](super::CustomerSessionSettings::with_customers)).
+    /// The default answers `true` (no check).
+    async fn customer_exists(
+        &self,
+        account: &str,
+        customer_id: &str,
+    ) -> Result<bool, DirectoryError> {
+        let _ = (account, customer_id);
+        Ok(true)
+    }
 }
 
 /// Settings of the customer-token endpoint.
@@ -72,6 +82,9 @@ pub struct CustomerTokenSettings {
     pub throttle: Arc<dyn Throttle>,
     /// Largest accepted request body (default 8 KiB).
     pub max_body_bytes: usize,
+    /// Where customer logouts revoke tokens (`DELETE /customers/tokens/current`
+    /// is served only with one).
+    pub revocations: Option<Arc<dyn RevocationWriter>>,
 }
 
 impl Default for CustomerTokenSettings {
@@ -84,6 +97,7 @@ impl Default for CustomerTokenSettings {
             failure_window: Duration::from_secs(300),
             throttle: Arc::new(MemoryThrottle::default()),
             max_body_bytes: 8 * 1024,
+            revocations: None,
         }
     }
 }
@@ -93,6 +107,13 @@ impl CustomerTokenSettings {
     #[must_use]
     pub fn with_throttle(mut self, throttle: Arc<dyn Throttle>) -> Self {
         self.throttle = throttle;
+        self
+    }
+
+    /// Serves customer logout, revoking the presented token in `revocations`.
+    #[must_use]
+    pub fn with_revocations(mut self, revocations: Arc<dyn RevocationWriter>) -> Self {
+        self.revocations = Some(revocations);
         self
     }
 
@@ -111,26 +132,25 @@ impl CustomerTokenSettings {
     }
 }
 
-struct Shared {
+/// The customer-token endpoints, framework-free: `POST /customers/tokens`
+/// ([`login`](Self::login)) and, with revocations, `DELETE
+/// /customers/tokens/current` ([`logout`](Self::logout)). Mounted by
+/// [`customer_token_routes`](super::customer_token_routes) (axum) and
+/// `issuer::actix::customer_tokens` (actix-web),
+/// both behind the verifier, which supplies the caller's [`AuthContext`].
+pub struct CustomerTokenEndpoint {
     minter: Minter,
     directory: Arc<dyn CustomerDirectory>,
     settings: CustomerTokenSettings,
 }
 
-/// `POST /customers/tokens` (mount behind an [`AuthLayer`](crate::tower::AuthLayer):
-/// the app's access token is required).
-pub fn customer_tokens_router(
-    minter: Minter,
-    directory: Arc<dyn CustomerDirectory>,
-    settings: CustomerTokenSettings,
-) -> Router {
-    Router::new()
-        .route("/customers/tokens", post(login))
-        .with_state(Arc::new(Shared {
-            minter,
-            directory,
-            settings,
-        }))
+impl fmt::Debug for CustomerTokenEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CustomerTokenEndpoint")
+            .field("directory", &self.directory)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -146,7 +166,7 @@ enum LoginBody {
     Plain(Credentials),
 }
 
-fn with_retry_after(mut res: Response, after: Duration) -> Response {
+fn with_retry_after(mut res: Response<Bytes>, after: Duration) -> Response<Bytes> {
     res.headers_mut().insert(
         http::header::RETRY_AFTER,
         http::HeaderValue::from(after.as_secs().max(1)),
@@ -154,136 +174,190 @@ fn with_retry_after(mut res: Response, after: Duration) -> Response {
     res
 }
 
-fn error(status: StatusCode, code: &str, description: &str) -> Response {
-    (
+/// A small JSON error body (`{"error", "error_description"}`), `no-store`.
+pub(crate) fn error(status: StatusCode, code: &str, description: &str) -> Response<Bytes> {
+    json_response(
         status,
-        Json(serde_json::json!({"error": code, "error_description": description})),
+        &serde_json::json!({"error": code, "error_description": description}),
     )
-        .into_response()
 }
 
-async fn login(
-    State(s): State<Arc<Shared>>,
-    auth: Auth,
-    req: axum::extract::Request,
-) -> Result<Response, AuthError> {
-    let (parts, body) = req.into_parts();
-    let addr = super::throttle::request_address(&parts.extensions);
-    let Ok(body) = axum::body::to_bytes(body, s.settings.max_body_bytes).await else {
-        return Ok(error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request",
-            "the request body is too large",
-        ));
-    };
-    // Only an app (access token) logs customers in, as in the seed.
-    if !auth
-        .credentials()
+/// An app's own credential: an access token, not customer-scoped.
+pub(crate) fn is_app(auth: &AuthContext) -> bool {
+    auth.credentials()
         .contains(crate::CredentialKinds::ACCESS_TOKEN)
-        || auth.is_customer_scoped()
-    {
-        return Ok(error(
-            StatusCode::FORBIDDEN,
-            "insufficient_scope",
-            "an app access token is required",
-        ));
-    }
-    let Ok(body) = serde_json::from_slice::<LoginBody>(&body) else {
-        return Ok(error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "expected {\"email\", \"password\"}",
-        ));
-    };
-    let creds = match body {
-        LoginBody::Wrapped { data } | LoginBody::Plain(data) => data,
-    };
-    let (Some(account), Some(client)) = (auth.account(), auth.client_id()) else {
-        return Ok(error(
-            StatusCode::FORBIDDEN,
-            "insufficient_scope",
-            "the app token names no account",
-        ));
-    };
-    let settings = &s.settings;
-    let pair_rule = ThrottleRule::new(settings.max_failures, settings.failure_window);
-    let addr_rule = ThrottleRule::new(settings.max_failures_per_address, settings.failure_window);
-    let email = creds.email.trim().to_lowercase();
-    let pair_key = throttle_key(&[b"login", account.as_bytes(), email.as_bytes(), &addr]);
-    let addr_key = throttle_key(&[b"login-addr", &addr]);
-    let limited = match settings.throttle.check(&pair_key, pair_rule).await {
-        Some(after) => Some(after),
-        None => settings.throttle.check(&addr_key, addr_rule).await,
-    };
-    if let Some(after) = limited {
-        crate::telemetry::throttled("customer_login");
-        return Ok(with_retry_after(
-            error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "slow_down",
-                "too many failed logins from this address; try again later",
-            ),
-            after,
-        ));
-    }
-    let customer = match s
-        .directory
-        .check_password(account, &creds.email, &creds.password)
-        .await
-    {
-        Ok(Some(customer)) => customer,
-        Ok(None) => {
-            settings.throttle.fail(&pair_key, pair_rule).await;
-            settings.throttle.fail(&addr_key, addr_rule).await;
-            return Ok(error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_grant",
-                "unknown email or wrong password",
-            ));
+        && !auth.is_customer_scoped()
+}
+
+impl CustomerTokenEndpoint {
+    /// An endpoint minting with `minter` for customers of `directory`.
+    pub fn new(
+        minter: Minter,
+        directory: Arc<dyn CustomerDirectory>,
+        settings: CustomerTokenSettings,
+    ) -> Self {
+        Self {
+            minter,
+            directory,
+            settings,
         }
-        Err(DirectoryError::Busy(after)) => {
-            return Ok(with_retry_after(
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &CustomerTokenSettings {
+        &self.settings
+    }
+
+    /// `POST /customers/tokens`: `body` is the JSON request body (at most
+    /// [`max_body_bytes`](CustomerTokenSettings::max_body_bytes); adapters
+    /// answer 413 above), `addr` the caller's [`address_key`](super::address_key).
+    pub async fn login(&self, auth: &AuthContext, body: &[u8], addr: &[u8; 16]) -> Response<Bytes> {
+        // Only an app (access token) logs customers in, as in the seed.
+        if !is_app(auth) {
+            return error(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "an app access token is required",
+            );
+        }
+        let Ok(body) = serde_json::from_slice::<LoginBody>(body) else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "expected {\"email\", \"password\"}",
+            );
+        };
+        let creds = match body {
+            LoginBody::Wrapped { data } | LoginBody::Plain(data) => data,
+        };
+        let (Some(account), Some(client)) = (auth.account(), auth.client_id()) else {
+            return error(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "the app token names no account",
+            );
+        };
+        let settings = &self.settings;
+        let pair_rule = ThrottleRule::new(settings.max_failures, settings.failure_window);
+        let addr_rule =
+            ThrottleRule::new(settings.max_failures_per_address, settings.failure_window);
+        let email = creds.email.trim().to_lowercase();
+        let pair_key = throttle_key(&[b"login", account.as_bytes(), email.as_bytes(), addr]);
+        let addr_key = throttle_key(&[b"login-addr", addr]);
+        // Failures are what is budgeted (a customer's own successful logins
+        // cost nothing), so check first and count on failure.
+        let limited = match settings.throttle.check(&pair_key, pair_rule).await {
+            Some(after) => Some(after),
+            None => settings.throttle.check(&addr_key, addr_rule).await,
+        };
+        if let Some(after) = limited {
+            crate::telemetry::throttled("customer_login");
+            return with_retry_after(
                 error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "temporarily_unavailable",
-                    "too many logins at once; try again shortly",
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "slow_down",
+                    "too many failed logins from this address; try again later",
                 ),
                 after,
-            ));
+            );
         }
-        Err(_) => {
-            return Ok(error(
+        let customer = match self
+            .directory
+            .check_password(account, &creds.email, &creds.password)
+            .await
+        {
+            Ok(Some(customer)) => customer,
+            Ok(None) => {
+                settings.throttle.fail(&pair_key, pair_rule).await;
+                settings.throttle.fail(&addr_key, addr_rule).await;
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_grant",
+                    "unknown email or wrong password",
+                );
+            }
+            Err(DirectoryError::Busy(after)) => {
+                return with_retry_after(
+                    error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "temporarily_unavailable",
+                        "too many logins at once; try again shortly",
+                    ),
+                    after,
+                );
+            }
+            Err(_) => {
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "the customer directory is unavailable",
+                );
+            }
+        };
+        let minted = self.minter.customer_token(&CustomerGrant {
+            customer_id: &customer,
+            client_id: client,
+            account,
+            scope: &settings.grant,
+            lifetime: settings.lifetime,
+        });
+        let Ok(minted) = minted else {
+            return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
-                "the customer directory is unavailable",
-            ));
+                "cannot sign",
+            );
+        };
+        json_response(
+            StatusCode::OK,
+            &serde_json::json!({"data": {
+                "type": "token",
+                "id": minted.jti,
+                "customer_id": customer,
+                "token": minted.token,
+                "expires": minted.expires_at,
+            }}),
+        )
+    }
+
+    /// `DELETE /customers/tokens/current`: customer logout. The presented
+    /// customer token is revoked (everywhere, when the revocation list is
+    /// shared); 204, or 404 without [`with_revocations`](CustomerTokenSettings::with_revocations).
+    pub async fn logout(&self, auth: &AuthContext) -> Response<Bytes> {
+        let Some(revoker) = &self.settings.revocations else {
+            return error(StatusCode::NOT_FOUND, "not_found", "no revocation list");
+        };
+        if !auth
+            .credentials()
+            .contains(crate::CredentialKinds::CUSTOMER_TOKEN)
+        {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "no customer token to revoke",
+            );
         }
-    };
-    let minted = s.minter.customer_token(&CustomerGrant {
-        customer_id: &customer,
-        client_id: client,
-        account,
-        scope: &s.settings.grant,
-        lifetime: s.settings.lifetime,
-    });
-    let Ok(minted) = minted else {
-        return Ok(error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "cannot sign",
-        ));
-    };
-    let mut res = Json(serde_json::json!({"data": {
-        "type": "token",
-        "id": minted.jti,
-        "customer_id": customer,
-        "token": minted.token,
-        "expires": minted.expires_at,
-    }}))
-    .into_response();
-    res.headers_mut().insert(
-        http::header::CACHE_CONTROL,
-        http::HeaderValue::from_static("no-store"),
-    );
-    Ok(res)
+        // The merged context keeps the access token's claims; the customer
+        // token's own jti is what `login` returned as its id.
+        let Some(jti) = auth.customer_token_id() else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the customer token has no jti",
+            );
+        };
+        let exp = auth.expires_at().unwrap_or(u64::MAX);
+        match revoker.revoke_token(jti, exp).await {
+            Ok(()) => {
+                let mut res = Response::new(Bytes::new());
+                *res.status_mut() = StatusCode::NO_CONTENT;
+                res
+            }
+            Err(_) => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "revocation list unavailable",
+            ),
+        }
+    }
 }

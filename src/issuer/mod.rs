@@ -1,7 +1,12 @@
 //! The platform side (feature `issuer`): signing keys and a key ring, the
 //! JWKS document and OIDC discovery, minting access and customer tokens, an
 //! API-client registry with keyed-digest secrets, and the RFC 6749 §4.4
-//! client-credentials token endpoint.
+//! client-credentials token endpoint, and the endpoints a commerce platform
+//! offers its apps and frontends: customer login to a customer token
+//! ([`CustomerTokenEndpoint`]) and customer sessions ([`CustomerSessions`]).
+//! Every endpoint is a framework-free handler with a thin axum adapter
+//! ([`router`], [`customer_token_routes`], [`customer_sessions_router`]) and
+//! an actix-web one (`issuer::actix`, feature `actix`).
 //!
 //! An app that embeds tollgate can be the issuer of the credentials it
 //! verifies, without a separate identity server:
@@ -46,12 +51,13 @@ mod pkce;
 #[cfg(feature = "redis")]
 mod redis_state;
 mod routes;
+mod sessions;
 mod throttle;
 
 pub use authorize::{CodeFlow, CodeFlowSettings};
 pub use clients::{Client, ClientRegistry, DEFAULT_MAX_LIFETIME, InMemoryClients, NewClient};
 pub use customer::{
-    CustomerDirectory, CustomerTokenSettings, DirectoryError, customer_tokens_router,
+    CustomerDirectory, CustomerTokenEndpoint, CustomerTokenSettings, DirectoryError,
 };
 pub use endpoint::TokenEndpointSettings;
 pub use grants::{
@@ -71,7 +77,12 @@ pub use mint::{
 pub use password::{Busy, PasswordHasher};
 #[cfg(feature = "redis")]
 pub use redis_state::{RedisClientStatus, RedisThrottle};
-pub use routes::router;
+pub use routes::{
+    bind_session, create_session, current_session, customer_login, customer_logout,
+    customer_sessions_router, customer_token_routes, customer_tokens_router, revoke_session,
+    router,
+};
+pub use sessions::{CustomerSessionSettings, CustomerSessions};
 pub use throttle::{ClientAddr, MemoryThrottle, Throttle, ThrottleRule, address_key, throttle_key};
 
 impl crate::authenticator::ClientStatus for InMemoryClients {

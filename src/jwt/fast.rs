@@ -35,27 +35,46 @@ fn hmac_alg(alg: Algorithm) -> Option<hmac::Algorithm> {
     })
 }
 
-/// DER of a PKCS#1 `RSAPublicKey` from big-endian `n` and `e`, encoded
-/// by the `pkcs1`/`der` crates (minimal integers, any length). `None`
-/// for components that are not valid unsigned integers.
-pub(crate) fn rsa_pkcs1_der(n: &[u8], e: &[u8]) -> Option<Vec<u8>> {
-    use pkcs1::der::Encode as _;
-    pkcs1::RsaPublicKey {
-        modulus: pkcs1::UintRef::new(n).ok()?,
-        public_exponent: pkcs1::UintRef::new(e).ok()?,
-    }
-    .to_der()
-    .ok()
+fn rsa_params(alg: Algorithm) -> Option<&'static signature::RsaParameters> {
+    Some(match alg {
+        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+        _ => return None,
+    })
+}
+
+/// A big-endian integer without its leading zero octets: aws-lc refuses
+/// them, and some JWKS publishers pad `n` with one (RFC 7518 §6.3.1.1 asks
+/// them not to). `None` for an all-zero or empty value.
+fn minimal(int: &[u8]) -> Option<&[u8]> {
+    int.get(int.iter().position(|&b| b != 0)?..)
+}
+
+/// RSA keys from a JWK's `n` and `e`, parsed once per algorithm by
+/// aws-lc-rs ([`signature::RsaPublicKeyComponents`]).
+fn rsa_components(n: &[u8], e: &[u8], algs: impl Iterator<Item = Algorithm>) -> Option<ParsedKey> {
+    let components = signature::RsaPublicKeyComponents {
+        n: minimal(n)?,
+        e: minimal(e)?,
+    };
+    let keys: Vec<_> = algs
+        .filter_map(|a| {
+            let params = rsa_params(a)?;
+            components.to_parsed_public_key(params).ok().map(|k| (a, k))
+        })
+        .collect();
+    (!keys.is_empty()).then_some(ParsedKey::Public(keys))
 }
 
 impl ParsedKey {
     pub(crate) fn new(key: &DecodingKey, algs: AlgSet) -> Option<Self> {
         let algs = ALL_ALGORITHMS.iter().copied().filter(|a| algs.contains(*a));
         match key.kind() {
-            DecodingKeyKind::RsaModulusExponent { n, e } => {
-                let der = rsa_pkcs1_der(n, e)?;
-                Self::public(&der, algs)
-            }
+            DecodingKeyKind::RsaModulusExponent { n, e } => rsa_components(n, e, algs),
             DecodingKeyKind::SecretOrDer(bytes) => {
                 if key.family() == jsonwebtoken::AlgorithmFamily::Hmac {
                     let keys: Vec<_> = algs
@@ -110,20 +129,40 @@ impl ParsedKey {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn pkcs1_der_encoding() {
-        // n with the high bit set gets a 0x00 pad; leading zeros are dropped.
-        let der = super::rsa_pkcs1_der(&[0, 0, 0x80, 1], &[1, 0, 1]).unwrap();
-        assert_eq!(
-            der,
-            [
-                0x30, 0x0a, 0x02, 0x03, 0x00, 0x80, 0x01, 0x02, 0x03, 0x01, 0x00, 0x01
-            ]
-        );
-        // Lengths past 64 KiB are encoded in full (the hand-written encoder
-        // this replaced truncated them).
-        let big = vec![0x7f; 70_000];
-        let der = super::rsa_pkcs1_der(&big, &[1, 0, 1]).unwrap();
-        assert_eq!(&der[..2], &[0x30, 0x83]);
+    fn leading_zeros_are_dropped() {
+        assert_eq!(minimal(&[0, 0, 0x80, 1]), Some(&[0x80, 1][..]));
+        assert_eq!(minimal(&[1, 0, 1]), Some(&[1, 0, 1][..]));
+        assert_eq!(minimal(&[0, 0]), None);
+        assert_eq!(minimal(&[]), None);
+    }
+
+    /// A JWK's `n`/`e` verify the same signatures whether `n` carries a
+    /// zero pad or not, for every RSA algorithm the key is bound to.
+    #[test]
+    fn rsa_components_verify_with_and_without_a_zero_pad() {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let pair = signature::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let public = signature::KeyPair::public_key(&pair);
+        let components = signature::RsaPublicKeyComponents::<Vec<u8>>::from(public);
+        let (n, e) = (components.n, components.e);
+        let mut padded = vec![0];
+        padded.extend_from_slice(&n);
+        let message = b"header.payload";
+        let mut sig = vec![0; pair.public_modulus_len()];
+        pair.sign(&signature::RSA_PKCS1_SHA256, &rng, message, &mut sig)
+            .unwrap();
+        let b64 = URL_SAFE_NO_PAD.encode(&sig);
+        let algs = AlgSet::of(&[Algorithm::RS256, Algorithm::PS256]);
+        for n in [&n[..], &padded[..]] {
+            let key = ParsedKey::new(&DecodingKey::from_rsa_raw_components(n, &e), algs).unwrap();
+            assert_eq!(key.verify(Algorithm::RS256, message, &b64), Some(true));
+            assert_eq!(key.verify(Algorithm::RS256, b"other", &b64), Some(false));
+            // Bound to PS256 too, but this is not a PSS signature.
+            assert_eq!(key.verify(Algorithm::PS256, message, &b64), Some(false));
+            assert_eq!(key.verify(Algorithm::RS384, message, &b64), None);
+        }
     }
 }

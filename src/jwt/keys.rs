@@ -7,8 +7,7 @@
 //! and never from a remote JWKS.
 
 pub(crate) use super::algorithms::{AlgSet, parse_alg};
-// Used by the fuzzing harness (`crate::jwt::keys::ALL_ALGORITHMS`).
-#[cfg_attr(not(feature = "fuzzing"), allow(unused_imports))]
+// Also used by the fuzzing harness (`crate::jwt::keys::ALL_ALGORITHMS`).
 pub(crate) use super::algorithms::ALL_ALGORITHMS;
 pub(crate) use super::jwk::looks_like_public_key;
 use jsonwebtoken::{Algorithm, DecodingKey};

@@ -12,17 +12,26 @@
 //!   others wait for the same fetch and then re-check;
 //! - a failed, slow (fetch timeout) or garbage response never replaces the
 //!   last good set, and an empty set is never cached.
+//!
+//! The fetching half needs the `remote` feature (it brings the HTTP
+//! client); without it [`RemoteKeys`] is a type with no values, and a
+//! configuration naming a remote source is refused when it is built.
 
 use super::keys::KeySet;
-use crate::telemetry::{self, FetchResult};
-use arc_swap::ArcSwapOption;
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
-use tracing::Instrument as _;
+use std::sync::Arc;
+#[cfg(feature = "remote")]
+use {
+    crate::telemetry::{self, FetchResult},
+    arc_swap::ArcSwapOption,
+    std::sync::atomic::{AtomicBool, AtomicU64, Ordering},
+    std::sync::{Mutex, Weak},
+    std::time::{Duration, Instant},
+    tracing::Instrument as _,
+};
 
 /// Most bytes read from a JWKS or discovery response.
+#[cfg(feature = "remote")]
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 
 /// Timing rules for remote key sources.
@@ -126,10 +135,12 @@ impl RemoteKeySettings {
         Ok(())
     }
 
+    #[cfg(feature = "remote")]
     fn fetch_timeout(&self) -> Duration {
         Duration::from_millis(self.fetch_timeout_ms)
     }
 
+    #[cfg(feature = "remote")]
     fn cooldown(&self) -> Duration {
         Duration::from_secs(self.refresh_cooldown_secs)
     }
@@ -140,6 +151,7 @@ impl RemoteKeySettings {
     /// clamped to the configured bounds. `s-maxage` is for shared caches and
     /// does not apply here. Parsed by the `headers` crate; an unparsable
     /// `Cache-Control` counts as absent.
+    #[cfg(feature = "remote")]
     fn ttl_from(&self, headers: &http::HeaderMap) -> Duration {
         use headers::HeaderMapExt as _;
         let age = headers
@@ -163,7 +175,7 @@ const MAX_TTL_SECS: u64 = 7 * 24 * 3600;
 /// host, or `http` anywhere when `allow_insecure_http` is set. Anything else
 /// (another scheme, no host, unparsable) is refused.
 pub(crate) fn check_url(url: &str, allow_insecure_http: bool) -> Result<(), String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    let parsed = url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
     let loopback = match parsed.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -182,6 +194,7 @@ pub(crate) fn check_url(url: &str, allow_insecure_http: bool) -> Result<(), Stri
 
 /// Redirects are followed (at most 3) only within the origin of the first
 /// request: a key document never comes from a host that was not configured.
+#[cfg(feature = "remote")]
 pub(crate) fn redirect_policy() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(|attempt| {
         let same_origin = attempt
@@ -199,6 +212,7 @@ pub(crate) fn redirect_policy() -> reqwest::redirect::Policy {
 }
 
 /// Where the keys come from.
+#[cfg(feature = "remote")]
 #[derive(Clone, Debug)]
 pub(crate) enum RemoteLocation {
     Jwks(String),
@@ -209,6 +223,7 @@ pub(crate) enum RemoteLocation {
 }
 
 /// Why a fetch did not produce keys.
+#[cfg(feature = "remote")]
 #[derive(Debug)]
 pub(crate) enum FetchError {
     Http(String),
@@ -218,6 +233,7 @@ pub(crate) enum FetchError {
     Empty,
 }
 
+#[cfg(feature = "remote")]
 impl std::fmt::Display for FetchError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -230,6 +246,7 @@ impl std::fmt::Display for FetchError {
     }
 }
 
+#[cfg(feature = "remote")]
 #[derive(Debug, Default)]
 struct FetchState {
     etag: Option<String>,
@@ -238,10 +255,14 @@ struct FetchState {
     last_attempt: Option<Instant>,
     /// Last fetch triggered by an unknown `kid` (the cooldown applies to these).
     last_kid_refresh: Option<Instant>,
+    /// When the held keys were last fetched or confirmed unchanged (the
+    /// key-set age gauge).
+    last_confirmed: Option<Instant>,
     in_flight: bool,
 }
 
 /// A remote key set with its cache state.
+#[cfg(feature = "remote")]
 #[derive(Debug)]
 pub(crate) struct RemoteKeys {
     location: RemoteLocation,
@@ -264,6 +285,7 @@ pub(crate) struct RemoteKeys {
     index: usize,
 }
 
+#[cfg(feature = "remote")]
 impl RemoteKeys {
     pub(crate) fn new(
         location: RemoteLocation,
@@ -409,6 +431,7 @@ impl RemoteKeys {
                 tracing::debug!(keys = set.keys.len(), "tollgate: JWKS refreshed");
                 telemetry::jwks_fetch(FetchResult::Fresh);
                 telemetry::jwks_keys(self.index, set.keys.len());
+                self.confirmed();
                 span.record("result", "fresh");
                 self.keys.store(Some(Arc::new(set)));
                 self.schedule(ttl);
@@ -416,6 +439,7 @@ impl RemoteKeys {
             Ok(None) => {
                 tracing::debug!("tollgate: JWKS not modified");
                 telemetry::jwks_fetch(FetchResult::NotModified);
+                self.confirmed();
                 span.record("result", "not_modified");
             }
             Err(e) => {
@@ -425,6 +449,9 @@ impl RemoteKeys {
                     (FetchResult::Failed, "failed")
                 };
                 telemetry::jwks_fetch(counted);
+                if let Some(at) = self.state.lock().ok().and_then(|st| st.last_confirmed) {
+                    telemetry::jwks_key_set_age(self.index, at.elapsed());
+                }
                 span.record("result", label);
                 tracing::warn!(error = %e, "tollgate: JWKS fetch failed; keeping the last good keys");
                 // Try again after the cooldown rather than at every request.
@@ -432,6 +459,14 @@ impl RemoteKeys {
             }
         }
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The held keys are current as of now: the age gauge drops to 0.
+    fn confirmed(&self) {
+        if let Ok(mut st) = self.state.lock() {
+            st.last_confirmed = Some(Instant::now());
+        }
+        telemetry::jwks_key_set_age(self.index, Duration::ZERO);
     }
 
     fn schedule(&self, ttl: Duration) {
@@ -551,6 +586,36 @@ impl RemoteKeys {
     }
 }
 
+/// Without the `remote` feature there is no remote key set: this type has
+/// no values, so every path that would use one is unreachable.
+#[cfg(not(feature = "remote"))]
+#[derive(Debug)]
+pub(crate) enum RemoteKeys {}
+
+#[cfg(not(feature = "remote"))]
+impl RemoteKeys {
+    pub(crate) fn current(&self) -> arc_swap::Guard<Option<Arc<KeySet>>> {
+        match *self {}
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        match *self {}
+    }
+
+    pub(crate) fn fetch_count(&self) -> u64 {
+        match *self {}
+    }
+
+    pub(crate) fn refresh_if_due(self: &Arc<Self>) {
+        match **self {}
+    }
+
+    #[allow(clippy::unused_async)]
+    pub(crate) async fn refresh_for(&self, _seen_generation: u64) {
+        match *self {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -611,6 +676,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "remote")]
     #[test]
     fn ttl_honours_max_age_and_age_within_bounds() {
         let s = RemoteKeySettings::default();

@@ -93,7 +93,7 @@ impl TestIssuer {
             .audience(self.audience.clone())
             .key(KeySource::HmacSecret {
                 secret: Secret::new(self.secret.clone()),
-                algorithm: Some("HS256".into()),
+                algorithm: Some(crate::Algorithm::HS256),
                 allow_short: false,
             })
     }

@@ -161,7 +161,7 @@ pub fn all_keys_auth() -> Authenticator {
     let mut issuer = tollgate::IssuerConfig::new(ISSUER).audience(AUDIENCE);
     issuer = issuer.key(tollgate::KeySource::HmacSecret {
         secret: tollgate::Secret::new(HMAC_SECRET),
-        algorithm: Some("HS256".into()),
+        algorithm: Some(tollgate::Algorithm::HS256),
         allow_short: false,
     });
     let keys: Vec<(Algorithm, &str)> = vec![
@@ -178,7 +178,7 @@ pub fn all_keys_auth() -> Authenticator {
     for (alg, kid) in keys {
         issuer = issuer.key(tollgate::KeySource::PublicKeyPem {
             pem: String::from_utf8(read_key(public_pem(alg))).unwrap(),
-            algorithm: format!("{alg:?}"),
+            algorithm: alg,
             kid: Some(kid.into()),
         });
     }
@@ -416,6 +416,7 @@ pub fn start_example(name: &str, envs: &[(&str, &str)]) -> ExampleServer {
             "actix_api" => "actix,macros",
             "grpc_api" => "tower,aws_lc_rs",
             "shop" | "partner_app" => "issuer,redis,login,metrics,openapi",
+            "shop_actix" => "issuer,actix,redis,login,metrics,openapi",
             _ => "",
         };
         let status = std::process::Command::new(env!("CARGO"))
