@@ -29,11 +29,10 @@ fn rsa_pem(name: &str) -> Vec<u8> {
 }
 
 fn builder() -> tollgate::AuthenticatorBuilder {
-    Authenticator::builder().issuer(
-        IssuerConfig::new(ISSUER)
-            .audience(AUDIENCE)
-            .public_key_pem(String::from_utf8(rsa_pem("rsa.pub.pem")).unwrap(), "RS256"),
-    )
+    Authenticator::builder().issuer(IssuerConfig::new(ISSUER).audience(AUDIENCE).public_key_pem(
+        String::from_utf8(rsa_pem("rsa.pub.pem")).unwrap(),
+        tollgate::Algorithm::RS256,
+    ))
 }
 
 fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
@@ -84,8 +83,60 @@ fn bench(c: &mut Criterion) {
                     b.iter(|| rt.block_on(auth.authenticate(black_box(&h))))
                 });
                 let _ = rt.block_on(store.revoke(&s.id));
+                // With an idle timeout: the lookup also slides the deadline,
+                // still one round trip (a Lua script).
+                let idle = rt
+                    .block_on(
+                        store.create(
+                            NewSession::for_customer("acct", "cust", "customer:read")
+                                .with_idle_ttl(std::time::Duration::from_secs(600)),
+                        ),
+                    )
+                    .unwrap();
+                let h = headers(&[("x-session-id", idle.id.as_str())]);
+                assert!(rt.block_on(auth.authenticate(&h)).unwrap().is_some());
+                group.bench_function("session_lookup/redis_idle", |b| {
+                    b.iter(|| rt.block_on(auth.authenticate(black_box(&h))))
+                });
+                let _ = rt.block_on(store.revoke(&idle.id));
             }
             Err(e) => eprintln!("SKIPPED session_lookup/redis: {e}"),
+        }
+        // Client-side caching with Redis invalidation (RESP3 tracking).
+        let tracked = Arc::new(
+            RedisStore::new(
+                RedisSettings::default()
+                    .with_key_prefix("tollgate-bench:")
+                    .with_tracking(true),
+            )
+            .unwrap(),
+        );
+        let store: Arc<dyn SessionStore> = tracked.clone();
+        let auth = builder().session_store(store.clone()).build().unwrap();
+        if let Ok(s) = rt.block_on(
+            store.create(
+                NewSession::for_customer("acct", "cust", "customer:read")
+                    .with_idle_ttl(std::time::Duration::from_secs(600)),
+            ),
+        ) {
+            let h = headers(&[("x-session-id", s.id.as_str())]);
+            // Wait for the tracking connection, then warm the cache.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while format!("{tracked:?}").contains("tracking: Some(false)")
+                && std::time::Instant::now() < deadline
+            {
+                rt.block_on(auth.authenticate(&h)).unwrap();
+                rt.block_on(async {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await
+                });
+            }
+            for _ in 0..3 {
+                assert!(rt.block_on(auth.authenticate(&h)).unwrap().is_some());
+            }
+            group.bench_function("session_lookup/redis_tracking", |b| {
+                b.iter(|| rt.block_on(auth.authenticate(black_box(&h))))
+            });
+            let _ = rt.block_on(store.revoke(&s.id));
         }
     }
     group.finish();

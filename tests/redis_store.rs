@@ -838,3 +838,299 @@ async fn calls_recover_after_redis_restarts_on_the_same_port() {
         }
     }
 }
+
+// ------------------------------------- round trips and client-side caching
+
+/// A TCP proxy in front of a Redis that counts the client's writes: each
+/// command a sequential client sends is one write, so the count is the
+/// number of round trips.
+struct CountingProxy {
+    port: u16,
+    writes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CountingProxy {
+    async fn start(target_port: u16) -> Self {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let writes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = writes.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", target_port)).await
+                else {
+                    continue;
+                };
+                let counter = counter.clone();
+                // No Nagle delays added by the proxy itself.
+                let _ = client.set_nodelay(true);
+                let _ = server.set_nodelay(true);
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n) = cr.read(&mut buf).await {
+                        if n == 0 || sw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                });
+            }
+        });
+        Self { port, writes }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn writes(&self) -> usize {
+        self.writes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn a_request_lookup_is_one_round_trip_idle_timeout_included() {
+    if !shared_redis_up() {
+        return;
+    }
+    let proxy = CountingProxy::start(6379).await;
+    let prefix = unique_prefix();
+    let store = RedisStore::new(settings(&proxy.url(), &prefix)).unwrap();
+    let idle = store
+        .create(anon(60_000).with_idle_ttl(Duration::from_millis(3_000)))
+        .await
+        .unwrap();
+    let plain = store.create(anon(60_000)).await.unwrap();
+    // Warm up (connection set-up, script load).
+    store.lookup(&idle.id).await.unwrap().unwrap();
+    store.lookup(&plain.id).await.unwrap().unwrap();
+
+    let before = proxy.writes();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let looked = store.lookup(&idle.id).await.unwrap().unwrap();
+    assert_eq!(proxy.writes() - before, 1, "idle session: one round trip");
+    assert!(
+        looked.last_seen_ms > idle.last_seen_ms,
+        "the lookup slid it"
+    );
+    let before = proxy.writes();
+    store.lookup(&plain.id).await.unwrap().unwrap();
+    assert_eq!(proxy.writes() - before, 1, "plain session: one round trip");
+    let before = proxy.writes();
+    assert_eq!(
+        store.lookup(&SessionId::generate().unwrap()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        proxy.writes() - before,
+        1,
+        "unknown session: one round trip"
+    );
+
+    // The slide is real: Redis keeps the key for the idle timeout from now,
+    // and the record read back has the new last use.
+    let mut conn = raw_conn().await;
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(session_key(&prefix, &idle.id))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(pttl > 2_500 && pttl <= 3_000, "{pttl}");
+    let stored = store.get(&idle.id).await.unwrap().unwrap();
+    assert_eq!(stored.last_seen_ms, looked.last_seen_ms);
+    // Still the session's own version: a slide is not an update.
+    assert_eq!(stored.version, idle.version);
+    // Sliding never goes past the absolute expiry.
+    let short = store
+        .create(anon(1_000).with_idle_ttl(Duration::from_millis(3_000)))
+        .await
+        .unwrap();
+    store.lookup(&short.id).await.unwrap().unwrap();
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(session_key(&prefix, &short.id))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(pttl > 0 && pttl <= 1_000, "{pttl}");
+    cleanup(&prefix).await;
+}
+
+#[tokio::test]
+async fn a_session_written_before_the_timing_fields_still_slides() {
+    if !shared_redis_up() {
+        return;
+    }
+    let prefix = unique_prefix();
+    let store = shared_store(&prefix);
+    let s = store
+        .create(anon(60_000).with_idle_ttl(Duration::from_millis(2_000)))
+        .await
+        .unwrap();
+    // As an older version stored it: no `l`, `x`, `i` fields.
+    let mut conn = raw_conn().await;
+    let _: i64 = redis::cmd("HDEL")
+        .arg(session_key(&prefix, &s.id))
+        .arg("l")
+        .arg("x")
+        .arg("i")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let looked = store.lookup(&s.id).await.unwrap().unwrap();
+    assert!(looked.last_seen_ms > s.last_seen_ms);
+    let fields: Vec<Option<String>> = redis::cmd("HMGET")
+        .arg(session_key(&prefix, &s.id))
+        .arg("l")
+        .arg("x")
+        .arg("i")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(fields.iter().all(Option::is_some), "{fields:?}");
+    cleanup(&prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_tracking_lookups_stay_local_and_a_revocation_elsewhere_lands_within_50ms() {
+    if !shared_redis_up() {
+        return;
+    }
+    let proxy = CountingProxy::start(6379).await;
+    let prefix = unique_prefix();
+    let a = shared_store(&prefix);
+    let b = RedisStore::new(settings(&proxy.url(), &prefix).with_tracking(true)).unwrap();
+    let s = a.create(anon(60_000)).await.unwrap();
+    let idle = a
+        .create(anon(60_000).with_idle_ttl(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    // Tracking comes up in the background on first use.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        b.lookup(&s.id).await.unwrap().unwrap();
+        let before = proxy.writes();
+        b.lookup(&s.id).await.unwrap().unwrap();
+        if proxy.writes() == before {
+            break;
+        }
+        assert!(Instant::now() < deadline, "tracking never came up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Served from memory: 1,000 lookups, no round trip.
+    let before = proxy.writes();
+    for _ in 0..1_000 {
+        assert_eq!(b.lookup(&s.id).await.unwrap().unwrap().id, s.id);
+    }
+    assert_eq!(proxy.writes(), before, "cached lookups reached Redis");
+    // An idle session slides once, then is answered locally within the
+    // slack (a twentieth of its idle timeout).
+    b.lookup(&idle.id).await.unwrap().unwrap();
+    b.lookup(&idle.id).await.unwrap().unwrap();
+    let before = proxy.writes();
+    for _ in 0..100 {
+        b.lookup(&idle.id).await.unwrap().unwrap();
+    }
+    // (The slide's own invalidation can cost one more miss, which finds it
+    // slid within the slack and does not slide again.)
+    assert!(proxy.writes() - before <= 2, "{}", proxy.writes() - before);
+
+    // Revoked through instance a: b refuses within one invalidation.
+    assert!(a.revoke(&s.id).await.unwrap());
+    let revoked_at = Instant::now();
+    while b.lookup(&s.id).await.unwrap().is_some() {
+        assert!(
+            revoked_at.elapsed() < Duration::from_millis(50),
+            "b still serves a session revoked on a"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    eprintln!("revocation seen by b after {:?}", revoked_at.elapsed());
+    // An update through a is seen too (scopes changed by metadata update).
+    let mut meta = serde_json::Map::new();
+    meta.insert("k".into(), "v".into());
+    a.update_metadata(&idle.id, meta).await.unwrap();
+    let updated_at = Instant::now();
+    loop {
+        let r = b.lookup(&idle.id).await.unwrap().unwrap();
+        if r.metadata.get("k").is_some() {
+            break;
+        }
+        assert!(updated_at.elapsed() < Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // Customer-wide revocation through a.
+    let c = a.create(for_customer("acct", "cust")).await.unwrap();
+    b.lookup(&c.id).await.unwrap().unwrap();
+    b.lookup(&c.id).await.unwrap().unwrap();
+    assert_eq!(a.revoke_customer("acct", "cust").await.unwrap(), 1);
+    let revoked_at = Instant::now();
+    while b.lookup(&c.id).await.unwrap().is_some() {
+        assert!(revoked_at.elapsed() < Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    cleanup(&prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_tracking_a_redis_restart_drops_the_local_cache() {
+    if !redis_server_available() {
+        return;
+    }
+    let mut server = OwnRedis::start_new();
+    let store = RedisStore::new(settings(&server.url(), "t:").with_tracking(true)).unwrap();
+    let s = store.create(anon(60_000)).await.unwrap();
+    // Wait until lookups are answered locally.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while format!("{store:?}").contains("tracking: Some(false)") {
+        store.lookup(&s.id).await.unwrap().unwrap();
+        assert!(Instant::now() < deadline, "tracking never came up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    store.lookup(&s.id).await.unwrap().unwrap();
+
+    server.kill();
+    // Within moments the cached copy is gone: lookups go to Redis and fail
+    // as unavailable, never answer from a cache nobody invalidates.
+    let killed_at = Instant::now();
+    loop {
+        match store.lookup(&s.id).await {
+            Ok(Some(_)) => assert!(
+                killed_at.elapsed() < Duration::from_millis(1_500),
+                "cached session served long after Redis died"
+            ),
+            Err(StoreError::Unavailable(_)) => break,
+            other => panic!("unexpected {other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!("cache dropped {:?} after the kill", killed_at.elapsed());
+    // The restarted server is empty: the session is unknown, not cached.
+    server.start();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match store.lookup(&s.id).await {
+            Ok(None) => break,
+            Ok(Some(_)) => panic!("a session the restarted Redis does not hold was served"),
+            Err(_) => {
+                assert!(Instant::now() < deadline, "no recovery");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    // And caching resumes on the new server.
+    let t = store.create(anon(60_000)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while format!("{store:?}").contains("tracking: Some(false)") {
+        assert!(Instant::now() < deadline, "tracking never came back");
+        store.lookup(&t.id).await.unwrap().unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -38,7 +38,9 @@ impl Authenticator {
         }
         let span = tracing::debug_span!("tollgate.session_store", result = tracing::field::Empty);
         let timer = telemetry::Timer::start();
-        let looked_up = rules.store.get(&id).instrument(span.clone()).await;
+        // One call: the lookup also slides an idle deadline (one Redis
+        // round trip for the Redis store).
+        let looked_up = rules.store.lookup(&id).instrument(span.clone()).await;
         timer.stop(telemetry::Timed::SessionStore);
         let result = match &looked_up {
             Ok(Some(_)) => (StoreResult::Found, "found"),
@@ -56,20 +58,6 @@ impl Authenticator {
                 return Err(self.error(AuthErrorKind::InvalidToken, "unknown or expired session"));
             }
             Err(e) => return Err(unavailable(e)),
-        };
-        let record = if record.idle_ttl_ms.is_some() {
-            match rules.store.touch(&id).instrument(span).await {
-                Ok(r) => r,
-                Err(StoreError::NotFound) => {
-                    return Err(
-                        self.error(AuthErrorKind::InvalidToken, "unknown or expired session")
-                    );
-                }
-                Err(StoreError::Conflict) => record,
-                Err(e) => return Err(unavailable(e)),
-            }
-        } else {
-            record
         };
         let rules_s = &self.engine.shared.scope_rules;
         Ok(self.context(Identity {

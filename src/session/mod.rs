@@ -20,6 +20,8 @@
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod tracking;
 
 #[cfg(feature = "redis")]
 pub(crate) use self::redis::redact_url as redis_redact_url;
@@ -259,6 +261,26 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// A live session, or `None` (unknown, expired or revoked).
     async fn get(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
         Ok(self.load(id).await?.filter(|r| !r.is_expired_at(now_ms())))
+    }
+
+    /// The lookup of a request: [`get`](Self::get), and for a session with
+    /// an idle timeout also [`touch`](Self::touch) (sliding its deadline).
+    /// Stores that can do both in one step override this (the Redis store
+    /// does it in one round trip).
+    async fn lookup(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        let Some(record) = self.get(id).await? else {
+            return Ok(None);
+        };
+        if record.idle_ttl_ms.is_none() {
+            return Ok(Some(record));
+        }
+        match self.touch(id).await {
+            Ok(r) => Ok(Some(r)),
+            Err(StoreError::NotFound) => Ok(None),
+            // Touched concurrently by another request: as fresh as ours.
+            Err(StoreError::Conflict) => Ok(Some(record)),
+            Err(e) => Err(e),
+        }
     }
 
     /// Applies `change` atomically (retrying on concurrent updates).

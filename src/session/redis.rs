@@ -7,9 +7,21 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
+
+/// Longest a tracked cache entry is kept (a backstop: invalidations are
+/// what keep it fresh).
+const DEFAULT_TRACKED_MAX_AGE: Duration = Duration::from_secs(60);
+
+/// The tracking connection of a store, started on first use.
+struct Tracking {
+    tracker: Arc<super::tracking::Tracker>,
+    client: redis::Client,
+    started: AtomicBool,
+}
 
 /// Most records the optional local read cache holds.
 const LOCAL_CACHE_MAX_ENTRIES: usize = 10_000;
@@ -18,9 +30,17 @@ const LOCAL_CACHE_MAX_ENTRIES: usize = 10_000;
 /// any real session, well inside what `PEXPIREAT` accepts.
 const MAX_DEADLINE_MS: u64 = 32_503_680_000_000;
 
-/// When Redis should drop `record`.
-fn redis_deadline(record: &SessionRecord) -> u64 {
-    record.deadline_ms().min(MAX_DEADLINE_MS)
+/// The timing arguments of the write scripts: last seen, expires at, idle
+/// timeout ("" for none).
+fn timing_args(call: &mut redis::ScriptInvocation<'_>, record: &SessionRecord) {
+    call.arg(record.last_seen_ms)
+        .arg(record.expires_at_ms.min(MAX_DEADLINE_MS))
+        .arg(
+            record
+                .idle_ttl_ms
+                .map(|i| i.to_string())
+                .unwrap_or_default(),
+        );
 }
 
 /// Settings of a [`RedisStore`]. Deserializable; every field has a default.
@@ -38,7 +58,13 @@ pub struct RedisSettings {
     pub timeout_ms: u64,
     /// Lifetime of the local read cache entries, in ms; 0 (the default)
     /// turns the cache off. See [`RedisStore`] for what it trades away.
+    /// With [`tracking`](Self::tracking) it is the entries' maximum age
+    /// (default 60 s then).
     pub local_cache_ms: u64,
+    /// Server-assisted client-side caching (RESP3 `CLIENT TRACKING`, Redis
+    /// 6 or later): sessions are cached in process and dropped as soon as
+    /// Redis announces a change by any instance. Off by default.
+    pub tracking: bool,
 }
 
 impl Default for RedisSettings {
@@ -48,6 +74,7 @@ impl Default for RedisSettings {
             key_prefix: "tollgate:".to_owned(),
             timeout_ms: 250,
             local_cache_ms: 0,
+            tracking: false,
         }
     }
 }
@@ -81,6 +108,13 @@ impl RedisSettings {
         self.local_cache_ms = local_cache_ms;
         self
     }
+
+    /// Turns server-assisted client-side caching on or off.
+    #[must_use]
+    pub fn with_tracking(mut self, tracking: bool) -> Self {
+        self.tracking = tracking;
+        self
+    }
 }
 
 impl fmt::Debug for RedisSettings {
@@ -90,6 +124,7 @@ impl fmt::Debug for RedisSettings {
             .field("key_prefix", &self.key_prefix)
             .field("timeout_ms", &self.timeout_ms)
             .field("local_cache_ms", &self.local_cache_ms)
+            .field("tracking", &self.tracking)
             .finish()
     }
 }
@@ -121,35 +156,96 @@ local function extend(k, at)
 end
 ";
 
-/// KEYS: session, customer index (or absent). ARGV: version, data, deadline,
-/// account, customer (or ""), session id.
+/// Shared by the write scripts: the Redis deadline of a session from its
+/// absolute expiry `x`, idle timeout `i` ('' for none) and last use `l`
+/// (all ms), capped at `cap`.
+const DEADLINE: &str = r"
+local function deadline(x, i, l, cap)
+  local d = tonumber(x)
+  if i ~= '' then
+    d = math.min(d, tonumber(l) + tonumber(i))
+  end
+  return math.min(d, cap)
+end
+";
+
+/// KEYS: session, customer index (or absent). ARGV: version, data, deadline
+/// cap, account, customer (or ""), session id, last seen, expires at, idle
+/// timeout (or ""). The fields `l`, `x`, `i` let the lookup script slide an
+/// idle deadline without parsing the JSON record.
 const INSERT_BODY: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'd', ARGV[2], 'a', ARGV[4], 'c', ARGV[5])
-redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'd', ARGV[2], 'a', ARGV[4], 'c', ARGV[5],
+  'l', ARGV[7], 'x', ARGV[8], 'i', ARGV[9])
+local at = deadline(ARGV[8], ARGV[9], ARGV[7], tonumber(ARGV[3]))
+redis.call('PEXPIREAT', KEYS[1], string.format('%d', at))
 if KEYS[2] then
   redis.call('SADD', KEYS[2], ARGV[6])
-  extend(KEYS[2], tonumber(ARGV[3]))
+  extend(KEYS[2], at)
 end
 return 1
 ";
 
 /// KEYS: session, customer index (or absent). ARGV: expected version, new
-/// version, data, deadline, account, customer (or ""), session id.
+/// version, data, deadline cap, account, customer (or ""), session id, last
+/// seen, expires at, idle timeout (or ""). Last use never moves back (a
+/// lookup may have slid it since the record was read).
 const CAS_BODY: &str = r"
-local v = redis.call('HGET', KEYS[1], 'v')
-if (not v) or v ~= ARGV[1] then
+local cur = redis.call('HMGET', KEYS[1], 'v', 'l')
+if (not cur[1]) or cur[1] ~= ARGV[1] then
   return 0
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 'a', ARGV[5], 'c', ARGV[6])
-redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+local l = ARGV[8]
+if cur[2] and tonumber(cur[2]) and tonumber(cur[2]) > tonumber(l) then
+  l = cur[2]
+end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 'a', ARGV[5], 'c', ARGV[6],
+  'l', l, 'x', ARGV[9], 'i', ARGV[10])
+local at = deadline(ARGV[9], ARGV[10], l, tonumber(ARGV[4]))
+redis.call('PEXPIREAT', KEYS[1], string.format('%d', at))
 if KEYS[2] then
   redis.call('SADD', KEYS[2], ARGV[7])
-  extend(KEYS[2], tonumber(ARGV[4]))
+  extend(KEYS[2], at)
 end
 return 1
+";
+
+/// KEYS: session. ARGV: key prefix, deadline cap, '1' to allow slack. The
+/// request lookup in one round trip: returns {version, data, last seen,
+/// legacy} (nil when absent) and, for a live session with an idle timeout,
+/// slides its deadline to now + idle (never past its absolute expiry),
+/// keeping its customer index alive. With slack allowed, a session slid
+/// less than `touch_slack` ago (idle/20, at most 5 s) is not slid again.
+const LOOKUP_BODY: &str = r"
+local h = redis.call('HMGET', KEYS[1], 'v', 'd', 'l', 'x', 'i', 'a', 'c')
+if not h[2] then
+  return false
+end
+local l = h[3] or '0'
+if h[5] and h[5] ~= '' and h[4] then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local slack = 1
+  if ARGV[3] == '1' then
+    slack = math.max(math.min(math.floor(tonumber(h[5]) / 20), 5000), 1)
+  end
+  if now >= tonumber(l) + slack and now < deadline(h[4], h[5], l, math.huge) then
+    l = string.format('%d', now)
+    redis.call('HSET', KEYS[1], 'l', l)
+    local at = deadline(h[4], h[5], l, tonumber(ARGV[2]))
+    redis.call('PEXPIREAT', KEYS[1], string.format('%d', at))
+    if h[6] and h[7] and h[7] ~= '' then
+      extend(ARGV[1] .. 'cust:' .. h[6] .. ':' .. h[7], at)
+    end
+  end
+end
+local legacy = '0'
+if not h[4] then
+  legacy = '1'
+end
+return {h[1], h[2], l, legacy}
 ";
 
 /// KEYS: session. ARGV: key prefix, session id. Also drops the ID from its
@@ -187,9 +283,9 @@ return removed
 /// removal of this store, so a load that raced with one never caches what it
 /// fetched before it.
 #[derive(Default)]
-struct LocalCache {
-    entries: HashMap<SessionId, (SessionRecord, Instant)>,
-    generation: u64,
+pub(super) struct LocalCache {
+    pub(super) entries: HashMap<SessionId, (SessionRecord, Instant)>,
+    pub(super) generation: u64,
 }
 
 /// A [`SessionStore`] in Redis.
@@ -225,9 +321,12 @@ pub struct RedisStore {
     prefix: String,
     timeout: Duration,
     cache_ttl: Option<Duration>,
-    cache: Mutex<LocalCache>,
+    cache: Arc<Mutex<LocalCache>>,
+    /// Client-side caching with invalidation (`RedisSettings::tracking`).
+    tracking: Option<Tracking>,
     insert_script: redis::Script,
     cas_script: redis::Script,
+    lookup_script: redis::Script,
     remove_script: redis::Script,
     remove_customer_script: redis::Script,
 }
@@ -239,6 +338,10 @@ impl fmt::Debug for RedisStore {
             .field("key_prefix", &self.prefix)
             .field("timeout", &self.timeout)
             .field("local_cache", &self.cache_ttl)
+            .field(
+                "tracking",
+                &self.tracking.as_ref().map(|t| t.tracker.healthy()),
+            )
             .field("connected", &self.manager.initialized())
             .finish_non_exhaustive()
     }
@@ -258,6 +361,59 @@ fn map_err(e: &redis::RedisError) -> StoreError {
     }
 }
 
+/// Decodes a stored session: the JSON record `data`, its version field `v`
+/// (what `compare_and_swap` checks: it wins over the JSON's) and its last
+/// use `l` (slid by lookups without rewriting the JSON: the later one wins).
+/// Anything inconsistent is treated as missing, with a warning.
+fn decode(
+    id: &SessionId,
+    version: Option<String>,
+    data: Option<String>,
+    last: Option<String>,
+) -> Option<SessionRecord> {
+    let data = data?;
+    let mut record = match serde_json::from_str::<SessionRecord>(&data) {
+        Ok(record) if record.id == *id => record,
+        Ok(_) => {
+            tracing::warn!(
+                session = id.redacted(),
+                "stored session record has another id; treated as missing"
+            );
+            return None;
+        }
+        Err(e) => {
+            tracing::warn!(
+                session = id.redacted(),
+                error = %e,
+                "unreadable stored session record; treated as missing"
+            );
+            return None;
+        }
+    };
+    match version.as_deref().map(str::parse::<u64>) {
+        Some(Ok(v)) => record.version = v,
+        _ => {
+            tracing::warn!(
+                session = id.redacted(),
+                "stored session record has no valid version; treated as missing"
+            );
+            return None;
+        }
+    }
+    if let Some(Ok(l)) = last.as_deref().map(str::parse::<u64>) {
+        record.last_seen_ms = record.last_seen_ms.max(l);
+    }
+    Some(record)
+}
+
+/// How long after its last slide a cached idle session may be answered
+/// without sliding it again: a twentieth of the idle timeout, at most 5 s
+/// (the lookup script uses the same rule). The idle deadline can thus fall
+/// that much early, never late; only with a local cache.
+fn touch_slack(idle_ms: u64) -> u64 {
+    (idle_ms / 20).min(5_000)
+}
+
 impl RedisStore {
     /// A store for `settings`. Checks the settings (URL syntax, a non-zero
     /// timeout) but does not connect: this succeeds, without blocking, while
@@ -274,17 +430,39 @@ impl RedisStore {
                 redact_url(&settings.url)
             ))
         })?;
+        let cache = Arc::new(Mutex::new(LocalCache::default()));
+        let tracking = if settings.tracking {
+            let resp3 = super::tracking::resp3_client(&client).map_err(|e| {
+                crate::ConfigError::new(format!(
+                    "invalid redis url {}: {e}",
+                    redact_url(&settings.url)
+                ))
+            })?;
+            Some(Tracking {
+                tracker: super::tracking::Tracker::new(cache.clone(), &settings.key_prefix),
+                client: resp3,
+                started: AtomicBool::new(false),
+            })
+        } else {
+            None
+        };
+        let cache_ttl = match (settings.local_cache_ms, settings.tracking) {
+            (0, false) => None,
+            (0, true) => Some(DEFAULT_TRACKED_MAX_AGE),
+            (ms, _) => Some(Duration::from_millis(ms)),
+        };
         Ok(Self {
             client,
             redacted_url: redact_url(&settings.url),
             manager: OnceCell::new(),
             prefix: settings.key_prefix,
             timeout: Duration::from_millis(settings.timeout_ms),
-            cache_ttl: (settings.local_cache_ms > 0)
-                .then(|| Duration::from_millis(settings.local_cache_ms)),
-            cache: Mutex::new(LocalCache::default()),
-            insert_script: redis::Script::new(&format!("{EXTEND_INDEX}{INSERT_BODY}")),
-            cas_script: redis::Script::new(&format!("{EXTEND_INDEX}{CAS_BODY}")),
+            cache_ttl,
+            cache,
+            tracking,
+            insert_script: redis::Script::new(&format!("{EXTEND_INDEX}{DEADLINE}{INSERT_BODY}")),
+            cas_script: redis::Script::new(&format!("{EXTEND_INDEX}{DEADLINE}{CAS_BODY}")),
+            lookup_script: redis::Script::new(&format!("{EXTEND_INDEX}{DEADLINE}{LOOKUP_BODY}")),
             remove_script: redis::Script::new(REMOVE_SCRIPT),
             remove_customer_script: redis::Script::new(REMOVE_CUSTOMER_SCRIPT),
         })
@@ -337,6 +515,28 @@ impl RedisStore {
             })?
     }
 
+    /// Starts the tracking task on first use (it needs a runtime, which
+    /// `new` may not have).
+    fn start_tracking(&self) {
+        if let Some(t) = &self.tracking
+            && !t.started.load(Ordering::Relaxed)
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+            && !t.started.swap(true, Ordering::AcqRel)
+        {
+            handle.spawn(super::tracking::run(
+                Arc::downgrade(&t.tracker),
+                t.client.clone(),
+                self.timeout,
+            ));
+        }
+    }
+
+    /// Whether the local cache may be used now: always for the plain TTL
+    /// cache; with tracking, only while invalidations are being received.
+    fn cache_usable(&self) -> bool {
+        self.tracking.as_ref().is_none_or(|t| t.tracker.healthy())
+    }
+
     fn lock_cache(&self) -> Option<std::sync::MutexGuard<'_, LocalCache>> {
         // A poisoned cache is only a cache: recover its contents.
         self.cache_ttl?;
@@ -363,6 +563,10 @@ impl RedisStore {
 
     fn cached(&self, id: &SessionId) -> Option<SessionRecord> {
         let ttl = self.cache_ttl?;
+        self.start_tracking();
+        if !self.cache_usable() {
+            return None;
+        }
         let cache = self.lock_cache()?;
         let (record, fetched_at) = cache.entries.get(id)?;
         (fetched_at.elapsed() < ttl).then(|| record.clone())
@@ -376,6 +580,9 @@ impl RedisStore {
         let (Some(generation), Some(ttl)) = (generation, self.cache_ttl) else {
             return;
         };
+        if !self.cache_usable() {
+            return;
+        }
         let Some(mut cache) = self.lock_cache() else {
             return;
         };
@@ -415,10 +622,11 @@ impl SessionStore for RedisStore {
         }
         call.arg(record.version.to_string())
             .arg(data)
-            .arg(redis_deadline(record))
+            .arg(MAX_DEADLINE_MS)
             .arg(record.account.as_str())
             .arg(record.customer.as_deref().unwrap_or_default())
             .arg(record.id.as_str());
+        timing_args(&mut call, record);
         let inserted: Result<i64, _> = self
             .run(|mut conn| async move { call.invoke_async(&mut conn).await })
             .await;
@@ -436,47 +644,70 @@ impl SessionStore for RedisStore {
         }
         let generation = self.cache_generation();
         let key = self.session_key(id.as_str());
-        let (version, data): (Option<String>, Option<String>) = self
+        let (version, data, last): (Option<String>, Option<String>, Option<String>) = self
             .run(|mut conn| async move {
                 redis::cmd("HMGET")
                     .arg(key)
                     .arg("v")
                     .arg("d")
+                    .arg("l")
                     .query_async(&mut conn)
                     .await
             })
             .await?;
-        let Some(data) = data else {
+        let record = decode(id, version, data, last);
+        if let Some(record) = &record {
+            self.remember(generation, record);
+        }
+        Ok(record)
+    }
+
+    async fn lookup(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        if let Some(record) = self.cached(id) {
+            let now = super::now_ms();
+            match record.idle_ttl_ms {
+                _ if record.is_expired_at(now) => return Ok(None),
+                None => return Ok(Some(record)),
+                // Touched recently enough: the slide can wait (see
+                // `touch_slack`), so the cached record answers.
+                Some(idle) if now.saturating_sub(record.last_seen_ms) < touch_slack(idle) => {
+                    return Ok(Some(record));
+                }
+                Some(_) => {}
+            }
+        }
+        let generation = self.cache_generation();
+        let script = &self.lookup_script;
+        let mut call = script.key(self.session_key(id.as_str()));
+        // With a local cache a slide within the slack is skipped, so a slide
+        // (a write, announced to every tracking instance) happens at most
+        // once per slack per session, not once per request.
+        let slack = if self.cache_ttl.is_some() { "1" } else { "0" };
+        call.arg(self.prefix.as_str())
+            .arg(MAX_DEADLINE_MS)
+            .arg(slack);
+        type Answer = Option<(Option<String>, Option<String>, Option<String>, String)>;
+        let answer: Answer = self
+            .run(|mut conn| async move { call.invoke_async(&mut conn).await })
+            .await?;
+        let Some((version, data, last, legacy)) = answer else {
             return Ok(None);
         };
-        let mut record = match serde_json::from_str::<SessionRecord>(&data) {
-            Ok(record) if record.id == *id => record,
-            Ok(_) => {
-                tracing::warn!(
-                    session = id.redacted(),
-                    "stored session record has another id; treated as missing"
-                );
-                return Ok(None);
-            }
-            Err(e) => {
-                tracing::warn!(
-                    session = id.redacted(),
-                    error = %e,
-                    "unreadable stored session record; treated as missing"
-                );
-                return Ok(None);
-            }
+        let Some(record) = decode(id, version, data, last) else {
+            return Ok(None);
         };
-        // The `v` field is what compare_and_swap checks: it wins.
-        match version.as_deref().map(str::parse::<u64>) {
-            Some(Ok(v)) => record.version = v,
-            _ => {
-                tracing::warn!(
-                    session = id.redacted(),
-                    "stored session record has no valid version; treated as missing"
-                );
-                return Ok(None);
-            }
+        if record.is_expired_at(super::now_ms()) {
+            return Ok(None);
+        }
+        if legacy == "1" && record.idle_ttl_ms.is_some() {
+            // Written before the timing fields existed: slide it the old
+            // way, which also writes them.
+            return match self.touch(id).await {
+                Ok(r) => Ok(Some(r)),
+                Err(StoreError::NotFound) => Ok(None),
+                Err(StoreError::Conflict) => Ok(Some(record)),
+                Err(e) => Err(e),
+            };
         }
         self.remember(generation, &record);
         Ok(Some(record))
@@ -503,10 +734,11 @@ impl SessionStore for RedisStore {
         call.arg(expected_version.to_string())
             .arg(record.version.to_string())
             .arg(data)
-            .arg(redis_deadline(record))
+            .arg(MAX_DEADLINE_MS)
             .arg(record.account.as_str())
             .arg(record.customer.as_deref().unwrap_or_default())
             .arg(record.id.as_str());
+        timing_args(&mut call, record);
         let swapped: Result<i64, _> = self
             .run(|mut conn| async move { call.invoke_async(&mut conn).await })
             .await;
