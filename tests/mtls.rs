@@ -371,3 +371,60 @@ async fn testing_helpers_bind_tokens() {
     let err = auth.authenticate(&req(&pki.client2.der)).await.unwrap_err();
     assert_eq!(err.kind(), AuthErrorKind::InvalidToken);
 }
+
+/// The same binding through the actix middleware (proxy-header mode; the
+/// TLS-peer mode reads actix's connection data, which `TestRequest` cannot
+/// set).
+#[cfg(feature = "actix")]
+#[actix_web::test]
+async fn a_configured_proxy_header_binds_tokens_on_actix() {
+    use actix_web::{App, HttpResponse, test as atest, web};
+    let pki = pki("actix");
+    let bound = bound_to(&pki.client1.der);
+    let app = atest::init_service(
+        App::new()
+            .wrap(tollgate::actix::AuthMiddleware::required(header_auth(
+                CertificateHeaderFormat::Pem,
+            )))
+            .route(
+                "/whoami",
+                web::get().to(|tollgate::Auth(ctx): tollgate::Auth| async move {
+                    HttpResponse::Ok().json(json!({ "binding": format!("{:?}", ctx.binding()) }))
+                }),
+            ),
+    )
+    .await;
+    let call = |token: String, cert: Option<String>| {
+        let mut req = atest::TestRequest::get()
+            .uri("/whoami")
+            .insert_header(("authorization", format!("Bearer {token}")));
+        if let Some(c) = cert {
+            req = req.insert_header(("x-forwarded-client-cert", c));
+        }
+        req.to_request()
+    };
+    let res = atest::call_service(&app, call(bound.clone(), Some(escaped(&pki.client1.pem)))).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = atest::read_body_json(res).await;
+    assert!(
+        body["binding"].as_str().unwrap().contains("Certificate"),
+        "{body}"
+    );
+    for cert in [
+        Some(escaped(&pki.client2.pem)),
+        None,
+        Some("%ZZ".to_owned()),
+    ] {
+        let res = atest::call_service(&app, call(bound.clone(), cert)).await;
+        assert_eq!(res.status(), 401);
+        let www = res
+            .headers()
+            .get("www-authenticate")
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(www.contains("invalid_token"), "{www}");
+    }
+    let res = atest::call_service(&app, call(unbound(), None)).await;
+    assert_eq!(res.status(), 200);
+}
