@@ -428,3 +428,88 @@ async fn a_configured_proxy_header_binds_tokens_on_actix() {
     let res = atest::call_service(&app, call(unbound(), None)).await;
     assert_eq!(res.status(), 200);
 }
+
+/// The TLS peer certificate on actix-web: a real rustls server (actix's own
+/// `bind_rustls_0_23`) that hands the peer certificate to tollgate as
+/// connection data in `on_connect`.
+#[cfg(feature = "actix")]
+#[actix_web::test]
+async fn tls_client_certificates_bind_tokens_on_actix() {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::sync::Arc;
+    let pki = pki("actix-tls");
+    let read = |f: &str| std::fs::read(pki.dir.join(f)).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(pki.ca_pem.as_bytes()).unwrap())
+        .unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+        .allow_unauthenticated()
+        .build()
+        .unwrap();
+    let config = rustls::ServerConfig::builder()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![CertificateDer::from_pem_slice(&read("server.pem")).unwrap()],
+            PrivateKeyDer::from_pem_slice(&read("server.key")).unwrap(),
+        )
+        .unwrap();
+    common::install_backend();
+    let auth = Authenticator::builder()
+        .issuer(
+            IssuerConfig::new(ISSUER)
+                .audience(AUDIENCE)
+                .hmac_secret(HMAC_SECRET),
+        )
+        .build()
+        .unwrap();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(tollgate::actix::AuthMiddleware::required(auth.clone()))
+            .route(
+                "/whoami",
+                web::get().to(|tollgate::Auth(ctx): tollgate::Auth| async move {
+                    HttpResponse::Ok().json(json!({ "binding": format!("{:?}", ctx.binding()) }))
+                }),
+            )
+    })
+    .on_connect(|conn, data| {
+        use actix_tls::accept::rustls_0_23::TlsStream;
+        if let Some(tls) = conn.downcast_ref::<TlsStream<actix_web::rt::net::TcpStream>>()
+            && let Some(cert) = tls.get_ref().1.peer_certificates().and_then(|c| c.first())
+        {
+            data.insert(ClientCertificate::from_der(cert.as_ref().to_vec()));
+        }
+    })
+    .workers(1)
+    .bind_rustls_0_23(("127.0.0.1", 0), config)
+    .unwrap();
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let base = format!("https://localhost:{}", addr.port());
+    let bound = bound_to(&pki.client1.der);
+    let with1 = client(&pki, Some(&pki.client1));
+    let with2 = client(&pki, Some(&pki.client2));
+    let without = client(&pki, None);
+    let (status, _, body) = whoami(&with1, &base, &bound, &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["binding"].as_str().unwrap().contains("Certificate"),
+        "{body}"
+    );
+    assert_eq!(
+        whoami(&with2, &base, &bound, &[]).await.1.as_deref(),
+        INVALID
+    );
+    assert_eq!(
+        whoami(&without, &base, &bound, &[]).await.1.as_deref(),
+        INVALID
+    );
+    assert_eq!(whoami(&without, &base, &unbound(), &[]).await.0, 200);
+    assert_eq!(whoami(&with2, &base, &unbound(), &[]).await.0, 200);
+    handle.stop(true).await;
+}
