@@ -279,3 +279,115 @@ fn bad_usage_and_bad_configuration_exit_2() {
     let r = run(explain(&token, &["--require", "not a scope"]), &token);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
 }
+
+/// `keygen`, `jwks` and `mint` as processes, for each algorithm: the minted
+/// token verifies against the printed JWKS (and not against another key's),
+/// the key file is private, an existing file is never overwritten, and the
+/// JWKS holds no private member.
+#[tokio::test]
+async fn keygen_jwks_and_mint_make_tokens_the_layer_accepts() {
+    let dir = std::env::temp_dir().join(format!("tollgate-cli-keys-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ok = |out: Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for alg in ["EdDSA", "ES256", "RS256"] {
+        let key = dir.join(format!("{alg}.pem"));
+        let other = dir.join(format!("{alg}-other.pem"));
+        for k in [&key, &other] {
+            ok(tollgate()
+                .args(["keygen", "--alg", alg, "--out"])
+                .arg(k)
+                .output()
+                .unwrap());
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{alg}: key file readable by others");
+        }
+        // Never overwritten.
+        let again = tollgate()
+            .args(["keygen", "--alg", alg, "--out"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert_eq!(again.status.code(), Some(2));
+
+        let jwks: Value =
+            serde_json::from_str(&ok(tollgate().arg("jwks").arg(&key).output().unwrap())).unwrap();
+        let jwk = &jwks["keys"][0];
+        assert_eq!(jwk["alg"], alg, "{jwks}");
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(
+                jwk.get(private).is_none(),
+                "{alg}: private member {private}"
+            );
+        }
+        let token = ok(tollgate()
+            .args(["mint", "--key"])
+            .arg(&key)
+            .args(["--claims", &claims().to_string()])
+            .output()
+            .unwrap());
+        let other_token = ok(tollgate()
+            .args(["mint", "--key"])
+            .arg(&other)
+            .args([
+                "--claims",
+                &json!({"iss": ISSUER, "aud": AUDIENCE, "scope": "orders:read"}).to_string(),
+            ])
+            .output()
+            .unwrap());
+
+        tollgate::install_crypto_backend(tollgate::CryptoBackend::AwsLcRs).unwrap();
+        let auth = tollgate::Authenticator::builder()
+            .issuer(
+                tollgate::IssuerConfig::new(ISSUER)
+                    .audience(AUDIENCE)
+                    .jwks(jwks.clone()),
+            )
+            .build()
+            .unwrap();
+        let verify = |t: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert(
+                "authorization",
+                format!("Bearer {}", t.trim()).parse().unwrap(),
+            );
+            let auth = auth.clone();
+            async move { auth.authenticate(&h).await }
+        };
+        let ctx = verify(&token).await.unwrap().unwrap();
+        assert_eq!(ctx.client_id(), Some("app-1"), "{alg}");
+        assert!(
+            verify(&other_token).await.is_err(),
+            "{alg}: another key's token"
+        );
+    }
+    // Bad input: exit code 2 and a message, never a panic.
+    for args in [
+        vec!["keygen", "--alg", "HS256"],
+        vec!["jwks", "/nonexistent.pem"],
+        vec!["mint", "--key", "/nonexistent.pem", "--claims", "{}"],
+    ] {
+        let out = tollgate().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    let key = dir.join("EdDSA.pem");
+    let out = tollgate()
+        .args(["mint", "--key"])
+        .arg(&key)
+        .args(["--claims", "[1,2]"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
