@@ -125,8 +125,35 @@ impl TokenEndpointSettings {
     }
 }
 
-/// The endpoint's state, shared by its routes.
-pub(crate) struct TokenEndpoint {
+/// The issuer's OAuth endpoints as framework-free handlers: each takes the
+/// request's headers, its body (already read, at most
+/// [`max_body_bytes`](TokenEndpointSettings::max_body_bytes)) and the
+/// caller's throttle address ([`address_key`](super::address_key) of the
+/// client IP), and answers an `http::Response<Bytes>`. The axum
+/// [`router`](super::router) and the actix-web services (`issuer::actix`)
+/// are thin adapters over these; an app on another framework calls them
+/// the same way.
+///
+/// ```
+/// # async fn demo() -> Result<(), tollgate::ConfigError> {
+/// use std::sync::Arc;
+/// use tollgate::issuer::{InMemoryClients, KeyRing, Minter, SigningAlgorithm, SigningKey,
+///     TokenEndpoint, TokenEndpointSettings, address_key};
+///
+/// let ring = KeyRing::new(SigningKey::generate(SigningAlgorithm::Ed25519)?);
+/// let minter = Minter::new("https://auth.example", "orders-api", ring);
+/// let clients = Arc::new(InMemoryClients::default());
+/// let ep = TokenEndpoint::new(minter, clients, TokenEndpointSettings::default());
+/// let jwks = ep.jwks();
+/// assert_eq!(jwks.status(), 200);
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("content-type", "application/x-www-form-urlencoded".parse().unwrap());
+/// let addr = address_key("192.0.2.1".parse().unwrap());
+/// let res = ep.token(&headers, b"grant_type=client_credentials", &addr).await;
+/// assert_eq!(res.status(), 401); // no client credentials
+/// # Ok(()) }
+/// ```
+pub struct TokenEndpoint {
     pub(crate) minter: Minter,
     pub(crate) clients: Arc<dyn ClientRegistry>,
     pub(crate) settings: TokenEndpointSettings,
@@ -149,7 +176,8 @@ enum PublicClients {
 }
 
 impl TokenEndpoint {
-    pub(crate) fn new(
+    /// The endpoints of `minter`'s issuer for the clients of `clients`.
+    pub fn new(
         minter: Minter,
         clients: Arc<dyn ClientRegistry>,
         settings: TokenEndpointSettings,
@@ -162,8 +190,13 @@ impl TokenEndpoint {
         }
     }
 
+    /// The settings it was built with.
+    pub fn settings(&self) -> &TokenEndpointSettings {
+        &self.settings
+    }
+
     /// `GET /.well-known/jwks.json`.
-    pub(crate) fn jwks(&self) -> Response<Bytes> {
+    pub fn jwks(&self) -> Response<Bytes> {
         let body = serde_json::to_vec(&self.minter.ring().jwks()).unwrap_or_default();
         let mut res = Response::new(Bytes::from(body));
         let h = res.headers_mut();
@@ -179,7 +212,7 @@ impl TokenEndpoint {
     }
 
     /// `GET /.well-known/openid-configuration` (RFC 8414 / OIDC discovery).
-    pub(crate) fn discovery(&self) -> Response<Bytes> {
+    pub fn discovery(&self) -> Response<Bytes> {
         let issuer = self.minter.issuer();
         let base = issuer.trim_end_matches('/');
         let mut doc = serde_json::json!({
@@ -258,7 +291,7 @@ impl TokenEndpoint {
     }
 
     /// `POST /oauth/token`.
-    pub(crate) async fn token(
+    pub async fn token(
         &self,
         headers: &HeaderMap,
         body: &[u8],
@@ -275,8 +308,50 @@ impl TokenEndpoint {
         }
     }
 
-    /// `POST /oauth/revoke` (RFC 7009).
-    pub(crate) async fn revoke(
+    /// `GET /oauth/authorize` (the query string without `?`): the login
+    /// page, or an error page or redirect; 404 without a code flow.
+    pub fn authorize(&self, query: Option<&str>) -> Response<Bytes> {
+        match &self.settings.code_flow {
+            Some(flow) => flow.authorize(self, query),
+            None => not_found(),
+        }
+    }
+
+    /// `POST /oauth/authorize/login` (the login form, at most the code
+    /// flow's `max_request_bytes`); 404 without a code flow.
+    pub async fn authorize_login(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        addr: &[u8; 16],
+    ) -> Response<Bytes> {
+        match &self.settings.code_flow {
+            Some(flow) => flow.login(self, headers, body, addr).await,
+            None => not_found(),
+        }
+    }
+
+    /// `POST /oauth/authorize/consent`; 404 without a code flow.
+    pub async fn authorize_consent(&self, headers: &HeaderMap, body: &[u8]) -> Response<Bytes> {
+        match &self.settings.code_flow {
+            Some(flow) => flow.consent(self, headers, body).await,
+            None => not_found(),
+        }
+    }
+
+    /// The most a code-flow form may hold (the adapters' body limit for
+    /// the login and consent posts).
+    pub fn max_form_bytes(&self) -> usize {
+        self.settings
+            .code_flow
+            .as_ref()
+            .map_or(self.settings.max_body_bytes, |f| {
+                f.settings.max_request_bytes
+            })
+    }
+
+    /// `POST /oauth/revoke` (RFC 7009); 404 without a code flow.
+    pub async fn revoke(
         &self,
         headers: &HeaderMap,
         body: &[u8],
@@ -412,6 +487,12 @@ impl TokenEndpoint {
 }
 
 /// `application/x-www-form-urlencoded` parameters, refusing repeats (RFC 6749 §3.2).
+fn not_found() -> Response<Bytes> {
+    let mut res = Response::new(Bytes::new());
+    *res.status_mut() = StatusCode::NOT_FOUND;
+    res
+}
+
 pub(crate) fn form_params(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
     let mut out = HashMap::new();
     for (k, v) in form_urlencoded::parse(body) {

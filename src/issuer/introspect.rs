@@ -37,8 +37,9 @@ fn inactive() -> Response<Bytes> {
 }
 
 impl TokenEndpoint {
-    /// `POST /oauth/introspect`.
-    pub(crate) async fn introspect(
+    /// `POST /oauth/introspect` (RFC 7662); 404 unless
+    /// [`with_introspection`](super::TokenEndpointSettings::with_introspection).
+    pub async fn introspect(
         &self,
         headers: &HeaderMap,
         body: &[u8],

@@ -50,6 +50,8 @@ mod password;
 mod pkce;
 #[cfg(feature = "redis")]
 mod redis_state;
+#[cfg(feature = "axum")]
+#[cfg(feature = "axum")]
 mod routes;
 mod sessions;
 mod throttle;
@@ -59,7 +61,7 @@ pub use clients::{Client, ClientRegistry, DEFAULT_MAX_LIFETIME, InMemoryClients,
 pub use customer::{
     CustomerDirectory, CustomerTokenEndpoint, CustomerTokenSettings, DirectoryError,
 };
-pub use endpoint::TokenEndpointSettings;
+pub use endpoint::{TokenEndpoint, TokenEndpointSettings};
 pub use grants::{
     CODE_LEN, CodeGrant, CodeStore, DEFAULT_TOMBSTONE_TTL, FAMILY_ID_LEN, Family, FamilyId,
     GrantStoreError, MAX_SPENT, MemoryCodes, MemoryRefreshTokens, REFRESH_TOKEN_LEN, Redeemed,
@@ -77,13 +79,17 @@ pub use mint::{
 pub use password::{Busy, PasswordHasher};
 #[cfg(feature = "redis")]
 pub use redis_state::{RedisClientStatus, RedisThrottle};
+#[cfg(feature = "axum")]
+#[cfg(feature = "axum")]
 pub use routes::{
     bind_session, create_session, current_session, customer_login, customer_logout,
     customer_sessions_router, customer_token_routes, customer_tokens_router, revoke_session,
     router,
 };
 pub use sessions::{CustomerSessionSettings, CustomerSessions};
-pub use throttle::{ClientAddr, MemoryThrottle, Throttle, ThrottleRule, address_key, throttle_key};
+pub use throttle::{
+    ClientAddr, MemoryThrottle, Throttle, ThrottleRule, address_key, request_address, throttle_key,
+};
 
 impl crate::authenticator::ClientStatus for InMemoryClients {
     fn is_active(&self, client_id: &str) -> bool {

@@ -218,34 +218,19 @@ async fn introspect(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Respo
 }
 
 async fn authorize(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Response {
-    match &ep.settings.code_flow {
-        Some(flow) => into_axum(flow.authorize(&ep, req.uri().query())),
-        None => not_found(),
-    }
+    into_axum(ep.authorize(req.uri().query()))
 }
 
 async fn login_form(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Response {
-    let Some(flow) = &ep.settings.code_flow else {
-        return not_found();
-    };
-    match form(req, flow.settings.max_request_bytes).await {
-        Ok(f) => into_axum(flow.login(&ep, &f.headers, &f.body, &f.addr).await),
+    match form(req, ep.max_form_bytes()).await {
+        Ok(f) => into_axum(ep.authorize_login(&f.headers, &f.body, &f.addr).await),
         Err(res) => res,
     }
 }
 
 async fn consent_form(State(ep): State<Arc<TokenEndpoint>>, req: Request) -> Response {
-    let Some(flow) = &ep.settings.code_flow else {
-        return not_found();
-    };
-    match form(req, flow.settings.max_request_bytes).await {
-        Ok(f) => into_axum(flow.consent(&ep, &f.headers, &f.body).await),
+    match form(req, ep.max_form_bytes()).await {
+        Ok(f) => into_axum(ep.authorize_consent(&f.headers, &f.body).await),
         Err(res) => res,
     }
-}
-
-fn not_found() -> Response {
-    let mut res = Response::new(Body::empty());
-    *res.status_mut() = StatusCode::NOT_FOUND;
-    res
 }

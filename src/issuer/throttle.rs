@@ -83,12 +83,15 @@ pub fn address_key(ip: IpAddr) -> [u8; 16] {
     }
 }
 
-/// The request's client address: [`ClientAddr`] if the app set one, else
-/// axum's `ConnectInfo`, else unknown (all such requests share one budget).
-pub(crate) fn request_address(ext: &http::Extensions) -> [u8; 16] {
+/// The throttle address of an `http` request, from its extensions: the
+/// [`ClientAddr`] the app set, else axum's `ConnectInfo` (feature `axum`),
+/// else unknown (all such requests share one budget). For the `addr`
+/// argument of the framework-free handlers ([`TokenEndpoint`](super::TokenEndpoint), …).
+pub fn request_address(ext: &http::Extensions) -> [u8; 16] {
     if let Some(ClientAddr(ip)) = ext.get::<ClientAddr>() {
         return address_key(*ip);
     }
+    #[cfg(feature = "axum")]
     if let Some(axum::extract::ConnectInfo(addr)) =
         ext.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
     {
