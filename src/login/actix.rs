@@ -22,9 +22,9 @@ pub fn configure(flow: LoginFlow) -> impl FnOnce(&mut web::ServiceConfig) {
         .unwrap_or_else(|_| "/callback".to_owned());
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(flow))
-            .route(super::axum::LOGIN_PATH, web::get().to(login))
+            .route(super::LOGIN_PATH, web::get().to(login))
             .route(&callback, web::get().to(callback_handler))
-            .route(super::axum::LOGOUT_PATH, web::post().to(logout));
+            .route(super::LOGOUT_PATH, web::post().to(logout));
     }
 }
 

@@ -20,10 +20,7 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use http::request::Parts;
 
-/// Path of the login route.
-pub const LOGIN_PATH: &str = "/login";
-/// Path of the logout route.
-pub const LOGOUT_PATH: &str = "/logout";
+pub use super::{LOGIN_PATH, LOGOUT_PATH};
 
 /// `GET /login`, `GET <redirect URI path>`, `POST /logout`.
 pub fn router(flow: LoginFlow) -> Router {

@@ -54,10 +54,16 @@ mod response;
 mod vault;
 mod verify;
 
+#[cfg(feature = "axum")]
 pub mod axum;
 
 #[cfg(feature = "actix")]
 pub mod actix;
+
+/// Path of the login route (both adapters).
+pub const LOGIN_PATH: &str = "/login";
+/// Path of the logout route (both adapters).
+pub const LOGOUT_PATH: &str = "/logout";
 
 pub use config::{DEFAULT_PENDING_COOKIE, DEFAULT_SESSION_COOKIE, LoginConfig};
 pub use error::LoginError;
