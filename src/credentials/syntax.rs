@@ -1,0 +1,125 @@
+//! The token syntax of RFC 6750 and RFC 9110, checked before anything else
+//! looks at a token: `tchar`, `b64token`, optional whitespace, the
+//! `Authorization` value, and the size cap.
+
+use super::CredentialsError;
+
+/// `tchar` from RFC 9110 §5.6.2.
+pub(crate) fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        )
+}
+
+/// Whether `b` may appear in the body of an RFC 6750 `b64token`. Written
+/// without branches so the check over a whole token vectorizes: it runs over
+/// every byte of every token.
+#[inline(always)]
+pub(crate) fn is_b64token_byte(b: u8) -> bool {
+    let folded = b | 0x20; // ASCII letters to lower case
+    (folded.wrapping_sub(b'a') < 26)
+        | (b.wrapping_sub(b'0') < 10)
+        | (b == b'-')
+        | (b == b'.')
+        | (b == b'_')
+        | (b == b'~')
+        | (b == b'+')
+        | (b == b'/')
+}
+
+pub(crate) fn is_b64token(s: &[u8]) -> bool {
+    let body_len = s.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
+    let (body, _padding) = s.split_at(body_len);
+    !body.is_empty() && body.iter().fold(true, |ok, &b| ok & is_b64token_byte(b))
+}
+
+pub(crate) fn trim_ows(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |i| i + 1);
+    s.get(start..end).unwrap_or_default()
+}
+
+/// Checks a candidate token's size and syntax and borrows it as text.
+pub(crate) fn checked_token(raw: &[u8], max: usize) -> Result<&str, CredentialsError> {
+    if raw.is_empty() {
+        return Err(CredentialsError::EmptyToken);
+    }
+    if raw.len() > max {
+        return Err(CredentialsError::TooLarge);
+    }
+    if !is_b64token(raw) {
+        return Err(CredentialsError::Malformed);
+    }
+    // b64token bytes are ASCII, so this cannot fail; map it anyway.
+    std::str::from_utf8(raw).map_err(|_| CredentialsError::Malformed)
+}
+
+/// Parses one `Authorization` header value.
+///
+/// Returns `Ok(None)` for a well-formed header with another scheme.
+pub fn parse_authorization(
+    value: &[u8],
+    max_token_bytes: usize,
+) -> Result<Option<&str>, CredentialsError> {
+    // One pass over the scheme, one over the token: the token check
+    // (`b64token`) also refuses every byte that is not visible ASCII, so
+    // the whole value is covered without scanning it twice.
+    let value = trim_ows(value);
+    let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
+        Some(at) => (
+            value.get(..at).unwrap_or_default(),
+            value.get(at + 1..).unwrap_or_default(),
+        ),
+        None => (value, &[][..]),
+    };
+    if scheme.is_empty() || !scheme.iter().all(|&b| is_tchar(b)) {
+        return Err(CredentialsError::Malformed);
+    }
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        // Another scheme: its credentials are not ours to parse, but they
+        // must still be a well-formed field value.
+        if !rest
+            .iter()
+            .all(|&b| (0x20..0x7f).contains(&b) || b == b'\t')
+        {
+            return Err(CredentialsError::Malformed);
+        }
+        return Err(CredentialsError::UnsupportedScheme);
+    }
+    checked_token(trim_ows(rest), max_token_bytes).map(Some)
+}
+
+/// The token of an `Authorization: DPoP <token>` value (RFC 9449 §7.1: the
+/// scheme matched case-insensitively, the token a `token68`), `Ok(None)`
+/// for another scheme.
+pub(crate) fn dpop_token(value: &[u8], max: usize) -> Result<Option<&str>, CredentialsError> {
+    let value = trim_ows(value);
+    let is_dpop = value
+        .get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"dpop "));
+    if !is_dpop {
+        return Ok(None);
+    }
+    checked_token(trim_ows(value.get(5..).unwrap_or_default()), max).map(Some)
+}
