@@ -338,6 +338,7 @@ fn scopes_step(verdict: &Result<AuthContext, AuthError>, require: &[String]) -> 
 
 #[cfg(test)]
 mod tests {
+    use super::format::rfc3339;
     use super::*;
 
     #[test]
