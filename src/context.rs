@@ -96,6 +96,7 @@ pub struct AuthContext(Arc<Inner>);
 /// A weak handle on one context allocation: while it lives, no other
 /// context can have the same address, so [`is`](Self::is) is an identity
 /// check (used to memoize results computed from cached contexts).
+#[derive(Clone)]
 pub(crate) struct WeakContext(std::sync::Weak<Inner>);
 
 impl WeakContext {

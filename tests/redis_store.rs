@@ -115,6 +115,11 @@ async fn cleanup(prefix: &str) {
     }
 }
 
+/// Milliseconds until `key` expires (Redis `PTTL`).
+async fn ttl_ms(conn: &mut redis::aio::MultiplexedConnection, key: impl redis::ToRedisArgs) -> i64 {
+    redis::cmd("PTTL").arg(key).query_async(conn).await.unwrap()
+}
+
 fn session_key(prefix: &str, id: &SessionId) -> String {
     format!("{prefix}sess:{}", id.as_str())
 }
@@ -259,11 +264,7 @@ async fn create_get_round_trip() {
 
     // Stored with the record's deadline as Redis expiry.
     let mut conn = raw_conn().await;
-    let pttl: i64 = redis::cmd("PTTL")
-        .arg(session_key(&prefix, &created.id))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let pttl: i64 = ttl_ms(&mut conn, session_key(&prefix, &created.id)).await;
     assert!(pttl > 100_000 && pttl <= 120_000, "{pttl}");
 
     let unknown = SessionId::generate().unwrap();
@@ -286,11 +287,7 @@ async fn create_get_round_trip() {
         .await
         .unwrap();
     assert!(store.get(&forever.id).await.unwrap().is_some());
-    let pttl: i64 = redis::cmd("PTTL")
-        .arg(session_key(&prefix, &forever.id))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let pttl: i64 = ttl_ms(&mut conn, session_key(&prefix, &forever.id)).await;
     assert!(pttl > 0, "{pttl}");
     assert_eq!(
         store.revoke_customer("acct", "cust-forever").await.unwrap(),
@@ -409,11 +406,7 @@ async fn idle_expiry_slides_and_is_enforced_by_record_check_and_by_redis() {
     let touched = store.touch(&by_redis.id).await.unwrap();
     assert!(touched.deadline_ms() > by_redis.deadline_ms());
     store.touch(&by_record.id).await.unwrap();
-    let pttl: i64 = redis::cmd("PTTL")
-        .arg(session_key(&prefix, &by_redis.id))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let pttl: i64 = ttl_ms(&mut conn, session_key(&prefix, &by_redis.id)).await;
     assert!(pttl > 1_000 && pttl <= 1_500, "{pttl}");
 
     // Past the first idle deadline, alive thanks to the touch.
@@ -606,16 +599,8 @@ async fn revoke_and_revoke_customer() {
     // The index set lives at least as long as the customer's sessions.
     let s = store.create(for_customer("a", "e")).await.unwrap();
     let mut conn = raw_conn().await;
-    let index_ttl: i64 = redis::cmd("PTTL")
-        .arg(format!("{prefix}cust:a:e"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    let sess_ttl: i64 = redis::cmd("PTTL")
-        .arg(session_key(&prefix, &s.id))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let index_ttl: i64 = ttl_ms(&mut conn, format!("{prefix}cust:a:e")).await;
+    let sess_ttl: i64 = ttl_ms(&mut conn, session_key(&prefix, &s.id)).await;
     assert!(
         index_ttl >= sess_ttl - 50 && sess_ttl > 0,
         "{index_ttl} {sess_ttl}"
@@ -937,11 +922,7 @@ async fn a_request_lookup_is_one_round_trip_idle_timeout_included() {
     // The slide is real: Redis keeps the key for the idle timeout from now,
     // and the record read back has the new last use.
     let mut conn = raw_conn().await;
-    let pttl: i64 = redis::cmd("PTTL")
-        .arg(session_key(&prefix, &idle.id))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let pttl: i64 = ttl_ms(&mut conn, session_key(&prefix, &idle.id)).await;
     assert!(pttl > 2_500 && pttl <= 3_000, "{pttl}");
     let stored = store.get(&idle.id).await.unwrap().unwrap();
     assert_eq!(stored.last_seen_ms, looked.last_seen_ms);
@@ -953,11 +934,7 @@ async fn a_request_lookup_is_one_round_trip_idle_timeout_included() {
         .await
         .unwrap();
     store.lookup(&short.id).await.unwrap().unwrap();
-    let pttl: i64 = redis::cmd("PTTL")
-        .arg(session_key(&prefix, &short.id))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let pttl: i64 = ttl_ms(&mut conn, session_key(&prefix, &short.id)).await;
     assert!(pttl > 0 && pttl <= 1_000, "{pttl}");
     cleanup(&prefix).await;
 }

@@ -519,10 +519,9 @@ pub async fn limit_login_start(throttle: &dyn Throttle, peer: IpAddr) -> Option<
     let total = throttle_key(&[b"login-start-total"]);
     // Spent in one step each, so concurrent requests cannot all pass
     // before any is counted.
-    let after = match throttle.spend(&per_addr, LOGINS_PER_ADDRESS).await {
-        Some(after) => after,
-        None => throttle.spend(&total, LOGINS_TOTAL).await?,
-    };
+    let after = throttle
+        .spend_all(&[(&per_addr, LOGINS_PER_ADDRESS), (&total, LOGINS_TOTAL)])
+        .await?;
     let mut res = reply(
         StatusCode::TOO_MANY_REQUESTS,
         "text/plain; charset=utf-8",

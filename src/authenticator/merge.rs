@@ -16,8 +16,8 @@ pub(crate) struct MergeCache(quick_cache::sync::Cache<(usize, usize), MergedPair
 
 #[derive(Clone)]
 pub(crate) struct MergedPair {
-    access: std::sync::Arc<WeakContext>,
-    customer: std::sync::Arc<WeakContext>,
+    access: WeakContext,
+    customer: WeakContext,
     merged: AuthContext,
 }
 
@@ -66,8 +66,8 @@ impl Authenticator {
             memo.0.insert(
                 key,
                 MergedPair {
-                    access: std::sync::Arc::new(a.downgrade()),
-                    customer: std::sync::Arc::new(c.downgrade()),
+                    access: a.downgrade(),
+                    customer: c.downgrade(),
                     merged: merged.clone(),
                 },
             );

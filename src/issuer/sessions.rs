@@ -254,10 +254,13 @@ impl CustomerSessions {
                 // before any is counted.
                 let per_addr = throttle_key(&[b"anon-session", addr]);
                 let total = throttle_key(&[b"anon-session-total"]);
-                let limited = match s.throttle.spend(&per_addr, s.anonymous_per_address).await {
-                    Some(after) => Some(after),
-                    None => s.throttle.spend(&total, s.anonymous_total).await,
-                };
+                let limited = s
+                    .throttle
+                    .spend_all(&[
+                        (&per_addr, s.anonymous_per_address),
+                        (&total, s.anonymous_total),
+                    ])
+                    .await;
                 if let Some(after) = limited {
                     crate::telemetry::throttled("anonymous_session");
                     let mut res = error(

@@ -64,6 +64,17 @@ pub trait Throttle: Send + Sync + fmt::Debug + 'static {
     /// callers cannot all pass the check before any of them counts, so a
     /// budget of N lets at most N through per window under any concurrency.
     async fn spend(&self, key: &[u8], rule: ThrottleRule) -> Option<Duration>;
+
+    /// Spends nested budgets in order (say per address, then overall),
+    /// stopping at the first one used up: `Some(retry_after)` of that one.
+    async fn spend_all(&self, budgets: &[(&[u8], ThrottleRule)]) -> Option<Duration> {
+        for (key, rule) in budgets {
+            if let Some(after) = self.spend(key, *rule).await {
+                return Some(after);
+            }
+        }
+        None
+    }
 }
 
 /// The address a throttle keys on: the IP, with IPv6 cut to its /64 (one

@@ -276,13 +276,7 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
         if record.idle_ttl_ms.is_none() {
             return Ok(Some(record));
         }
-        match self.touch(id).await {
-            Ok(r) => Ok(Some(r)),
-            Err(StoreError::NotFound) => Ok(None),
-            // Touched concurrently by another request: as fresh as ours.
-            Err(StoreError::Conflict) => Ok(Some(record)),
-            Err(e) => Err(e),
-        }
+        slide(self, id, record).await
     }
 
     /// Applies `change` atomically (retrying on concurrent updates).
@@ -394,6 +388,22 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// Revokes every session of a customer.
     async fn revoke_customer(&self, account: &str, customer: &str) -> Result<u64, StoreError> {
         self.remove_customer(account, customer).await
+    }
+}
+
+/// Slides an idle session with [`SessionStore::touch`]: the touched record,
+/// `None` if it went away meanwhile, or `record` if another request touched
+/// it concurrently (as fresh as ours).
+async fn slide<S: SessionStore + ?Sized>(
+    store: &S,
+    id: &SessionId,
+    record: SessionRecord,
+) -> Result<Option<SessionRecord>, StoreError> {
+    match store.touch(id).await {
+        Ok(r) => Ok(Some(r)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(StoreError::Conflict) => Ok(Some(record)),
+        Err(e) => Err(e),
     }
 }
 

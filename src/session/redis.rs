@@ -566,12 +566,7 @@ impl SessionStore for RedisStore {
         if legacy == "1" && record.idle_ttl_ms.is_some() {
             // Written before the timing fields existed: slide it the old
             // way, which also writes them.
-            return match self.touch(id).await {
-                Ok(r) => Ok(Some(r)),
-                Err(StoreError::NotFound) => Ok(None),
-                Err(StoreError::Conflict) => Ok(Some(record)),
-                Err(e) => Err(e),
-            };
+            return super::slide(self, id, record).await;
         }
         self.remember(generation, &record);
         Ok(Some(record))

@@ -204,28 +204,7 @@ mod tests {
         use crate::tower::{AuthLayer, RequireScopesLayer};
         use http::Request;
         use tower::{ServiceBuilder, ServiceExt, service_fn};
-        let secret = "a-very-long-shared-secret-of-32+-bytes";
-        let auth = crate::Authenticator::builder()
-            .issuer(
-                crate::IssuerConfig::new("https://issuer.example")
-                    .audience("api")
-                    .hmac_secret(secret),
-            )
-            .build()
-            .unwrap();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let token = jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-            &serde_json::json!({
-                "iss": "https://issuer.example", "aud": "api", "sub": "c",
-                "scope": "orders:read", "iat": now, "exp": now + 300,
-            }),
-            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-        )
-        .unwrap();
+        let (auth, token) = super::super::test_support::auth_and_token("orders:read");
         let svc = ServiceBuilder::new()
             .layer(AuthLayer::required(auth))
             .layer(RequireScopesLayer::new(crate::policy::scope(

@@ -48,6 +48,37 @@ pub mod grpc;
 pub mod grpc_methods;
 mod require;
 
+/// An HS256 authenticator and a token of it with `scope`, for the unit
+/// tests of the tower services.
+#[cfg(all(test, any(feature = "aws_lc_rs", feature = "rust_crypto")))]
+mod test_support {
+    pub(super) fn auth_and_token(scope: &str) -> (crate::Authenticator, String) {
+        let secret = "a-very-long-shared-secret-of-32+-bytes";
+        let auth = crate::Authenticator::builder()
+            .issuer(
+                crate::IssuerConfig::new("https://issuer.example")
+                    .audience("api")
+                    .hmac_secret(secret),
+            )
+            .build()
+            .unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &serde_json::json!({
+                "iss": "https://issuer.example", "aud": "api", "sub": "c",
+                "scope": scope, "iat": now, "exp": now + 300,
+            }),
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap();
+        (auth, token)
+    }
+}
+
 pub use auth::{AuthLayer, AuthService};
 pub use future::ResponseFuture;
 pub use grpc_methods::{GrpcMethodScopes, GrpcMethodScopesLayer, UnlistedMethods};
