@@ -38,22 +38,30 @@ impl MtlsRules {
     }
 }
 
-/// The thumbprint a token's `cnf.x5t#S256` names: `None` when the token is
-/// not certificate-bound, `Some(Err)` when the member is not a base64url
-/// SHA-256 digest.
-fn bound_thumbprint(ctx: &AuthContext) -> Option<Result<[u8; 32], ()>> {
-    let value = ctx.raw_claims().get("cnf")?.get(X5T_S256)?;
-    Some(
-        value
-            .as_str()
-            .and_then(|s| {
-                base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(s)
-                    .ok()
-            })
-            .and_then(|d| <[u8; 32]>::try_from(d).ok())
-            .ok_or(()),
-    )
+/// What a token's `cnf` says about a client certificate.
+enum CertificateBinding {
+    /// No `cnf.x5t#S256`: the token is not certificate-bound.
+    Unbound,
+    /// The SHA-256 thumbprint the token is bound to.
+    Bound([u8; 32]),
+    /// `cnf.x5t#S256` is there but is not a base64url SHA-256 digest.
+    Malformed,
+}
+
+/// Reads the token's `cnf.x5t#S256` member.
+fn certificate_binding(ctx: &AuthContext) -> CertificateBinding {
+    let Some(value) = ctx.raw_claims().get("cnf").and_then(|c| c.get(X5T_S256)) else {
+        return CertificateBinding::Unbound;
+    };
+    value
+        .as_str()
+        .and_then(|s| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(s)
+                .ok()
+        })
+        .and_then(|d| <[u8; 32]>::try_from(d).ok())
+        .map_or(CertificateBinding::Malformed, CertificateBinding::Bound)
 }
 
 impl Authenticator {
@@ -92,10 +100,13 @@ impl Authenticator {
         ctx: &AuthContext,
         dpop_scheme: bool,
     ) -> Result<(), AuthError> {
-        let Some(bound) = bound_thumbprint(ctx) else {
-            return Ok(());
+        let bound = match certificate_binding(ctx) {
+            CertificateBinding::Unbound => return Ok(()),
+            CertificateBinding::Malformed => {
+                return Err(self.mtls_error(BAD_BINDING, dpop_scheme));
+            }
+            CertificateBinding::Bound(thumbprint) => thumbprint,
         };
-        let bound = bound.map_err(|()| self.mtls_error(BAD_BINDING, dpop_scheme))?;
         let presented = match self.presented_certificate(req) {
             Ok(Some(t)) => t,
             Ok(None) => return Err(self.mtls_error(NOT_PRESENTED, dpop_scheme)),
