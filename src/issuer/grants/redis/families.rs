@@ -1,55 +1,19 @@
-//! Code and refresh-token stores in Redis (feature `redis`), shared by
-//! every instance on one key prefix. Each state change is one Lua script,
-//! so concurrent instances agree (one redemption per code, one rotation per
-//! refresh token).
-//!
-//! Keys (every one expires):
-//! - `<prefix>code:<hex sha256 of the code>`: hash `fam` (family id),
-//!   `grant` (JSON; deleted on redemption, which leaves the used marker
-//!   until the code's expiry).
-//! - `<prefix>fam:{<family id>}`: hash `state` (`live` or `revoked`),
-//!   `data` (the [`Family`] as started, JSON), `client`, `abs`, `idle`,
-//!   `last` (seconds), `cur` (hex sha256 of the current secret). A
-//!   revoked family keeps only `state` for the tombstone lifetime.
-//! - `<prefix>fam:{<family id>}:spent`: list of spent secrets' digests,
-//!   newest first, at most [`MAX_SPENT`].
-//! - `<prefix>fam:{<family id>}:at`: sorted set of access-token `jti`s
-//!   scored by `exp`.
-//!
-//! The `{…}` hash tag keeps a family's keys in one Redis Cluster slot.
-//!
-//! Digests are compared inside the scripts with Lua string equality, not in
-//! constant time: they are SHA-256 digests of attacker-chosen input, so a
-//! timing difference reveals at most how many leading digest bytes match,
-//! which does not help to find a preimage. `family_of` compares in Rust,
-//! in constant time.
+//! [`RedisRefreshTokens`]: refresh-token families in Redis, each state
+//! change (start, rotate, revoke, record) one Lua script.
 
-use super::{
-    CodeGrant, CodeStore, DEFAULT_TOMBSTONE_TTL, Family, FamilyId, GrantStoreError, MAX_SPENT,
-    Redeemed, RefreshStore, Rotation, new_refresh_token, now_ms, parse_code, parse_refresh_token,
-    random_secret, ttl_ms,
+use super::{DEFAULT_TIMEOUT, MAX_KEY_TTL_MS, connect, hex, unavailable};
+use crate::issuer::grants::{
+    DEFAULT_TOMBSTONE_TTL, Family, FamilyId, GrantStoreError, MAX_SPENT, RefreshStore, Rotation,
+    new_refresh_token, now_ms, parse_refresh_token, ttl_ms,
 };
-use crate::redis_conn::{RedisConn, RedisError};
+use crate::redis_conn::RedisConn;
 use async_trait::async_trait;
 use std::time::Duration;
 use subtle::ConstantTimeEq as _;
 
-/// The default time budget of one Redis call.
-const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
 /// Family keys outlive the family's expiry by this much (ms), so an expiry
 /// is always decided by the stored times, never by a key vanishing early.
 const MARGIN_MS: u64 = 60_000;
-/// Longest key lifetime written (100 years, ms): keeps `PEXPIRE` arguments
-/// well inside what Lua numbers print as integers.
-const MAX_KEY_TTL_MS: u64 = 3_153_600_000_000;
-
-const REDEEM: &str = r"
-local r = redis.call('HMGET', KEYS[1], 'fam', 'grant')
-if not r[1] then return false end
-if not r[2] then return {r[1]} end
-redis.call('HDEL', KEYS[1], 'grant')
-return {r[1], r[2]}
-";
 
 const START: &str = r"
 local s = redis.call('HGET', KEYS[1], 'state')
@@ -126,117 +90,6 @@ local left = redis.call('PTTL', KEYS[1])
 if left > 0 then redis.call('PEXPIRE', KEYS[2], left) end
 return 'ok'
 ";
-
-fn unavailable(e: RedisError) -> GrantStoreError {
-    GrantStoreError::Unavailable(e.to_string())
-}
-
-fn hex(digest: &[u8; 32]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(64);
-    for b in digest {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-fn connect(url: &str, prefix: &str, timeout: Duration) -> Result<RedisConn, crate::ConfigError> {
-    RedisConn::new(url, prefix, timeout).map_err(crate::ConfigError::new)
-}
-
-/// Authorization codes in Redis, shared by every instance on the same
-/// prefix: a code issued through one instance is redeemed once, through
-/// any. Key `<prefix>code:<hex sha256 of the code>`, a hash of `fam` and
-/// `grant` (JSON, deleted on redemption: what is left is the used marker),
-/// expiring with the code.
-#[derive(Debug)]
-pub struct RedisCodes {
-    conn: RedisConn,
-    redeem: ::redis::Script,
-}
-
-impl RedisCodes {
-    /// Codes in the Redis at `url`, under `prefix`, with a 250 ms budget
-    /// per call. Checks the URL; does not connect yet.
-    pub fn new(url: &str, prefix: &str) -> Result<Self, crate::ConfigError> {
-        Self::with_timeout(url, prefix, DEFAULT_TIMEOUT)
-    }
-
-    /// As [`new`](Self::new), with a time budget of `timeout` per call.
-    pub fn with_timeout(
-        url: &str,
-        prefix: &str,
-        timeout: Duration,
-    ) -> Result<Self, crate::ConfigError> {
-        Ok(Self {
-            conn: connect(url, prefix, timeout)?,
-            redeem: ::redis::Script::new(REDEEM),
-        })
-    }
-
-    fn key(&self, digest: &[u8; 32]) -> String {
-        format!("{}code:{}", self.conn.prefix, hex(digest))
-    }
-}
-
-#[async_trait]
-impl CodeStore for RedisCodes {
-    async fn issue(&self, grant: &CodeGrant, ttl: Duration) -> Result<String, GrantStoreError> {
-        let code = random_secret()?;
-        let family = FamilyId::generate()?;
-        let Some(digest) = parse_code(&code) else {
-            return Err(GrantStoreError::Rng);
-        };
-        let data =
-            serde_json::to_string(grant).map_err(|e| GrantStoreError::Corrupt(e.to_string()))?;
-        let key = self.key(&digest);
-        let ms = ttl_ms(ttl).min(MAX_KEY_TTL_MS);
-        self.conn
-            .run(|mut c| async move {
-                ::redis::pipe()
-                    .atomic()
-                    .hset_multiple(&key, &[("fam", family.as_str()), ("grant", &data)])
-                    .ignore()
-                    .pexpire(&key, i64::try_from(ms).unwrap_or(i64::MAX))
-                    .ignore()
-                    .query_async::<()>(&mut c)
-                    .await
-            })
-            .await
-            .map_err(unavailable)?;
-        Ok(code)
-    }
-
-    async fn redeem(&self, code: &str) -> Result<Redeemed, GrantStoreError> {
-        let Some(digest) = parse_code(code) else {
-            return Ok(Redeemed::Unknown);
-        };
-        let call = self.redeem.key(self.key(&digest));
-        let answer: Option<Vec<String>> = self
-            .conn
-            .run(|mut c| async move { call.invoke_async(&mut c).await })
-            .await
-            .map_err(unavailable)?;
-        let Some(answer) = answer else {
-            return Ok(Redeemed::Unknown);
-        };
-        let mut parts = answer.into_iter();
-        let family = parts
-            .next()
-            .and_then(|f| FamilyId::parse(&f))
-            .ok_or_else(|| GrantStoreError::Corrupt("code without a family id".into()))?;
-        match parts.next() {
-            None => Ok(Redeemed::Replayed { family }),
-            Some(data) => {
-                let grant = serde_json::from_str(&data).map_err(|e| {
-                    tracing::warn!(error = %e, "tollgate: unreadable stored authorization code");
-                    GrantStoreError::Corrupt(e.to_string())
-                })?;
-                Ok(Redeemed::Fresh { grant, family })
-            }
-        }
-    }
-}
 
 /// Refresh-token families in Redis, shared by every instance on the same
 /// prefix: a rotation, a reuse or a revocation through one instance is seen
@@ -508,16 +361,5 @@ mod tests {
             pairs(flat.into_iter()),
             vec![("a".to_owned(), 10), ("b".to_owned(), 1000)]
         );
-    }
-
-    #[test]
-    fn digests_are_lower_hex() {
-        assert_eq!(hex(&[0xab; 32]), "ab".repeat(32));
-    }
-
-    #[test]
-    fn bad_urls_are_config_errors() {
-        assert!(RedisCodes::new("not a url", "p:").is_err());
-        assert!(RedisRefreshTokens::with_timeout("redis://x", "p:", Duration::ZERO).is_err());
     }
 }

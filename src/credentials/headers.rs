@@ -1,0 +1,101 @@
+//! Header and cookie values that must come once (a second one is refused),
+//! and the customer token and session id read from them.
+
+use super::syntax::{checked_token, trim_ows};
+use super::{CredentialsError, RequestParts, parse_authorization};
+
+/// The value of a header that must appear at most once.
+pub(crate) fn unique_header<'a, R: RequestParts + ?Sized>(
+    req: &'a R,
+    name: &str,
+) -> Result<Option<&'a [u8]>, CredentialsError> {
+    let mut first: Option<&'a [u8]> = None;
+    let mut count = 0usize;
+    req.visit_header(name, &mut |v| {
+        count += 1;
+        first.get_or_insert(v);
+    });
+    if count > 1 {
+        return Err(CredentialsError::Malformed);
+    }
+    Ok(first)
+}
+
+/// The value of cookie `name` across all `Cookie` headers; a cookie sent
+/// twice is ambiguous and refused.
+pub(crate) fn find_cookie<'a, R: RequestParts + ?Sized>(
+    req: &'a R,
+    name: &str,
+) -> Result<Option<&'a [u8]>, CredentialsError> {
+    let mut found: Option<&'a [u8]> = None;
+    let mut dup = false;
+    req.visit_header("cookie", &mut |v| {
+        for pair in v.split(|&b| b == b';') {
+            let pair = trim_ows(pair);
+            let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+                continue;
+            };
+            let (k, val) = pair.split_at(eq);
+            if k == name.as_bytes() {
+                let val = val.get(1..).unwrap_or_default();
+                // RFC 6265 allows the value in double quotes.
+                let val = val
+                    .strip_prefix(b"\"")
+                    .and_then(|v| v.strip_suffix(b"\""))
+                    .unwrap_or(val);
+                dup |= found.replace(val).is_some();
+            }
+        }
+    });
+    if dup {
+        return Err(CredentialsError::Malformed);
+    }
+    Ok(found)
+}
+
+/// A token in a dedicated header (customer token): the bare token, or
+/// `Bearer <token>`.
+pub(crate) fn header_token<'a, R: RequestParts + ?Sized>(
+    req: &'a R,
+    name: &str,
+    max: usize,
+) -> Result<Option<&'a str>, CredentialsError> {
+    let Some(raw) = unique_header(req, name)? else {
+        return Ok(None);
+    };
+    let trimmed = trim_ows(raw);
+    if trimmed.contains(&b' ') {
+        return match parse_authorization(trimmed, max) {
+            Err(CredentialsError::UnsupportedScheme) => Err(CredentialsError::Malformed),
+            other => other,
+        };
+    }
+    checked_token(trimmed, max).map(Some)
+}
+
+/// A session ID from its header and/or cookie (not format-checked here).
+pub(crate) fn session_id<'a, R: RequestParts + ?Sized>(
+    req: &'a R,
+    header: Option<&str>,
+    cookie: Option<&str>,
+) -> Result<Option<&'a str>, CredentialsError> {
+    let from_header = match header {
+        Some(h) => unique_header(req, h)?,
+        None => None,
+    };
+    let from_cookie = match cookie {
+        Some(c) => find_cookie(req, c)?,
+        None => None,
+    };
+    let raw = match (from_header, from_cookie) {
+        (Some(_), Some(_)) => return Err(CredentialsError::MultipleMethods),
+        (Some(v), None) | (None, Some(v)) => trim_ows(v),
+        (None, None) => return Ok(None),
+    };
+    if raw.is_empty() {
+        return Err(CredentialsError::EmptyToken);
+    }
+    std::str::from_utf8(raw)
+        .map(Some)
+        .map_err(|_| CredentialsError::Malformed)
+}
