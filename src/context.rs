@@ -85,6 +85,9 @@ struct Inner {
     expires_at: Option<u64>,
     credentials: CredentialKinds,
     claims: serde_json::Map<String, serde_json::Value>,
+    /// Whether `claims` has a `cnf` member: read on every request (also
+    /// for cached contexts) to skip the binding checks of unbound tokens.
+    has_confirmation: bool,
     customer_token_id: Option<Box<str>>,
     shared: Arc<ContextShared>,
 }
@@ -135,6 +138,7 @@ impl AuthContext {
             scopes: parts.scopes,
             expires_at: parts.expires_at,
             credentials: parts.credentials,
+            has_confirmation: parts.claims.contains_key("cnf"),
             claims: parts.claims,
             customer_token_id: parts.customer_token_id,
             shared,
@@ -145,6 +149,11 @@ impl AuthContext {
     /// [`WeakContext`] to keep it unique).
     pub(crate) fn addr(&self) -> usize {
         Arc::as_ptr(&self.0).addr()
+    }
+
+    /// Whether the claims have a `cnf` (confirmation) member at all.
+    pub(crate) fn has_confirmation(&self) -> bool {
+        self.0.has_confirmation
     }
 
     pub(crate) fn downgrade(&self) -> WeakContext {

@@ -96,6 +96,27 @@ fn finish(span: &tracing::Span, result: &Result<Decision, AuthError>, seen: Seen
     for (kind, _) in seen.kinds() {
         telemetry::credential(kind);
     }
+    // Recording looks each field up by name and formats its value, even
+    // into a span no subscriber wants: skipped for disabled spans (about
+    // a tenth of a cached request's time in callgrind).
+    if !span.is_disabled() {
+        record_decision(span, result, seen);
+    }
+    if let Ok(Decision::Authenticated(ctx)) = result {
+        let current = tracing::Span::current();
+        if !current.is_disabled() {
+            if let Some(client) = ctx.client_id() {
+                current.record("client_id", client);
+            }
+            if let Some(account) = ctx.account() {
+                current.record("account", account);
+            }
+        }
+    }
+}
+
+/// The decision span's fields.
+fn record_decision(span: &tracing::Span, result: &Result<Decision, AuthError>, seen: Seen) {
     span.record("outcome", telemetry::outcome(result));
     if seen.0 != 0 {
         span.record("credentials", tracing::field::display(seen));
@@ -105,14 +126,11 @@ fn finish(span: &tracing::Span, result: &Result<Decision, AuthError>, seen: Seen
             if !ctx.issuer().is_empty() {
                 span.record("issuer", ctx.issuer());
             }
-            let current = tracing::Span::current();
             if let Some(client) = ctx.client_id() {
                 span.record("client_id", client);
-                current.record("client_id", client);
             }
             if let Some(account) = ctx.account() {
                 span.record("account", account);
-                current.record("account", account);
             }
         }
         Ok(_) => {}
@@ -156,10 +174,14 @@ impl Authenticator {
     ) -> Result<Decision, AuthError> {
         let span = decision_span();
         let mut seen = Seen::default();
-        let result = self
-            .decide_inner(req, mode, &mut seen)
-            .instrument(span.clone())
-            .await;
+        // Entering a span no subscriber wants still costs on every poll.
+        let result = if span.is_disabled() {
+            self.decide_inner(req, mode, &mut seen).await
+        } else {
+            self.decide_inner(req, mode, &mut seen)
+                .instrument(span.clone())
+                .await
+        };
         finish(&span, &result, seen);
         result
     }

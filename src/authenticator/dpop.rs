@@ -21,6 +21,9 @@ enum Confirmation<'a> {
 /// A `cnf` with only `x5t#S256` is not DPoP-bound: its certificate binding
 /// is checked by `mtls.rs`, and it is presented as a bearer token.
 fn confirmation(ctx: &AuthContext) -> Confirmation<'_> {
+    if !ctx.has_confirmation() {
+        return Confirmation::None;
+    }
     match ctx.raw_claims().get("cnf") {
         None => Confirmation::None,
         Some(cnf) => match cnf.get("jkt") {

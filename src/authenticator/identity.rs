@@ -6,7 +6,6 @@ use super::Authenticator;
 use crate::config::TokenMarker;
 use crate::context::{AuthContext, ContextParts, CredentialKinds};
 use crate::error::{AuthError, AuthErrorKind};
-use crate::jwt::cache::TokenCache;
 use crate::jwt::{IssuerVerifier, Rejection, token};
 use crate::scope::ScopeSet;
 use crate::session::SessionId;
@@ -187,7 +186,7 @@ impl Authenticator {
                 .verify_jwt_timed(raw, kind, allow_fetch)
                 .map(|(ctx, _)| ctx);
         };
-        let key = TokenCache::key(kind as u8, raw);
+        let key = cache.query(kind as u8, raw);
         let now = crate::jwt::now_secs();
         if let Some((ctx, idx)) = cache.get(&key, now, |idx| self.generation(kind, idx)) {
             // Hits still drive the background refresh of remote keys.
@@ -204,8 +203,7 @@ impl Authenticator {
         telemetry::token_cache(false);
         let (ctx, meta) = self.verify_jwt_timed(raw, kind, allow_fetch)?;
         cache.insert(
-            key,
-            raw.len(),
+            &key,
             ctx.clone(),
             meta.valid_until,
             meta.valid_from,

@@ -50,6 +50,9 @@ enum CertificateBinding {
 
 /// Reads the token's `cnf.x5t#S256` member.
 fn certificate_binding(ctx: &AuthContext) -> CertificateBinding {
+    if !ctx.has_confirmation() {
+        return CertificateBinding::Unbound;
+    }
     let Some(value) = ctx.raw_claims().get("cnf").and_then(|c| c.get(X5T_S256)) else {
         return CertificateBinding::Unbound;
     };

@@ -96,7 +96,7 @@ impl<B> RequestParts for http::Request<B> {
 }
 
 /// Any [`RequestParts`] as a sized value, so that a generic request can be
-/// handed to a [`CustomSource`] as `&dyn RequestParts`.
+/// handed to a [`CustomSource`](super::CustomSource) as `&dyn RequestParts`.
 pub(crate) struct AsDyn<'r, R: ?Sized>(pub(crate) &'r R);
 
 impl<R: RequestParts + ?Sized> RequestParts for AsDyn<'_, R> {

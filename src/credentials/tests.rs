@@ -1,7 +1,7 @@
 //! Unit tests of the token syntax (`syntax.rs`) and of the source settings
 //! (`sources.rs`).
 
-use super::syntax::is_b64token_byte;
+use super::syntax::{is_b64token, is_b64token_byte};
 use super::*;
 
 const MAX: usize = DEFAULT_MAX_TOKEN_BYTES;
@@ -61,6 +61,12 @@ fn b64token_bytes_match_the_grammar() {
     for b in 0..=255u8 {
         let want = b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
         assert_eq!(is_b64token_byte(b), want, "byte {b:#x}");
+        // The chunked check: every byte in a chunk and in the remainder.
+        for at in [0, 31, 32, 40] {
+            let mut s = vec![b'a'; 42];
+            s[at] = b;
+            assert_eq!(is_b64token(&s), want, "byte {b:#x} at {at}");
+        }
     }
 }
 
