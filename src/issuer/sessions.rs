@@ -381,8 +381,12 @@ impl CustomerSessions {
 
 /// A `Set-Cookie` that removes the session cookie `name`.
 fn clear_cookie(name: &str) -> Option<HeaderValue> {
-    HeaderValue::from_str(&format!(
-        "{name}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax"
-    ))
-    .ok()
+    let c = cookie::Cookie::build((name, ""))
+        .path("/")
+        .max_age(cookie::time::Duration::ZERO)
+        .secure(true)
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .build();
+    HeaderValue::from_str(&c.to_string()).ok()
 }
