@@ -192,7 +192,7 @@ where
                 let auth = self.auth.clone();
                 let mode = self.mode;
                 Box::pin(async move {
-                    match auth.decide(&req, mode).await {
+                    match auth.decide_async(&req, mode).await {
                         Ok(decision) => {
                             admit(&req, decision, &auth);
                             service

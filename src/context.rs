@@ -363,6 +363,37 @@ impl<'de> serde::Deserializer<'de> for MapRef<'de> {
 }
 
 impl AuthContext {
+    /// A bare context issued by `issuer`, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(issuer: &str) -> AuthContext {
+        AuthContext::new(
+            ContextParts {
+                issuer: issuer.into(),
+                account: None,
+                client_id: Some("client".into()),
+                subject: None,
+                customer: None,
+                session: None,
+                attribution: None,
+                scopes: ScopeSet::default(),
+                expires_at: None,
+                credentials: CredentialKinds::default(),
+                claims: serde_json::Map::new(),
+                customer_token_id: None,
+            },
+            Arc::new(ContextShared {
+                errors: ErrorSettings::default(),
+                scope_rules: ScopeRules::default(),
+            }),
+        )
+    }
+
+    /// A copy in an allocation of its own (for the per-thread token cache:
+    /// a clone of it touches no reference count another thread uses).
+    pub(crate) fn detached(&self) -> AuthContext {
+        self.with_attribution(self.0.attribution.clone())
+    }
+
     /// A copy with `attribution` set.
     pub(crate) fn with_attribution(&self, attribution: Option<Box<str>>) -> AuthContext {
         let i = &self.0;

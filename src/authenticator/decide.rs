@@ -12,7 +12,6 @@ use crate::telemetry::{self, Credential};
 use tracing::Instrument as _;
 
 /// Outcome of the synchronous fast path.
-#[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
 pub(crate) enum Attempt {
     Done(Result<Decision, AuthError>),
     /// A key fetch or a session lookup must be awaited: use the async path.
@@ -102,7 +101,10 @@ fn finish(span: &tracing::Span, result: &Result<Decision, AuthError>, seen: Seen
     if !span.is_disabled() {
         record_decision(span, result, seen);
     }
-    if let Ok(Decision::Authenticated(ctx)) = result {
+    if let Ok(Decision::Authenticated(ctx)) = result
+        && tracing::level_filters::LevelFilter::current()
+            != tracing::level_filters::LevelFilter::OFF
+    {
         let current = tracing::Span::current();
         if !current.is_disabled() {
             if let Some(client) = ctx.client_id() {
@@ -172,6 +174,22 @@ impl Authenticator {
         req: &R,
         mode: Mode,
     ) -> Result<Decision, AuthError> {
+        // Most requests (cached tokens, static keys, memory sessions) are
+        // answered synchronously; only the rest build the async state
+        // machine, boxed so that this future stays small.
+        if let Attempt::Done(result) = self.try_decide(req, mode) {
+            return result;
+        }
+        Box::pin(self.decide_async(req, mode)).await
+    }
+
+    /// [`decide`](Self::decide) without the synchronous attempt: for the
+    /// adapters, which make that attempt themselves first.
+    pub(crate) async fn decide_async<R: RequestParts + ?Sized>(
+        &self,
+        req: &R,
+        mode: Mode,
+    ) -> Result<Decision, AuthError> {
         let span = decision_span();
         let mut seen = Seen::default();
         // Entering a span no subscriber wants still costs on every poll.
@@ -235,18 +253,23 @@ impl Authenticator {
 
     /// The synchronous fast path: answers unless a key fetch or a session
     /// lookup must be awaited.
-    #[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
     pub(crate) fn try_decide<R: RequestParts + ?Sized>(&self, req: &R, mode: Mode) -> Attempt {
         let mut seen = Seen::default();
         let attempt = self.try_decide_inner(req, mode, &mut seen);
         // `NeedsAsync` is not a decision: `decide` records the final one.
         if let Attempt::Done(result) = &attempt {
-            finish(&decision_span(), result, seen);
+            // No span at all when no subscriber is listening: even a
+            // disabled one is built, dropped and asked about `log`.
+            let span = if tracing::level_enabled!(tracing::Level::INFO) {
+                decision_span()
+            } else {
+                tracing::Span::none()
+            };
+            finish(&span, result, seen);
         }
         attempt
     }
 
-    #[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
     fn try_decide_inner<R: RequestParts + ?Sized>(
         &self,
         req: &R,

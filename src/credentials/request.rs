@@ -47,7 +47,14 @@ pub trait RequestParts {
 
 impl RequestParts for http::HeaderMap {
     fn visit_header<'a>(&'a self, name: &str, visit: &mut dyn FnMut(&'a [u8])) {
-        for v in self.get_all(name) {
+        // The headers read on every request by their constants: a `&str`
+        // name is parsed and validated by `http` on each lookup.
+        let values = match name {
+            "authorization" => self.get_all(http::header::AUTHORIZATION),
+            "cookie" => self.get_all(http::header::COOKIE),
+            _ => self.get_all(name),
+        };
+        for v in values {
             visit(v.as_bytes());
         }
     }

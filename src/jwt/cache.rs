@@ -16,9 +16,22 @@
 //!   key) invalidates what was verified before it.
 //! - Lookups take a shard's read lock only (`quick_cache`), so they proceed
 //!   in parallel; nothing is held across an `.await`.
+//! - In front of it each thread keeps up to 8 tokens it hit twice, with
+//!   private copies of their contexts (`local.rs`), so that a hot token
+//!   served by many cores does not bounce one lock and one reference count
+//!   between them. These copies are outside `max_bytes` (at most 8 tokens
+//!   of `max_token_bytes` and their contexts per thread) and are re-checked
+//!   exactly like shared entries.
 
 use crate::context::AuthContext;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+mod local;
+
+/// Distinguishes caches in the per-thread slots (several authenticators
+/// can share a thread).
+static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Verified-token cache settings (on by default).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +220,8 @@ pub(crate) struct TokenCache {
     min_weight: usize,
     /// Seeded at random per cache.
     hasher: foldhash::quality::RandomState,
+    /// This cache in the per-thread slots.
+    id: u64,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -236,6 +251,7 @@ impl TokenCache {
             max_token_bytes: settings.max_token_bytes,
             min_weight,
             hasher: foldhash::quality::RandomState::default(),
+            id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 
@@ -257,11 +273,17 @@ impl TokenCache {
         now: f64,
         generation_of: impl Fn(usize) -> u64,
     ) -> Option<(AuthContext, usize)> {
+        let fresh = |entry: &Entry| {
+            now < entry.valid_until
+                && entry.valid_from.is_none_or(|nbf| now >= nbf)
+                && generation_of(entry.issuer) == entry.generation
+        };
+        if let local::Found::Fresh(ctx, issuer) = local::get(self.id, key, fresh) {
+            return Some((ctx, issuer));
+        }
         let entry = self.inner.get(key)?;
-        let fresh = now < entry.valid_until
-            && entry.valid_from.is_none_or(|nbf| now >= nbf)
-            && generation_of(entry.issuer) == entry.generation;
-        if fresh {
+        if fresh(&entry) {
+            local::offer(self.id, key, &entry);
             Some((entry.ctx, entry.issuer))
         } else {
             self.inner.remove(key);
@@ -353,5 +375,73 @@ mod tests {
         // Each cache has its own seed.
         let other = TokenCache::new(&TokenCacheSettings::default()).unwrap();
         assert_ne!(other.query(0, "header.payload.signature").hash, q.hash);
+    }
+
+    fn cache_with(token: &str, valid_until: f64) -> (TokenCache, AuthContext) {
+        let cache = TokenCache::new(&TokenCacheSettings::default()).unwrap();
+        let ctx = AuthContext::for_tests("https://issuer.test");
+        cache.insert(&cache.query(0, token), ctx.clone(), valid_until, None, 0, 7);
+        (cache, ctx)
+    }
+
+    #[test]
+    fn a_thread_keeps_its_own_copy_of_a_token_hit_twice() {
+        local::clear();
+        let token = "h.p.s1";
+        let (cache, shared) = cache_with(token, 100.0);
+        let get = |now: f64, generation: u64| {
+            cache
+                .get(&cache.query(0, token), now, |_| generation)
+                .map(|(ctx, _)| ctx)
+        };
+        // The first two hits come from the shared cache; the second admits
+        // a private copy, which the third serves.
+        assert_eq!(get(1.0, 7).unwrap().addr(), shared.addr());
+        assert_eq!(get(1.0, 7).unwrap().addr(), shared.addr());
+        let own = get(1.0, 7).unwrap();
+        assert_ne!(own.addr(), shared.addr());
+        assert_eq!(own.issuer(), "https://issuer.test");
+        assert_eq!(get(2.0, 7).unwrap().addr(), own.addr());
+        // Every check still holds for the copy: a new key-set generation
+        // or the expiry refuses it (and empties the shared entry too).
+        assert!(get(2.0, 8).is_none());
+        assert!(get(2.0, 7).is_none(), "the stale entry was removed");
+        local::clear();
+        let (cache, _) = cache_with(token, 100.0);
+        for _ in 0..3 {
+            assert!(cache.get(&cache.query(0, token), 1.0, |_| 7).is_some());
+        }
+        assert!(cache.get(&cache.query(0, token), 100.0, |_| 7).is_none());
+    }
+
+    #[test]
+    fn a_private_copy_is_served_only_for_its_cache_kind_and_token() {
+        local::clear();
+        let token = "h.p.s2";
+        let (cache, shared) = cache_with(token, 100.0);
+        for _ in 0..3 {
+            assert!(cache.get(&cache.query(0, token), 1.0, |_| 7).is_some());
+        }
+        let q = cache.query(0, token);
+        // Same hash, another token (a collision): not served.
+        let forged = TokenQuery {
+            hash: q.hash,
+            kind: 0,
+            token: b"h.p.s3",
+        };
+        assert!(cache.get(&forged, 1.0, |_| 7).is_none());
+        // Same hash and token, another kind: not served.
+        let other_kind = TokenQuery {
+            hash: q.hash,
+            kind: 1,
+            token: q.token,
+        };
+        assert!(cache.get(&other_kind, 1.0, |_| 7).is_none());
+        // Another cache on this thread with the same hash: not served.
+        let other = TokenCache::new(&TokenCacheSettings::default()).unwrap();
+        assert!(other.get(&q, 1.0, |_| 7).is_none());
+        // The real token still is, from the private copy.
+        let own = cache.get(&q, 1.0, |_| 7).unwrap().0;
+        assert_ne!(own.addr(), shared.addr());
     }
 }

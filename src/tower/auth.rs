@@ -105,7 +105,7 @@ where
                 // need not be `Sync`.
                 let (parts, body) = req.into_parts();
                 ResponseFuture::waiting(Box::pin(async move {
-                    match auth.decide(&parts, mode).await {
+                    match auth.decide_async(&parts, mode).await {
                         Ok(decision) => {
                             let mut req = Request::from_parts(parts, body);
                             admit(&mut req, decision, &auth);
