@@ -1,7 +1,7 @@
 //! Header and cookie values that must come once (a second one is refused),
 //! and the customer token and session id read from them.
 
-use super::syntax::{checked_token, trim_ows};
+use super::syntax::{checked_token, is_b64token, trim_ows};
 use super::{CredentialsError, RequestParts, parse_authorization};
 
 /// The value of a header that must appear at most once.
@@ -64,6 +64,14 @@ pub(crate) fn header_token<'a, R: RequestParts + ?Sized>(
         return Ok(None);
     };
     let trimmed = trim_ows(raw);
+    // A bare token (the usual form) in one pass: a b64token has no space,
+    // so only a value that fails it is searched for a scheme.
+    // (Non-empty, within the cap and b64token: all `checked_token` asks.)
+    if trimmed.len() <= max && is_b64token(trimmed) {
+        return std::str::from_utf8(trimmed)
+            .map(Some)
+            .map_err(|_| CredentialsError::Malformed);
+    }
     if trimmed.contains(&b' ') {
         return match parse_authorization(trimmed, max) {
             Err(CredentialsError::UnsupportedScheme) => Err(CredentialsError::Malformed),

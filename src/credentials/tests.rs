@@ -96,3 +96,52 @@ fn source_validation() {
         .with_websocket_protocol_prefix("bearer.");
     assert!(only_ws.validate().is_ok());
 }
+
+#[test]
+fn header_token_answers_as_the_two_pass_reading() {
+    use super::syntax::{checked_token, trim_ows};
+    // What `header_token` did before its one-pass fast path.
+    fn reference(value: &[u8], max: usize) -> Result<Option<&str>, CredentialsError> {
+        let trimmed = trim_ows(value);
+        if trimmed.contains(&b' ') {
+            return match parse_authorization(trimmed, max) {
+                Err(CredentialsError::UnsupportedScheme) => Err(CredentialsError::Malformed),
+                other => other,
+            };
+        }
+        checked_token(trimmed, max).map(Some)
+    }
+    let values: &[&[u8]] = &[
+        b"abc.def",
+        b"  abc.def\t",
+        b"abcde",
+        b"abcdef",
+        b"Bearer abcde",
+        b"Bearer abcdef",
+        b"bearer  abc",
+        b"Basic abc",
+        b"abc def",
+        b"",
+        b"   ",
+        b"a=b",
+        b"abc==",
+        b"===",
+        b"ab\xffc",
+        b"a,b",
+        b"Bearer",
+    ];
+    for value in values {
+        let mut h = http::HeaderMap::new();
+        if let Ok(v) = http::HeaderValue::from_bytes(value) {
+            h.insert("x-token", v);
+        } else {
+            continue;
+        }
+        assert_eq!(
+            header_token(&h, "x-token", 5),
+            reference(value, 5),
+            "{:?}",
+            String::from_utf8_lossy(value)
+        );
+    }
+}
