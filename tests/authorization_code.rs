@@ -36,6 +36,9 @@ impl CustomerDirectory for Directory {
         email: &str,
         password: &str,
     ) -> Result<Option<String>, DirectoryError> {
+        // A real check hashes for tens of milliseconds (Argon2id): guesses
+        // sent at once are all in flight before the first one fails.
+        tokio::time::sleep(Duration::from_millis(20)).await;
         Ok(
             (account == "acct" && email == EMAIL && password == PASSWORD)
                 .then(|| "cust-ann".to_owned()),
@@ -791,6 +794,57 @@ async fn failed_logins_are_throttled_and_look_alike_on(fw: Fw) {
     // password is refused for now.
     let limited = login(&p, &q, PASSWORD, "allow").await;
     assert_eq!(limited.status, 429, "{}", limited.body);
+}
+
+/// Guesses sent at once cannot overshoot the failure budget: each spends
+/// an attempt before its password is checked (a check-then-count budget
+/// let every guess that arrived before the first failure through).
+#[tokio::test]
+async fn concurrent_guesses_get_no_more_than_the_budget() {
+    for fw in BOTH {
+        concurrent_guesses_get_no_more_than_the_budget_on(*fw).await;
+    }
+}
+
+async fn concurrent_guesses_get_no_more_than_the_budget_on(fw: Fw) {
+    let settings =
+        CodeFlowSettings::default().with_failure_limits(3, 100, Duration::from_secs(3600));
+    let p = platform(fw, settings).await;
+    let (_, challenge) = pkce();
+    let q = authorize_query(&p, "web", Some(&challenge), "");
+    let guesses = (0..24).map(|i| {
+        let (p, q) = (&p, &q);
+        async move { login(p, q, &format!("guess-{i}"), "allow").await.status }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(
+        (checked, limited),
+        (3, 21),
+        "{fw:?}: only the budget's 3 guesses are checked: {statuses:?}"
+    );
+}
+
+/// A login that succeeds gives its attempt back: a customer's own logins
+/// never use up the failure budget.
+#[tokio::test]
+async fn successful_logins_do_not_use_the_failure_budget() {
+    for fw in BOTH {
+        let settings =
+            CodeFlowSettings::default().with_failure_limits(2, 100, Duration::from_secs(3600));
+        let p = platform(*fw, settings).await;
+        let (_, challenge) = pkce();
+        let q = authorize_query(&p, "web", Some(&challenge), "");
+        for _ in 0..5 {
+            let page = login(&p, &q, PASSWORD, "allow").await;
+            assert!(page.status < 400, "{fw:?}: {} {}", page.status, page.body);
+        }
+        // Failures still count: two, then the budget is used up.
+        assert_eq!(login(&p, &q, "wrong", "allow").await.status, 401);
+        assert_eq!(login(&p, &q, "wrong", "allow").await.status, 401);
+        assert_eq!(login(&p, &q, PASSWORD, "allow").await.status, 429);
+    }
 }
 
 #[tokio::test]

@@ -505,6 +505,34 @@ mod redis_support {
         assert!(a.spend(b"someone-else", rule).await.is_none());
     }
 
+    /// A refund gives one spent unit back on the shared count, seen by the
+    /// other instance; it never takes the count below zero.
+    #[tokio::test]
+    async fn redis_throttle_refunds_are_shared_and_floored() {
+        use tollgate::issuer::{RedisThrottle, Throttle, ThrottleRule};
+        if stores().is_none() {
+            return;
+        }
+        let prefix = format!("tollgate-test:throttle:{}:", FamilyId::generate().unwrap());
+        let a = RedisThrottle::new(URL, &prefix, Duration::from_secs(2)).unwrap();
+        let b = RedisThrottle::new(URL, &prefix, Duration::from_secs(2)).unwrap();
+        let rule = ThrottleRule::new(2, Duration::from_secs(120));
+        let key = FamilyId::generate().unwrap().to_string();
+        let key = key.as_bytes();
+        // Refunding what was never spent changes nothing.
+        b.refund(key, rule).await;
+        b.refund(key, rule).await;
+        for _ in 0..5 {
+            assert!(a.spend(key, rule).await.is_none());
+            b.refund(key, rule).await;
+        }
+        assert!(a.check(key, rule).await.is_none());
+        assert!(a.spend(key, rule).await.is_none());
+        assert!(b.spend(key, rule).await.is_none());
+        assert!(a.spend(key, rule).await.is_some(), "two failures use it up");
+        assert!(b.check(key, rule).await.is_some());
+    }
+
     #[tokio::test]
     async fn an_unreachable_redis_is_unavailable() {
         // Port 1 on localhost: refused at once.

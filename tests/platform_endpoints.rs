@@ -34,6 +34,9 @@ impl CustomerDirectory for Directory {
         email: &str,
         password: &str,
     ) -> Result<Option<String>, DirectoryError> {
+        // A real check hashes for tens of milliseconds (Argon2id): guesses
+        // sent at once are all in flight before the first one fails.
+        tokio::time::sleep(Duration::from_millis(20)).await;
         Ok((email == "ron@example.org" && password == "correct-horse").then(|| "cus_ron".into()))
     }
 
@@ -260,6 +263,43 @@ async fn customer_login_logout_and_failure_budget() {
         let big = json!({"email": "x".repeat(9000), "password": "y"});
         let a = call(&f, fw, "POST", "/customers/tokens", &auth, Some(big)).await;
         assert_eq!(a.status, 413, "{fw:?}");
+    }
+}
+
+/// Wrong passwords sent at once get no more guesses than the budget (each
+/// spends an attempt before its check), and right ones give theirs back.
+#[actix_web::test]
+async fn concurrent_guesses_and_the_failure_budget() {
+    for fw in BOTH {
+        let f = fixture();
+        let app = f.app_token();
+        let auth = [("authorization", app.as_str())];
+        let login = json!({"data": {"email": "ron@example.org", "password": "correct-horse"}});
+        for _ in 0..4 {
+            let a = call(
+                &f,
+                fw,
+                "POST",
+                "/customers/tokens",
+                &auth,
+                Some(login.clone()),
+            )
+            .await;
+            assert_eq!(a.status, 200, "{fw:?}: own logins use no budget: {a:?}");
+        }
+        let guesses = (0..16).map(|i| {
+            let (f, auth) = (&f, &auth);
+            async move {
+                let wrong = json!({"email": "ron@example.org", "password": format!("guess-{i}")});
+                call(f, fw, "POST", "/customers/tokens", auth, Some(wrong))
+                    .await
+                    .status
+            }
+        });
+        let statuses = futures_util::future::join_all(guesses).await;
+        let checked = statuses.iter().filter(|s| **s == 401).count();
+        let limited = statuses.iter().filter(|s| **s == 429).count();
+        assert_eq!((checked, limited), (2, 14), "{fw:?}: {statuses:?}");
     }
 }
 

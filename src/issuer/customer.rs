@@ -245,11 +245,11 @@ impl CustomerTokenEndpoint {
         let pair_key = throttle_key(&[b"login", account.as_bytes(), email.as_bytes(), addr]);
         let addr_key = throttle_key(&[b"login-addr", addr]);
         // Failures are what is budgeted (a customer's own successful logins
-        // cost nothing), so check first and count on failure.
-        let limited = match settings.throttle.check(&pair_key, pair_rule).await {
-            Some(after) => Some(after),
-            None => settings.throttle.check(&addr_key, addr_rule).await,
-        };
+        // cost nothing): one attempt is spent before the password is
+        // checked and given back unless it fails, so concurrent guesses
+        // cannot all pass a check made before any of them failed.
+        let budgets: [(&[u8], ThrottleRule); 2] = [(&pair_key, pair_rule), (&addr_key, addr_rule)];
+        let limited = settings.throttle.spend_all(&budgets).await;
         if let Some(after) = limited {
             crate::telemetry::throttled("customer_login");
             return with_retry_after(
@@ -266,10 +266,11 @@ impl CustomerTokenEndpoint {
             .check_password(account, &creds.email, &creds.password)
             .await
         {
-            Ok(Some(customer)) => customer,
+            Ok(Some(customer)) => {
+                settings.throttle.refund_all(&budgets).await;
+                customer
+            }
             Ok(None) => {
-                settings.throttle.fail(&pair_key, pair_rule).await;
-                settings.throttle.fail(&addr_key, addr_rule).await;
                 return error(
                     StatusCode::UNAUTHORIZED,
                     "invalid_grant",
@@ -277,6 +278,7 @@ impl CustomerTokenEndpoint {
                 );
             }
             Err(DirectoryError::Busy(after)) => {
+                settings.throttle.refund_all(&budgets).await;
                 return with_retry_after(
                     error(
                         StatusCode::SERVICE_UNAVAILABLE,
@@ -287,6 +289,7 @@ impl CustomerTokenEndpoint {
                 );
             }
             Err(_) => {
+                settings.throttle.refund_all(&budgets).await;
                 return error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "temporarily_unavailable",

@@ -23,6 +23,7 @@ pub struct RedisThrottle {
     conn: RedisConn,
     local: MemoryThrottle,
     script: redis::Script,
+    refund: redis::Script,
 }
 
 impl RedisThrottle {
@@ -35,6 +36,12 @@ impl RedisThrottle {
                 "local n = redis.call('INCR', KEYS[1]) \
                  if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end \
                  return {n, redis.call('PTTL', KEYS[1])}",
+            ),
+            // Only a live window's count goes down, never below zero.
+            refund: redis::Script::new(
+                "local n = tonumber(redis.call('GET', KEYS[1]) or '0') \
+                 if n > 0 then return redis.call('DECR', KEYS[1]) end \
+                 return 0",
             ),
         })
     }
@@ -96,6 +103,19 @@ impl Throttle for RedisThrottle {
                 tracing::warn!(error = %e, "tollgate: redis throttle unavailable; counting locally");
                 self.local.spend_now(key, rule)
             }
+        }
+    }
+
+    async fn refund(&self, key: &[u8], rule: ThrottleRule) {
+        let k = self.key(key, rule);
+        let script = &self.refund;
+        let answer: Result<i64, RedisError> = self
+            .conn
+            .run(|mut c| async move { script.key(&k).invoke_async(&mut c).await })
+            .await;
+        if let Err(e) = answer {
+            tracing::warn!(error = %e, "tollgate: redis throttle unavailable; refunding locally");
+            self.local.refund_now(key, rule);
         }
     }
 }

@@ -75,6 +75,23 @@ pub trait Throttle: Send + Sync + fmt::Debug + 'static {
         }
         None
     }
+
+    /// Gives back one unit [`spend`](Self::spend) took in the current
+    /// window of `rule`, for an attempt that turned out not to be a failure
+    /// (a right password, a busy backend). A unit of a window that has
+    /// ended since is not given back (the new window never counted it).
+    /// The default gives nothing back: such a throttle counts every
+    /// attempt, failed or not.
+    async fn refund(&self, key: &[u8], rule: ThrottleRule) {
+        let _ = (key, rule);
+    }
+
+    /// [`refund`](Self::refund) for each budget.
+    async fn refund_all(&self, budgets: &[(&[u8], ThrottleRule)]) {
+        for (key, rule) in budgets {
+            self.refund(key, *rule).await;
+        }
+    }
 }
 
 /// The address a throttle keys on: the IP, with IPv6 cut to its /64 (one
@@ -202,6 +219,18 @@ impl MemoryThrottle {
         (self.add_one(key, rule) > u64::from(rule.limit)).then(|| retry_after(rule, now))
     }
 
+    /// Synchronous [`Throttle::refund`]: each of the key's counters that is
+    /// in the current window and above zero goes down by one.
+    pub fn refund_now(&self, key: &[u8], rule: ThrottleRule) {
+        let window = (now_secs() / rule.window_secs()) & 0xffff_ffff;
+        for c in self.counters(key) {
+            let _ = c.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                let count = v & 0xffff_ffff;
+                (v >> 32 == window && count > 0).then(|| pack(window, count - 1))
+            });
+        }
+    }
+
     /// Counts one against `key` and returns its count afterwards (the
     /// smaller of its counters, each read from its own atomic update).
     fn add_one(&self, key: &[u8], rule: ThrottleRule) -> u64 {
@@ -236,6 +265,10 @@ impl Throttle for MemoryThrottle {
 
     async fn spend(&self, key: &[u8], rule: ThrottleRule) -> Option<Duration> {
         self.spend_now(key, rule)
+    }
+
+    async fn refund(&self, key: &[u8], rule: ThrottleRule) {
+        self.refund_now(key, rule);
     }
 }
 
@@ -295,6 +328,28 @@ mod tests {
         assert!(n == 30 || n == 60, "{n} passed");
         assert!(t.spend_now(b"k", rule).is_some());
         assert!(t.spend_now(b"other", rule).is_none());
+    }
+
+    #[test]
+    fn refunds_give_back_spent_units_of_the_current_window_only() {
+        let t = MemoryThrottle::default();
+        let rule = ThrottleRule::new(3, Duration::from_secs(3600));
+        // Attempts that succeed are refunded: they never use the budget.
+        for _ in 0..10 {
+            assert!(t.spend_now(b"a", rule).is_none());
+            t.refund_now(b"a", rule);
+        }
+        assert_eq!(t.count(b"a", rule), 0);
+        // Refunds never go below zero nor touch another key.
+        t.refund_now(b"a", rule);
+        assert!(t.spend_now(b"b", rule).is_none());
+        t.refund_now(b"a", rule);
+        assert_eq!(t.count(b"b", rule), 1);
+        // Failures (not refunded) use it up.
+        for _ in 0..3 {
+            assert!(t.spend_now(b"a", rule).is_none());
+        }
+        assert!(t.spend_now(b"a", rule).is_some());
     }
 
     #[test]

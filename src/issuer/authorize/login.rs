@@ -191,10 +191,11 @@ impl CodeFlow {
             addr,
         ]);
         let addr_key = throttle_key(&[b"authz-login-addr", addr]);
-        let limited = match s.throttle.check(&pair_key, pair_rule).await {
-            Some(a) => Some(a),
-            None => s.throttle.check(&addr_key, addr_rule).await,
-        };
+        // One attempt is spent before the password is checked (and given
+        // back unless it fails), so concurrent guesses cannot all pass a
+        // check made before any of them failed.
+        let budgets: [(&[u8], ThrottleRule); 2] = [(&pair_key, pair_rule), (&addr_key, addr_rule)];
+        let limited = s.throttle.spend_all(&budgets).await;
         if let Some(after) = limited {
             crate::telemetry::throttled("authorize_login");
             let mut res = self.login_page(
@@ -216,10 +217,11 @@ impl CodeFlow {
             .check_password(account, email, password)
             .await
         {
-            Ok(Some(c)) => c,
+            Ok(Some(c)) => {
+                s.throttle.refund_all(&budgets).await;
+                c
+            }
             Ok(None) => {
-                s.throttle.fail(&pair_key, pair_rule).await;
-                s.throttle.fail(&addr_key, addr_rule).await;
                 // The same answer for an unknown email and a wrong password.
                 return self.login_page(
                     ep,
@@ -231,6 +233,7 @@ impl CodeFlow {
                 );
             }
             Err(_) => {
+                s.throttle.refund_all(&budgets).await;
                 return error_page(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Logins are busy. Try again in a moment.",
