@@ -1,6 +1,8 @@
 //! One lazily connected, reconnecting Redis connection with a time budget
-//! per call, for the platform's shared state (throttles, deactivations,
-//! revocations). Every call either answers within the budget or fails.
+//! per call, for everything tollgate keeps in Redis (sessions, signing
+//! keys, grants, throttles, deactivations, revocations). Every call either
+//! answers within the budget or fails, and says whether Redis was
+//! unreachable or answered with an error.
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::fmt;
@@ -10,14 +12,47 @@ use tokio::sync::OnceCell;
 /// Why a call to shared state in Redis failed (unreachable, timed out, or
 /// an error reply). The text names no secret (URLs are redacted).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("redis: {0}")]
-pub struct RedisError(pub(crate) String);
+#[error("redis: {message}")]
+pub struct RedisError {
+    message: String,
+    /// Redis could not be reached or did not answer in time (rather than
+    /// answering with an error).
+    unavailable: bool,
+}
+
+impl RedisError {
+    fn unavailable(message: String) -> Self {
+        Self {
+            message,
+            unavailable: true,
+        }
+    }
+
+    /// Anything about reaching the server is "unavailable"; the rest is an
+    /// error reply (a failed script, an ACL refusal).
+    fn from_redis(e: &redis::RedisError) -> Self {
+        Self {
+            message: e.to_string(),
+            unavailable: e.is_io_error()
+                || e.is_connection_refusal()
+                || e.is_connection_dropped()
+                || e.is_timeout()
+                || e.is_unrecoverable_error(),
+        }
+    }
+
+    /// Whether Redis was unreachable or too slow (not an error reply).
+    pub(crate) fn is_unavailable(&self) -> bool {
+        self.unavailable
+    }
+}
 
 pub(crate) struct RedisConn {
     client: redis::Client,
     manager: OnceCell<ConnectionManager>,
     pub(crate) prefix: String,
     timeout: Duration,
+    retries: usize,
 }
 
 impl fmt::Debug for RedisConn {
@@ -41,12 +76,40 @@ impl RedisConn {
                 crate::session::redis_redact_url(url)
             )
         })?;
-        Ok(Self {
+        Ok(Self::from_client(client, prefix, timeout))
+    }
+
+    /// A connection on `client` (`timeout` at least 1 ms); does not connect.
+    pub(crate) fn from_client(client: redis::Client, prefix: &str, timeout: Duration) -> Self {
+        Self {
             client,
             manager: OnceCell::new(),
             prefix: prefix.to_owned(),
-            timeout,
-        })
+            timeout: timeout.max(Duration::from_millis(1)),
+            retries: 1,
+        }
+    }
+
+    /// The same, retrying a failed command `retries` times (default 1)
+    /// within the budget.
+    pub(crate) fn with_retries(mut self, retries: usize) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// The client (the signing-key store rebuilds its connection from it).
+    #[cfg_attr(not(feature = "issuer"), allow(dead_code))]
+    pub(crate) fn client(&self) -> &redis::Client {
+        &self.client
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Whether a connection was ever made.
+    pub(crate) fn is_connected(&self) -> bool {
+        self.manager.initialized()
     }
 
     async fn connection(&self) -> Result<ConnectionManager, RedisError> {
@@ -55,12 +118,12 @@ impl RedisConn {
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(self.timeout))
                     .set_response_timeout(Some(self.timeout))
-                    .set_number_of_retries(1)
+                    .set_number_of_retries(self.retries)
                     .set_min_delay(Duration::from_millis(20))
                     .set_max_delay(self.timeout);
                 ConnectionManager::new_with_config(self.client.clone(), config)
                     .await
-                    .map_err(|e| RedisError(e.to_string()))
+                    .map_err(|e| RedisError::unavailable(e.to_string()))
             })
             .await
             .cloned()
@@ -74,11 +137,13 @@ impl RedisConn {
     {
         let call = async {
             let conn = self.connection().await?;
-            op(conn).await.map_err(|e| RedisError(e.to_string()))
+            op(conn).await.map_err(|e| RedisError::from_redis(&e))
         };
         tokio::time::timeout(self.timeout, call)
             .await
-            .map_err(|_| RedisError(format!("no answer within {} ms", self.timeout.as_millis())))?
+            .map_err(|_| {
+                RedisError::unavailable(format!("no answer within {} ms", self.timeout.as_millis()))
+            })?
     }
 }
 

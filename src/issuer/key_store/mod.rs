@@ -13,22 +13,18 @@ pub use error::KeyStoreError;
 
 use super::keys::KeyRing;
 use crate::config::ConfigError;
-use redis::aio::ConnectionManager;
+use crate::redis_conn::RedisConn;
 use scripts::{CAS_SCRIPT, INIT_SCRIPT, POLL_SCRIPT};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::OnceCell;
 
 /// The Redis key under the prefix.
 const KEY_NAME: &str = "signing-keys";
 
 struct Inner {
-    client: redis::Client,
-    manager: OnceCell<ConnectionManager>,
-    prefix: String,
+    conn: RedisConn,
     key: String,
-    timeout: Duration,
     ring: KeyRing,
     /// The version of the set last applied to `ring`.
     applied: Mutex<Option<u64>>,
@@ -96,9 +92,9 @@ impl fmt::Debug for RedisKeyStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisKeyStore")
             .field("key", &self.inner.key)
-            .field("timeout", &self.inner.timeout)
+            .field("timeout", &self.inner.conn.timeout())
             .field("applied_version", &self.applied_version())
-            .field("connected", &self.inner.manager.initialized())
+            .field("connected", &self.inner.conn.is_connected())
             .finish_non_exhaustive()
     }
 }
@@ -136,10 +132,10 @@ impl RedisKeyStore {
     pub fn key_prefix(self, prefix: impl Into<String>) -> Self {
         let inner = &self.inner;
         Self::build(
-            inner.client.clone(),
+            inner.conn.client().clone(),
             inner.ring.clone(),
             prefix.into(),
-            inner.timeout,
+            inner.conn.timeout(),
         )
     }
 
@@ -148,9 +144,9 @@ impl RedisKeyStore {
     pub fn timeout(self, timeout: Duration) -> Self {
         let inner = &self.inner;
         Self::build(
-            inner.client.clone(),
+            inner.conn.client().clone(),
             inner.ring.clone(),
-            inner.prefix.clone(),
+            inner.conn.prefix.clone(),
             timeout,
         )
     }
@@ -158,11 +154,8 @@ impl RedisKeyStore {
     fn build(client: redis::Client, ring: KeyRing, prefix: String, timeout: Duration) -> Self {
         Self {
             inner: Arc::new(Inner {
-                client,
-                manager: OnceCell::new(),
                 key: format!("{prefix}{KEY_NAME}"),
-                prefix,
-                timeout: timeout.max(Duration::from_millis(1)),
+                conn: RedisConn::from_client(client, &prefix, timeout).with_retries(2),
                 ring,
                 applied: Mutex::new(None),
                 init_script: redis::Script::new(INIT_SCRIPT),

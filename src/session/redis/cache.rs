@@ -43,7 +43,7 @@ impl RedisStore {
             handle.spawn(crate::session::tracking::run(
                 Arc::downgrade(&t.tracker),
                 t.client.clone(),
-                self.timeout,
+                self.conn.timeout(),
             ));
         }
     }

@@ -16,12 +16,10 @@ use super::redis_scripts::{
 };
 use super::{SessionRecord, StoreError};
 use cache::{DEFAULT_TRACKED_MAX_AGE, Tracking};
-use redis::aio::ConnectionManager;
 use std::fmt;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::OnceCell;
 
 /// A [`SessionStore`](super::SessionStore) in Redis.
 ///
@@ -50,11 +48,8 @@ use tokio::sync::OnceCell;
 /// up to `local_cache_ms` to be seen here**: a revoked session may keep
 /// working on this process for that long.
 pub struct RedisStore {
-    client: redis::Client,
+    conn: crate::redis_conn::RedisConn,
     redacted_url: String,
-    manager: OnceCell<ConnectionManager>,
-    prefix: String,
-    timeout: Duration,
     cache_ttl: Option<Duration>,
     cache: Arc<Mutex<LocalCache>>,
     /// Client-side caching with invalidation (`RedisSettings::tracking`).
@@ -70,14 +65,14 @@ impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
             .field("url", &self.redacted_url)
-            .field("key_prefix", &self.prefix)
-            .field("timeout", &self.timeout)
+            .field("key_prefix", &self.conn.prefix)
+            .field("timeout", &self.conn.timeout())
             .field("local_cache", &self.cache_ttl)
             .field(
                 "tracking",
                 &self.tracking.as_ref().map(|t| t.tracker.healthy()),
             )
-            .field("connected", &self.manager.initialized())
+            .field("connected", &self.conn.is_connected())
             .finish_non_exhaustive()
     }
 }
@@ -122,12 +117,15 @@ impl RedisStore {
             (0, true) => Some(DEFAULT_TRACKED_MAX_AGE),
             (ms, _) => Some(Duration::from_millis(ms)),
         };
-        Ok(Self {
+        let conn = crate::redis_conn::RedisConn::from_client(
             client,
+            &settings.key_prefix,
+            Duration::from_millis(settings.timeout_ms),
+        )
+        .with_retries(2);
+        Ok(Self {
+            conn,
             redacted_url: redact_url(&settings.url),
-            manager: OnceCell::new(),
-            prefix: settings.key_prefix,
-            timeout: Duration::from_millis(settings.timeout_ms),
             cache_ttl,
             cache,
             tracking,
@@ -140,11 +138,11 @@ impl RedisStore {
     }
 
     fn session_key(&self, id: &str) -> String {
-        format!("{}sess:{id}", self.prefix)
+        format!("{}sess:{id}", self.conn.prefix)
     }
 
     fn customer_key(&self, account: &str, customer: &str) -> String {
-        format!("{}cust:{account}:{customer}", self.prefix)
+        format!("{}cust:{account}:{customer}", self.conn.prefix)
     }
 
     fn encode(record: &SessionRecord) -> Result<String, StoreError> {

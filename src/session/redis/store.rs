@@ -152,7 +152,7 @@ impl SessionStore for RedisStore {
         // (a write, announced to every tracking instance) happens at most
         // once per slack per session, not once per request.
         let slack = if self.cache_ttl.is_some() { "1" } else { "0" };
-        call.arg(self.prefix.as_str())
+        call.arg(self.conn.prefix.as_str())
             .arg(MAX_DEADLINE_MS)
             .arg(slack);
         type Answer = Option<(Option<String>, Option<String>, Option<String>, String)>;
@@ -213,7 +213,7 @@ impl SessionStore for RedisStore {
     async fn remove(&self, id: &SessionId) -> Result<bool, StoreError> {
         self.invalidate(id);
         let mut call = self.remove_script.key(self.session_key(id.as_str()));
-        call.arg(self.prefix.as_str()).arg(id.as_str());
+        call.arg(self.conn.prefix.as_str()).arg(id.as_str());
         let removed: Result<i64, _> = self
             .run(|mut conn| async move { call.invoke_async(&mut conn).await })
             .await;
@@ -226,7 +226,9 @@ impl SessionStore for RedisStore {
         let mut call = self
             .remove_customer_script
             .key(self.customer_key(account, customer));
-        call.arg(self.prefix.as_str()).arg(account).arg(customer);
+        call.arg(self.conn.prefix.as_str())
+            .arg(account)
+            .arg(customer);
         let removed: Result<Vec<String>, _> = self
             .run(|mut conn| async move { call.invoke_async(&mut conn).await })
             .await;
