@@ -278,8 +278,8 @@ impl TokenCache {
                 && entry.valid_from.is_none_or(|nbf| now >= nbf)
                 && generation_of(entry.issuer) == entry.generation
         };
-        if let local::Found::Fresh(ctx, issuer) = local::get(self.id, key, fresh) {
-            return Some((ctx, issuer));
+        if let Some(hit) = local::get(self.id, key, fresh) {
+            return Some(hit);
         }
         let entry = self.inner.get(key)?;
         if fresh(&entry) {

@@ -48,43 +48,36 @@ fn slot_of(hash: u64) -> usize {
     (hash >> 61) as usize % SLOTS
 }
 
-/// What this thread holds for a token.
-pub(super) enum Found {
-    /// A private copy, still valid: the context and its issuer's index.
-    Fresh(AuthContext, usize),
-    /// Nothing usable (absent, another token, or no longer valid).
-    Absent,
-}
-
-/// Looks `key` up in this thread's slots of cache `cache`; a slot that is no
-/// longer `fresh` is emptied.
-pub(super) fn get(cache: u64, key: &TokenQuery<'_>, fresh: impl Fn(&Entry) -> bool) -> Found {
+/// This thread's still-valid private copy for `key` in cache `cache`: the
+/// context and its issuer's index. A slot that is no longer `fresh` is
+/// emptied.
+pub(super) fn get(
+    cache: u64,
+    key: &TokenQuery<'_>,
+    fresh: impl Fn(&Entry) -> bool,
+) -> Option<(AuthContext, usize)> {
     LOCAL
         .try_with(|local| {
-            let Ok(mut local) = local.try_borrow_mut() else {
-                return Found::Absent;
-            };
+            let mut local = local.try_borrow_mut().ok()?;
             let i = slot_of(key.hash);
-            let Some(slot) = local.slots.get(i).and_then(Option::as_ref) else {
-                return Found::Absent;
-            };
+            let slot = local.slots.get(i)?.as_ref()?;
             if slot.cache != cache
                 || slot.hash != key.hash
                 || slot.kind != key.kind
                 || !ct_eq(&slot.token, key.token)
             {
-                return Found::Absent;
+                return None;
             }
             if fresh(&slot.entry) {
-                Found::Fresh(slot.entry.ctx.clone(), slot.entry.issuer)
-            } else {
-                if let Some(s) = local.slots.get_mut(i) {
-                    *s = None;
-                }
-                Found::Absent
+                return Some((slot.entry.ctx.clone(), slot.entry.issuer));
             }
+            if let Some(s) = local.slots.get_mut(i) {
+                *s = None;
+            }
+            None
         })
-        .unwrap_or(Found::Absent)
+        .ok()
+        .flatten()
 }
 
 /// Offers a fresh shared-cache hit: kept (as a private copy of the context)
