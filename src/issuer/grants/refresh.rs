@@ -211,9 +211,8 @@ mod tests {
         assert_eq!(parse_refresh_token(&tricky), None);
     }
 
-    #[test]
-    fn rotation_debug_hides_the_token() {
-        let grant = CodeGrant {
+    fn grant() -> CodeGrant {
+        CodeGrant {
             client_id: "c".into(),
             redirect_uri: "https://x/cb".into(),
             code_challenge: None,
@@ -222,7 +221,12 @@ mod tests {
             scope: "s".into(),
             nonce: None,
             auth_time: 1,
-        };
+        }
+    }
+
+    #[test]
+    fn rotation_debug_hides_the_token() {
+        let grant = grant();
         let r = Rotation::Rotated {
             family: Family::new(FamilyId::generate().unwrap(), &grant, 1, 10, 10),
             refresh_token: "secret-token-value".into(),
@@ -232,16 +236,7 @@ mod tests {
 
     #[test]
     fn family_expiry_is_inclusive() {
-        let grant = CodeGrant {
-            client_id: "c".into(),
-            redirect_uri: "https://x/cb".into(),
-            code_challenge: None,
-            customer_id: "u".into(),
-            account: "a".into(),
-            scope: "s".into(),
-            nonce: None,
-            auth_time: 1,
-        };
+        let grant = grant();
         let f = Family::new(FamilyId::generate().unwrap(), &grant, 100, 50, 10);
         assert!(!f.is_expired(109));
         assert!(f.is_expired(110));

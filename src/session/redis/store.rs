@@ -75,20 +75,28 @@ fn touch_slack(idle_ms: u64) -> u64 {
     (idle_ms / 20).min(5_000)
 }
 
+impl RedisStore {
+    /// `script` keyed by the record's session key and, when it has a
+    /// customer, that customer's index key.
+    fn record_call<'a>(
+        &self,
+        script: &'a redis::Script,
+        record: &SessionRecord,
+    ) -> redis::ScriptInvocation<'a> {
+        let mut call = script.key(self.session_key(record.id.as_str()));
+        if let Some(customer) = record.customer.as_deref() {
+            call.key(self.customer_key(&record.account, customer));
+        }
+        call
+    }
+}
+
 #[async_trait]
 impl SessionStore for RedisStore {
     async fn insert(&self, record: &SessionRecord) -> Result<(), StoreError> {
         self.invalidate(&record.id);
         let data = Self::encode(record)?;
-        let key = self.session_key(record.id.as_str());
-        let index = record
-            .customer
-            .as_deref()
-            .map(|c| self.customer_key(&record.account, c));
-        let mut call = self.insert_script.key(key);
-        if let Some(index) = index {
-            call.key(index);
-        }
+        let mut call = self.record_call(&self.insert_script, record);
         call.arg(record.version.to_string())
             .arg(data)
             .arg(MAX_DEADLINE_MS)
@@ -186,15 +194,7 @@ impl SessionStore for RedisStore {
         // copy (if any) is stale, and `update` must not retry on it.
         self.invalidate(&record.id);
         let data = Self::encode(record)?;
-        let key = self.session_key(record.id.as_str());
-        let index = record
-            .customer
-            .as_deref()
-            .map(|c| self.customer_key(&record.account, c));
-        let mut call = self.cas_script.key(key);
-        if let Some(index) = index {
-            call.key(index);
-        }
+        let mut call = self.record_call(&self.cas_script, record);
         call.arg(expected_version.to_string())
             .arg(record.version.to_string())
             .arg(data)
