@@ -133,7 +133,7 @@ before=$(rss_mib "$API_PID")
 "$FLOOD" tokens "http://127.0.0.1:$PF" flood-secret-0123456789-0123456789 http://flood.test flood "$TOKENS" >"$OUT/flood.txt" &
 F=$!; PEAK=$(peak "$API_PID" "$F"); wait "$F" || true
 echo "axum_api, $(cat "$OUT/flood.txt")"
-echo "axum_api RSS: before $before MiB, peak $PEAK MiB, after $(rss_mib "$API_PID") MiB (token cache bound: 10,000 entries / 16 MiB)"
+echo "axum_api RSS: before $before MiB, peak $PEAK MiB, after $(rss_mib "$API_PID") MiB (token cache bound: 10,000 entries / 24 MiB)"
 before=$(rss_mib "$SHOP_B")
 "$FLOOD" sessions "$B" "$SESSIONS" >"$OUT/flood.txt" &
 F=$!; PEAK=$(peak "$SHOP_B" "$F"); wait "$F" || true

@@ -156,6 +156,28 @@ impl AuthContext {
         self.0.has_confirmation
     }
 
+    /// About how many heap bytes this context holds, malloc's rounding and
+    /// headers included: what a cached copy costs (the token cache weighs
+    /// its entries with it, so `max_bytes` bounds real memory).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let i = &*self.0;
+        let text = |s: &Option<Box<str>>| s.as_ref().map_or(0, |s| heap::block(s.len()));
+        // The Arc's two counts and the `Inner` it holds.
+        heap::block(2 * size_of::<usize>() + size_of::<Inner>())
+            + heap::block(i.issuer.len())
+            + text(&i.account)
+            + text(&i.client_id)
+            + text(&i.subject)
+            + text(&i.customer)
+            + text(&i.attribution)
+            + text(&i.customer_token_id)
+            + i.session
+                .as_ref()
+                .map_or(0, |s| heap::block(s.as_str().len()))
+            + i.scopes.heap_bytes()
+            + heap::json_map(&i.claims)
+    }
+
     pub(crate) fn downgrade(&self) -> WeakContext {
         WeakContext(Arc::downgrade(&self.0))
     }
@@ -460,5 +482,47 @@ impl serde::Serialize for AuthContext {
             &self.0.credentials.names().collect::<Vec<_>>(),
         )?;
         s.end()
+    }
+}
+
+/// Estimates of heap use, for cache weights.
+pub(crate) mod heap {
+    /// The bytes one allocation of `n` bytes takes from glibc's malloc: a
+    /// header word, rounded up to 16, at least 32.
+    pub(crate) fn block(n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (n + size_of::<usize>()).next_multiple_of(16).max(32)
+        }
+    }
+
+    /// A `serde_json` object (a B-tree map): its nodes of up to 11
+    /// members, one for a small object and otherwise about 8 members per
+    /// node, and each member's own heap.
+    pub(crate) fn json_map(map: &serde_json::Map<String, serde_json::Value>) -> usize {
+        const NODE: usize = 11 * (size_of::<String>() + size_of::<serde_json::Value>()) + 16;
+        let nodes = match map.len() {
+            0 => 0,
+            1..=11 => 1,
+            n => n.div_ceil(8),
+        };
+        nodes * block(NODE)
+            + map
+                .iter()
+                .map(|(k, v)| block(k.len()) + json_value(v))
+                .sum::<usize>()
+    }
+
+    fn json_value(v: &serde_json::Value) -> usize {
+        use serde_json::Value;
+        match v {
+            Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+            Value::String(s) => block(s.len()),
+            Value::Array(a) => {
+                block(a.capacity() * size_of::<Value>()) + a.iter().map(json_value).sum::<usize>()
+            }
+            Value::Object(m) => json_map(m),
+        }
     }
 }

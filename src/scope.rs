@@ -254,6 +254,16 @@ pub struct ScopeSet {
 }
 
 impl ScopeSet {
+    /// About how many heap bytes the set holds (see `context::heap`).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        crate::context::heap::block(self.scopes.capacity() * size_of::<Scope>())
+            + self
+                .scopes
+                .iter()
+                .map(|s| crate::context::heap::block(s.text.len()))
+                .sum::<usize>()
+    }
+
     /// An empty set.
     pub const fn new() -> Self {
         Self { scopes: Vec::new() }

@@ -42,7 +42,10 @@ pub struct TokenCacheSettings {
     pub enabled: bool,
     /// Most entries held (default 10,000).
     pub max_entries: usize,
-    /// Most bytes held, estimated (default 16 MiB).
+    /// Most bytes held (default 24 MiB). Each entry is weighed by what it
+    /// holds on the heap (the token, its verified context and claims, the
+    /// cache's own slot), about 2.2 KiB for a typical 400-byte access token,
+    /// so the default holds the default 10,000 entries of up to ~2.4 KiB.
     pub max_bytes: usize,
     /// Tokens longer than this are verified but never stored (default 4 KiB).
     pub max_token_bytes: usize,
@@ -53,7 +56,7 @@ impl Default for TokenCacheSettings {
         Self {
             enabled: true,
             max_entries: 10_000,
-            max_bytes: 16 * 1024 * 1024,
+            max_bytes: 24 * 1024 * 1024,
             max_token_bytes: 4096,
         }
     }
@@ -89,8 +92,9 @@ impl TokenCacheSettings {
     }
 }
 
-/// Fixed overhead of one entry beyond the token's own size, in bytes.
-const ENTRY_OVERHEAD: usize = 256;
+/// What an entry holds beside the token and the context's heap: its key
+/// and value in the shard's slot, and the shard's index into it.
+const ENTRY_OVERHEAD: usize = size_of::<CachedToken>() + size_of::<Entry>() + 32;
 
 #[derive(Clone)]
 pub(crate) struct Entry {
@@ -240,10 +244,28 @@ impl TokenCache {
         // Each entry weighs at least max_bytes / max_entries, so the byte cap
         // also caps the number of entries.
         let min_weight = (settings.max_bytes / settings.max_entries).max(1);
+        // quick_cache also remembers the hashes of recently evicted keys
+        // ("ghosts", half its estimated item count), each in a slot the size
+        // of an entry's key and value, outside the weights. Its estimate is
+        // kept to what `max_bytes` can hold (at least 1 KiB per entry), and
+        // the ghosts' slots are taken from the weight capacity, so that
+        // `max_bytes` bounds both.
+        let estimated = settings.max_entries.min(settings.max_bytes / 1024).max(16);
+        let ghosts = estimated / 2;
+        let weight_capacity = settings
+            .max_bytes
+            .saturating_sub(ghosts * ENTRY_OVERHEAD)
+            .max(min_weight);
+        let mut options = quick_cache::OptionsBuilder::new();
+        options
+            .estimated_items_capacity(estimated)
+            .weight_capacity(weight_capacity as u64)
+            .ghost_allocation(0.5);
+        // Cannot fail: both capacities are set.
+        let options = options.build().ok()?;
         Some(Self {
-            inner: quick_cache::sync::Cache::with(
-                settings.max_entries,
-                settings.max_bytes as u64,
+            inner: quick_cache::sync::Cache::with_options(
+                options,
                 ByWeight,
                 quick_cache::DefaultHashBuilder::default(),
                 CountEvictions,
@@ -304,7 +326,10 @@ impl TokenCache {
         if token_len > self.max_token_bytes {
             return;
         }
-        let weight = (token_len + ENTRY_OVERHEAD).max(self.min_weight);
+        // The entry's real size (measured by `benches/memory.rs`), so that
+        // `max_bytes` bounds memory, not a nominal count.
+        let weight = (crate::context::heap::block(token_len) + ctx.heap_bytes() + ENTRY_OVERHEAD)
+            .max(self.min_weight);
         self.inner.insert(
             CachedToken {
                 hash: key.hash,
