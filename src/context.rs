@@ -410,6 +410,19 @@ impl AuthContext {
         )
     }
 
+    /// [`for_tests`](Self::for_tests) with these claims.
+    #[cfg(test)]
+    pub(crate) fn for_tests_with_claims(
+        issuer: &str,
+        claims: serde_json::Map<String, serde_json::Value>,
+    ) -> AuthContext {
+        let mut ctx = Self::for_tests(issuer);
+        if let Some(inner) = Arc::get_mut(&mut ctx.0) {
+            inner.claims = claims;
+        }
+        ctx
+    }
+
     /// A copy in an allocation of its own (for the per-thread token cache:
     /// a clone of it touches no reference count another thread uses).
     pub(crate) fn detached(&self) -> AuthContext {

@@ -402,6 +402,38 @@ mod tests {
         assert_ne!(other.query(0, "header.payload.signature").hash, q.hash);
     }
 
+    #[test]
+    fn entries_weigh_what_their_contexts_hold() {
+        let claims: serde_json::Map<_, _> = (0..40)
+            .map(|i| {
+                (
+                    format!("claim-{i}"),
+                    serde_json::Value::String("x".repeat(100)),
+                )
+            })
+            .collect();
+        let big = AuthContext::for_tests_with_claims("https://issuer.test", claims);
+        let small = AuthContext::for_tests("https://issuer.test");
+        // 40 members of 100-byte strings: their text alone is 4,000 bytes.
+        assert!(big.heap_bytes() > 40 * (100 + "claim-00".len()));
+        assert!(small.heap_bytes() < 1024, "{}", small.heap_bytes());
+        let max_bytes = 256 * 1024;
+        let cache = TokenCache::new(
+            &TokenCacheSettings::default()
+                .with_max_entries(10_000)
+                .with_max_bytes(max_bytes),
+        )
+        .unwrap();
+        for i in 0..500 {
+            let token = format!("token-{i:04}");
+            cache.insert(&cache.query(0, &token), big.clone(), f64::MAX, None, 0, 1);
+        }
+        // Weighed by their tokens alone (as before), all 500 would fit.
+        let fit = max_bytes / big.heap_bytes();
+        assert!(cache.len() <= fit, "{} entries, {fit} fit", cache.len());
+        assert!(cache.len() > fit / 4, "{} entries, {fit} fit", cache.len());
+    }
+
     fn cache_with(token: &str, valid_until: f64) -> (TokenCache, AuthContext) {
         let cache = TokenCache::new(&TokenCacheSettings::default()).unwrap();
         let ctx = AuthContext::for_tests("https://issuer.test");
