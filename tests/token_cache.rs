@@ -266,3 +266,179 @@ async fn unknown_session_ids_do_not_hammer_the_store() {
     }
     assert_eq!(store.loads.load(Ordering::SeqCst), 4);
 }
+
+/// The synchronous path reads tokens with their syntax check deferred, and
+/// answers a cached token without it. Every answer must still be the one
+/// the token syntax gives (RFC 6750 `b64token`, checked before anything
+/// else looks at a token), for well-formed, malformed, oversized and
+/// doubled credentials, with the access and customer tokens both warm in
+/// the cache, and the same without a cache.
+#[tokio::test]
+async fn cached_tokens_answer_as_checked_ones_whatever_surrounds_them() {
+    install_backend();
+    let build = |cache: bool| {
+        Authenticator::builder()
+            .issuer(
+                IssuerConfig::new(ISSUER)
+                    .audience(AUDIENCE)
+                    .hmac_secret(HMAC_SECRET),
+            )
+            .customer_tokens(tollgate::config::CustomerTokenConfig::default())
+            .credentials(
+                tollgate::credentials::CredentialSources::default()
+                    .with_cookie("at")
+                    .with_max_token_bytes(2048),
+            )
+            .token_cache(TokenCacheSettings::default().with_enabled(cache))
+            .build()
+            .unwrap()
+    };
+    let (cached, uncached) = (build(true), build(false));
+    let access = mint(Algorithm::HS256, None, &claims());
+    let mut c = claims();
+    c["customer_id"] = json!("cust-1");
+    c["token_use"] = json!("customer");
+    let customer = mint(Algorithm::HS256, None, &c);
+    let answer = |auth: &Authenticator, headers: &[(&'static str, Vec<u8>)]| {
+        let mut h = http::HeaderMap::new();
+        for (name, value) in headers {
+            h.append(*name, http::HeaderValue::from_bytes(value).unwrap());
+        }
+        match futures_now(auth.decide(&h, tollgate::Mode::Required)) {
+            Ok(tollgate::Decision::Authenticated(ctx)) => {
+                Ok(ctx.customer().map(str::to_owned).unwrap_or_default())
+            }
+            Ok(_) => Err((0, "not authenticated")),
+            Err(e) => Err((e.status().as_u16(), e.description())),
+        }
+    };
+    let bearer = |t: &str| format!("Bearer {t}").into_bytes();
+    // Warm the cache with both tokens.
+    let pair = vec![
+        ("authorization", bearer(&access)),
+        ("x-customer-token", customer.clone().into_bytes()),
+    ];
+    assert!(answer(&cached, &pair).is_ok());
+    assert_eq!(cached.cached_tokens(), 2);
+    let a = access.as_str();
+    let ok = |customer: &str| Ok(customer.to_owned());
+    let malformed = || Err((400, "a credential header is malformed"));
+    let with_customer =
+        |value: Vec<u8>| vec![("authorization", bearer(a)), ("x-customer-token", value)];
+    let cases: Vec<(Vec<(&'static str, Vec<u8>)>, Result<String, (u16, &str)>)> = vec![
+        (vec![("authorization", bearer(a))], ok("")),
+        (pair.clone(), ok("cust-1")),
+        (
+            vec![("authorization", format!("bearer \t {a} \t").into_bytes())],
+            ok(""),
+        ),
+        (
+            vec![("authorization", format!("DPoP {a}").into_bytes())],
+            Err((401, "the DPoP proof is missing")),
+        ),
+        (
+            vec![("authorization", bearer(&format!("{a}!")))],
+            malformed(),
+        ),
+        (
+            vec![("authorization", bearer(&format!("{a} {a}")))],
+            malformed(),
+        ),
+        (
+            vec![("authorization", bearer(&format!("{a},")))],
+            malformed(),
+        ),
+        (
+            vec![("authorization", [&bearer(a)[..], b"\xff"].concat())],
+            malformed(),
+        ),
+        // `=` may end a b64token: well-formed, then not base64url.
+        (
+            vec![("authorization", bearer(&format!("{a}=")))],
+            Err((401, "the token is not valid base64url")),
+        ),
+        (
+            vec![("authorization", bearer(&a.repeat(8)))],
+            Err((401, "the token exceeds the size limit")),
+        ),
+        (
+            vec![("authorization", bearer(a)), ("authorization", bearer(a))],
+            Err((400, "more than one Authorization header")),
+        ),
+        (
+            vec![
+                ("authorization", bearer(a)),
+                ("cookie", format!("at={a}").into_bytes()),
+            ],
+            Err((400, "a credential was sent by more than one method")),
+        ),
+        (
+            vec![
+                ("authorization", bearer(&format!("{a}!"))),
+                ("cookie", format!("at={a}").into_bytes()),
+            ],
+            malformed(),
+        ),
+        (vec![("cookie", format!("at={a}").into_bytes())], ok("")),
+        (
+            vec![("cookie", format!("at={a}!").into_bytes())],
+            malformed(),
+        ),
+        (
+            with_customer(format!("{customer}!").into_bytes()),
+            malformed(),
+        ),
+        (with_customer(bearer(&customer)), ok("cust-1")),
+        (
+            with_customer(format!("Basic {customer}").into_bytes()),
+            malformed(),
+        ),
+        (
+            with_customer(Vec::new()),
+            Err((400, "the credential is empty")),
+        ),
+        (
+            vec![
+                ("authorization", bearer(&format!("{a}!"))),
+                ("x-customer-token", customer.clone().into_bytes()),
+            ],
+            malformed(),
+        ),
+        (
+            vec![
+                ("authorization", bearer(&customer)),
+                ("x-customer-token", a.as_bytes().to_vec()),
+            ],
+            Err((401, "a customer token cannot be used as an access token")),
+        ),
+        (
+            vec![("x-customer-token", customer.clone().into_bytes())],
+            Err((
+                401,
+                "a customer token needs the app's access token beside it",
+            )),
+        ),
+        (
+            vec![("authorization", b"Basic abc".to_vec())],
+            Err((401, "unsupported authorization scheme; use Bearer")),
+        ),
+    ];
+    for (i, (case, want)) in cases.iter().enumerate() {
+        assert_eq!(&answer(&uncached, case), want, "case {i}, no cache");
+        assert_eq!(&answer(&cached, case), want, "case {i}");
+        // And again, now that whatever verified is cached.
+        assert_eq!(&answer(&cached, case), want, "case {i}, second time");
+    }
+}
+
+/// Polls a future that must be ready at once (nothing here awaits).
+fn futures_now<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    match f
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("expected no await"),
+    }
+}

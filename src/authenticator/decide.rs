@@ -4,11 +4,12 @@
 //! synchronous [`Authenticator::try_decide`]).
 
 use super::identity::{TokenKind, VerifyError};
+use super::presented::{Presented, Resolved, Seen};
 use super::{Authenticator, Decision, Mode};
 use crate::context::AuthContext;
-use crate::credentials::{self, BearerToken, CredentialsError, RequestParts};
-use crate::error::{AuthError, AuthErrorKind};
-use crate::telemetry::{self, Credential};
+use crate::credentials::{Checked, Deferred, RequestParts};
+use crate::error::AuthError;
+use crate::telemetry;
 use tracing::Instrument as _;
 
 /// Outcome of the synchronous fast path.
@@ -16,62 +17,6 @@ pub(crate) enum Attempt {
     Done(Result<Decision, AuthError>),
     /// A key fetch or a session lookup must be awaited: use the async path.
     NeedsAsync,
-}
-
-/// The credentials of one request, borrowed from it.
-struct Presented<'r> {
-    bearer: Option<std::borrow::Cow<'r, str>>,
-    customer_token: Option<&'r str>,
-    session: Option<&'r str>,
-    /// The `Authorization: Basic` value, when a basic verifier is configured.
-    basic: Option<&'r [u8]>,
-    /// The attribution header's value, when attribution is configured.
-    attribution: Option<&'r str>,
-    other_scheme: bool,
-    /// The access token arrived as `Authorization: DPoP`.
-    dpop_scheme: bool,
-}
-
-/// Which credential kinds a request presented, for metrics and the
-/// decision span (never their values).
-#[derive(Clone, Copy, Default)]
-struct Seen(u8);
-
-impl Seen {
-    const KINDS: [(u8, Credential, &'static str); 4] = [
-        (1, Credential::AccessToken, "access_token"),
-        (2, Credential::CustomerToken, "customer_token"),
-        (4, Credential::Session, "session"),
-        (8, Credential::Basic, "basic"),
-    ];
-
-    fn of(p: &Presented<'_>) -> Self {
-        Self(
-            u8::from(p.bearer.is_some())
-                | u8::from(p.customer_token.is_some()) << 1
-                | u8::from(p.session.is_some()) << 2
-                | u8::from(p.basic.is_some()) << 3,
-        )
-    }
-
-    fn kinds(self) -> impl Iterator<Item = (Credential, &'static str)> {
-        Self::KINDS
-            .into_iter()
-            .filter(move |(bit, _, _)| self.0 & bit != 0)
-            .map(|(_, kind, name)| (kind, name))
-    }
-}
-
-impl std::fmt::Display for Seen {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, (_, name)) in self.kinds().enumerate() {
-            if i > 0 {
-                f.write_str("+")?;
-            }
-            f.write_str(name)?;
-        }
-        Ok(())
-    }
 }
 
 /// The decision span; its fields are recorded once known.
@@ -142,16 +87,6 @@ fn record_decision(span: &tracing::Span, result: &Result<Decision, AuthError>, s
     }
 }
 
-impl Presented<'_> {
-    fn has_credentials(&self) -> bool {
-        self.bearer.is_some()
-            || self.customer_token.is_some()
-            || self.session.is_some()
-            || self.basic.is_some()
-            || self.other_scheme
-    }
-}
-
 impl Authenticator {
     /// Authenticates a request: `Ok(None)` when it carries no credentials,
     /// `Err` when it carries credentials that do not all verify.
@@ -210,7 +145,9 @@ impl Authenticator {
         mode: Mode,
         seen: &mut Seen,
     ) -> Result<Decision, AuthError> {
-        let presented = self.extract(req)?;
+        let presented = self
+            .extract::<Checked, R>(req)
+            .map_err(|r| self.refused(r))?;
         *seen = Seen::of(&presented);
         if self.is_cors_preflight(req, &presented) {
             return Ok(Decision::Preflight);
@@ -224,14 +161,14 @@ impl Authenticator {
                     .await
                     .map_err(|e| if dpop { e.with_dpop_challenge() } else { e })?;
                 self.certificate_bind(req, &ctx, dpop)?;
-                if let Some(key) = self.dpop_bind(req, raw, dpop, &ctx)? {
+                if let Some(key) = self.dpop_bind(req, raw.as_bytes(), dpop, &ctx)? {
                     self.dpop_replay(key).await?;
                 }
                 Some(ctx)
             }
             None => None,
         };
-        let customer = match presented.customer_token {
+        let customer = match presented.customer_token.as_deref() {
             Some(raw) => Some(self.verify_jwt_async(raw, TokenKind::Customer).await?),
             None => None,
         };
@@ -270,16 +207,63 @@ impl Authenticator {
         attempt
     }
 
+    /// Tokens are read [`Deferred`]: one the verified-token cache holds is
+    /// answered without its syntax check (see `credentials::token`). Any
+    /// reading that fails starts over [`Checked`], whose answer is the
+    /// canonical one.
     fn try_decide_inner<R: RequestParts + ?Sized>(
         &self,
         req: &R,
         mode: Mode,
         seen: &mut Seen,
     ) -> Attempt {
-        let presented = match self.extract(req) {
-            Ok(p) => p,
-            Err(e) => return Attempt::Done(Err(e)),
+        let Ok(read) = self.extract::<Deferred, R>(req) else {
+            return self.try_decide_checked(req, mode, seen);
         };
+        let bearer = match read.bearer.map(|t| self.resolve(t, TokenKind::Access)) {
+            Some(None) => return self.try_decide_checked(req, mode, seen),
+            other => other.flatten(),
+        };
+        let customer_token = match read
+            .customer_token
+            .map(|t| self.resolve(t, TokenKind::Customer))
+        {
+            Some(None) => return self.try_decide_checked(req, mode, seen),
+            other => other.flatten(),
+        };
+        let presented = Presented {
+            bearer,
+            customer_token,
+            session: read.session,
+            basic: read.basic,
+            attribution: read.attribution,
+            other_scheme: read.other_scheme,
+            dpop_scheme: read.dpop_scheme,
+        };
+        self.try_decide_presented(req, mode, seen, presented)
+    }
+
+    /// [`try_decide_inner`](Self::try_decide_inner) with every token
+    /// checked at once.
+    fn try_decide_checked<R: RequestParts + ?Sized>(
+        &self,
+        req: &R,
+        mode: Mode,
+        seen: &mut Seen,
+    ) -> Attempt {
+        match self.extract::<Checked, R>(req) {
+            Err(r) => Attempt::Done(Err(self.refused(r))),
+            Ok(p) => self.try_decide_presented(req, mode, seen, p.map_tokens(Resolved::Text)),
+        }
+    }
+
+    fn try_decide_presented<R: RequestParts + ?Sized>(
+        &self,
+        req: &R,
+        mode: Mode,
+        seen: &mut Seen,
+        presented: Presented<'_, Resolved<'_>>,
+    ) -> Attempt {
         *seen = Seen::of(&presented);
         if self.is_cors_preflight(req, &presented) {
             return Attempt::Done(Ok(Decision::Preflight));
@@ -293,17 +277,13 @@ impl Authenticator {
         {
             return Attempt::Done(Err(e));
         }
-        let verify = |raw: Option<&str>, kind| match raw {
-            None => Ok(None),
-            Some(raw) => self.verify_jwt_now(raw, kind, true).map(Some),
-        };
-        let access = verify(presented.bearer.as_deref(), TokenKind::Access);
-        let customer = verify(presented.customer_token, TokenKind::Customer);
+        let access = self.verify_resolved(presented.bearer, TokenKind::Access);
+        let customer = self.verify_resolved(presented.customer_token, TokenKind::Customer);
         match (access, customer) {
             (Ok(a), Ok(c)) => {
                 // The proof is checked on every request, cached token or not;
                 // its `jti` is recorded only once the answer is final here.
-                if let (Some(ctx), Some(raw)) = (&a, presented.bearer.as_deref()) {
+                if let Some((ctx, raw)) = &a {
                     if let Err(e) = self.certificate_bind(req, ctx, dpop) {
                         return Attempt::Done(Err(e));
                     }
@@ -317,8 +297,9 @@ impl Authenticator {
                         },
                     }
                 }
+                let verified = [a.map(|(ctx, _)| ctx), c.map(|(ctx, _)| ctx), None, None];
                 Attempt::Done(
-                    self.combine([a, c, None, None], presented.other_scheme, mode)
+                    self.combine(verified, presented.other_scheme, mode)
                         .and_then(|d| self.attribute(d, presented.attribution)),
                 )
             }
@@ -336,10 +317,10 @@ impl Authenticator {
     /// is on (off by default), the method is `OPTIONS` with an
     /// `Access-Control-Request-Method` header, and no credential of any kind
     /// is attached (a request that carries one is authenticated as usual).
-    fn is_cors_preflight<R: RequestParts + ?Sized>(
+    fn is_cors_preflight<T, R: RequestParts + ?Sized>(
         &self,
         req: &R,
-        presented: &Presented<'_>,
+        presented: &Presented<'_, T>,
     ) -> bool {
         if !self.engine.allow_cors_preflight || !req.method().eq_ignore_ascii_case("OPTIONS") {
             return false;
@@ -350,101 +331,5 @@ impl Authenticator {
         let mut has = false;
         req.visit_header("access-control-request-method", &mut |_| has = true);
         has
-    }
-
-    fn credentials_error(&self, e: CredentialsError) -> AuthError {
-        tracing::debug!(reason = %e, "tollgate: refused credentials");
-        match e {
-            CredentialsError::TooLarge => self.error(
-                AuthErrorKind::InvalidToken,
-                "the token exceeds the size limit",
-            ),
-            CredentialsError::DuplicateAuthorization => self.error(
-                AuthErrorKind::InvalidRequest,
-                "more than one Authorization header",
-            ),
-            CredentialsError::EmptyToken => {
-                self.error(AuthErrorKind::InvalidRequest, "the credential is empty")
-            }
-            CredentialsError::MultipleMethods => self.error(
-                AuthErrorKind::InvalidRequest,
-                "a credential was sent by more than one method",
-            ),
-            CredentialsError::UnsupportedScheme => self.error(
-                AuthErrorKind::Missing,
-                "unsupported authorization scheme; use Bearer",
-            ),
-            _ => self.error(
-                AuthErrorKind::InvalidRequest,
-                "a credential header is malformed",
-            ),
-        }
-    }
-
-    fn extract<'r, R: RequestParts + ?Sized>(
-        &self,
-        req: &'r R,
-    ) -> Result<Presented<'r>, AuthError> {
-        let e = &self.engine;
-        let creds =
-            credentials::extract(req, &e.sources).map_err(|err| self.credentials_error(err))?;
-        let customer_token = match &e.customer {
-            Some(rules) => credentials::header_token(req, &rules.header, e.sources.max_token_bytes)
-                .map_err(|err| self.credentials_error(err))?,
-            None => None,
-        };
-        let session = match &e.sessions {
-            Some(rules) => {
-                credentials::session_id(req, rules.header.as_deref(), rules.cookie.as_deref())
-                    .map_err(|err| self.credentials_error(err))?
-            }
-            None => None,
-        };
-        let basic = match (&e.basic, creds.other_scheme) {
-            (Some(_), true) => credentials::unique_header(req, "authorization")
-                .map_err(|err| self.credentials_error(err))?
-                .filter(|v| {
-                    v.len() > 6
-                        && v.get(..6)
-                            .is_some_and(|p| p.eq_ignore_ascii_case(b"basic "))
-                }),
-            _ => None,
-        };
-        let attribution = match &e.attribution {
-            Some(rules) => match credentials::unique_header(req, &rules.header)
-                .map_err(|err| self.credentials_error(err))?
-            {
-                Some(raw) => Some(
-                    std::str::from_utf8(raw)
-                        .ok()
-                        .map(str::trim)
-                        .filter(|v| !v.is_empty() && v.len() <= 256)
-                        .ok_or_else(|| {
-                            self.error(
-                                AuthErrorKind::InvalidRequest,
-                                "the attribution header is malformed",
-                            )
-                        })?,
-                ),
-                None => None,
-            },
-            None => None,
-        };
-        // With DPoP off, the `DPoP` scheme is just an unsupported scheme.
-        let dpop_off = creds.dpop_scheme && e.dpop.policy == crate::dpop::DpopPolicy::Off;
-        let (bearer, other_scheme) = if dpop_off {
-            (None, true)
-        } else {
-            (creds.bearer, creds.other_scheme)
-        };
-        Ok(Presented {
-            bearer: bearer.map(BearerToken::into_inner),
-            dpop_scheme: creds.dpop_scheme && !dpop_off,
-            customer_token,
-            session,
-            other_scheme: other_scheme && basic.is_none(),
-            basic,
-            attribution,
-        })
     }
 }

@@ -89,7 +89,7 @@ impl Authenticator {
     pub(super) fn dpop_bind<R: RequestParts + ?Sized>(
         &self,
         req: &R,
-        token: &str,
+        token: &[u8],
         dpop_scheme: bool,
         ctx: &AuthContext,
     ) -> Result<Option<ReplayKey>, AuthError> {

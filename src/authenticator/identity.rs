@@ -175,6 +175,43 @@ impl Authenticator {
         Ok(ctx)
     }
 
+    /// The verified-token cache's entry for exactly these bytes, if it is
+    /// still valid (expiry, not-before and key-set generation checked),
+    /// with its issuer's index.
+    pub(super) fn cache_lookup(&self, raw: &[u8], kind: TokenKind) -> Option<(AuthContext, usize)> {
+        let cache = self.engine.cache.as_ref()?;
+        cache.get(
+            &cache.query(kind as u8, raw),
+            crate::jwt::now_secs(),
+            |idx| self.generation(kind, idx),
+        )
+    }
+
+    /// A [`cache_lookup`](Self::cache_lookup) hit, answered as
+    /// [`verify_jwt_now`](Self::verify_jwt_now) answers one.
+    pub(super) fn verified_from_cache(
+        &self,
+        ctx: AuthContext,
+        issuer: usize,
+        kind: TokenKind,
+    ) -> Result<AuthContext, VerifyError> {
+        self.cache_hit(issuer, kind);
+        self.still_valid(ctx)
+    }
+
+    /// What every cache hit does: it drives the background refresh of
+    /// remote keys, and is counted.
+    fn cache_hit(&self, issuer: usize, kind: TokenKind) {
+        if let Some(remote) = self
+            .issuers_for(kind)
+            .get(issuer)
+            .and_then(|i| i.remote.as_ref())
+        {
+            remote.refresh_if_due();
+        }
+        telemetry::token_cache(true);
+    }
+
     fn verify_jwt_cached(
         &self,
         raw: &str,
@@ -186,18 +223,10 @@ impl Authenticator {
                 .verify_jwt_timed(raw, kind, allow_fetch)
                 .map(|(ctx, _)| ctx);
         };
-        let key = cache.query(kind as u8, raw);
+        let key = cache.query(kind as u8, raw.as_bytes());
         let now = crate::jwt::now_secs();
         if let Some((ctx, idx)) = cache.get(&key, now, |idx| self.generation(kind, idx)) {
-            // Hits still drive the background refresh of remote keys.
-            if let Some(remote) = self
-                .issuers_for(kind)
-                .get(idx)
-                .and_then(|i| i.remote.as_ref())
-            {
-                remote.refresh_if_due();
-            }
-            telemetry::token_cache(true);
+            self.cache_hit(idx, kind);
             return Ok(ctx);
         }
         telemetry::token_cache(false);

@@ -59,6 +59,7 @@ mod issuers;
 mod merge;
 mod mtls;
 mod opaque;
+mod presented;
 mod sessions;
 mod static_keys;
 

@@ -16,10 +16,6 @@ impl<'a> BearerToken<'a> {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    pub(crate) fn into_inner(self) -> Cow<'a, str> {
-        self.0
-    }
 }
 
 impl fmt::Debug for BearerToken<'_> {

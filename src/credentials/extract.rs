@@ -1,10 +1,11 @@
 //! [`extract`]: the bearer token of a request, read from every configured
 //! source; one sent by more than one method is refused.
 
-use super::syntax::{checked_token, dpop_token, trim_ows};
+use super::syntax::{bearer_value, checked_token, dpop_value, trim_ows};
+use super::token::{Checked, TokenSyntax};
 use super::{
     AsDyn, BearerToken, Credential, CredentialSources, Credentials, CredentialsError, RequestParts,
-    find_cookie, header_token, parse_authorization, unique_header,
+    find_cookie, header_value_token, unique_header,
 };
 use std::borrow::Cow;
 
@@ -13,21 +14,46 @@ pub fn extract<'a, R: RequestParts + ?Sized>(
     req: &'a R,
     sources: &CredentialSources,
 ) -> Result<Credentials<'a>, CredentialsError> {
-    let mut creds = Credentials::default();
+    let found = extract_with::<Checked, R>(req, sources)?;
+    Ok(Credentials {
+        bearer: found.bearer.map(BearerToken),
+        other_scheme: found.other_scheme,
+        dpop_scheme: found.dpop_scheme,
+    })
+}
+
+/// What [`extract_with`] found: [`Credentials`] with the token as `S`
+/// makes it.
+pub(crate) struct Found<T> {
+    pub(crate) bearer: Option<T>,
+    pub(crate) other_scheme: bool,
+    pub(crate) dpop_scheme: bool,
+}
+
+/// [`extract`], with each token's syntax treated as `S` says.
+pub(crate) fn extract_with<'a, S: TokenSyntax, R: RequestParts + ?Sized>(
+    req: &'a R,
+    sources: &CredentialSources,
+) -> Result<Found<S::Token<'a>>, CredentialsError> {
+    let mut found = Found {
+        bearer: None,
+        other_scheme: false,
+        dpop_scheme: false,
+    };
     let max = sources.max_token_bytes;
 
     if sources.authorization_header {
         let value = unique_header(req, "authorization")
             .map_err(|_| CredentialsError::DuplicateAuthorization)?;
         if let Some(value) = value {
-            match parse_authorization(value, max) {
-                Ok(token) => creds.bearer = token.map(|t| BearerToken(Cow::Borrowed(t))),
-                Err(CredentialsError::UnsupportedScheme) => match dpop_token(value, max)? {
+            match bearer_value(value) {
+                Ok(token) => found.bearer = Some(S::token(token, max)?),
+                Err(CredentialsError::UnsupportedScheme) => match dpop_value(value) {
                     Some(token) => {
-                        creds.bearer = Some(BearerToken(Cow::Borrowed(token)));
-                        creds.dpop_scheme = true;
+                        found.bearer = Some(S::token(token, max)?);
+                        found.dpop_scheme = true;
                     }
-                    None => creds.other_scheme = true,
+                    None => found.other_scheme = true,
                 },
                 Err(e) => return Err(e),
             }
@@ -36,15 +62,9 @@ pub fn extract<'a, R: RequestParts + ?Sized>(
 
     if let Some(name) = &sources.cookie
         && let Some(raw) = find_cookie(req, name)?
+        && found.bearer.replace(S::token(raw, max)?).is_some()
     {
-        let token = checked_token(raw, max)?;
-        if creds
-            .bearer
-            .replace(BearerToken(Cow::Borrowed(token)))
-            .is_some()
-        {
-            return Err(CredentialsError::MultipleMethods);
-        }
+        return Err(CredentialsError::MultipleMethods);
     }
 
     // RFC 6750 §2.3: the query is `application/x-www-form-urlencoded`, so
@@ -52,36 +72,30 @@ pub fn extract<'a, R: RequestParts + ?Sized>(
     // fails the token syntax). The size cap applies to the decoded value;
     // the query itself is bounded by the server's URI limit.
     if let (Some(name), Some(query)) = (&sources.query_parameter, req.query()) {
-        let mut found: Option<Cow<'a, str>> = None;
+        let mut decoded: Option<Cow<'a, str>> = None;
         for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-            if k == name.as_str() && found.replace(v).is_some() {
+            if k == name.as_str() && decoded.replace(v).is_some() {
                 return Err(CredentialsError::Malformed);
             }
         }
-        if let Some(raw) = found {
+        if let Some(raw) = decoded {
             checked_token(raw.as_bytes(), max)?;
-            if creds.bearer.replace(BearerToken(raw)).is_some() {
+            if found.bearer.replace(S::text(raw)).is_some() {
                 return Err(CredentialsError::MultipleMethods);
             }
         }
     }
 
     if let Some(name) = &sources.header
-        && let Some(token) = header_token(req, name, max)?
-        && creds
-            .bearer
-            .replace(BearerToken(Cow::Borrowed(token)))
-            .is_some()
+        && let Some(raw) = header_value_token(req, name)?
+        && found.bearer.replace(S::token(raw, max)?).is_some()
     {
         return Err(CredentialsError::MultipleMethods);
     }
 
     if let Some(prefix) = &sources.websocket_protocol_prefix
-        && let Some(token) = websocket_token(req, prefix, max)?
-        && creds
-            .bearer
-            .replace(BearerToken(Cow::Borrowed(token)))
-            .is_some()
+        && let Some(raw) = websocket_token(req, prefix)?
+        && found.bearer.replace(S::token(raw, max)?).is_some()
     {
         return Err(CredentialsError::MultipleMethods);
     }
@@ -90,16 +104,12 @@ pub fn extract<'a, R: RequestParts + ?Sized>(
         && let Some(Credential::Bearer(token)) = (custom.0)(&AsDyn(req))
     {
         checked_token(token.as_bytes(), max)?;
-        if creds
-            .bearer
-            .replace(BearerToken(Cow::Owned(token)))
-            .is_some()
-        {
+        if found.bearer.replace(S::text(Cow::Owned(token))).is_some() {
             return Err(CredentialsError::MultipleMethods);
         }
     }
 
-    Ok(creds)
+    Ok(found)
 }
 
 /// The token in a `Sec-WebSocket-Protocol` offer (RFC 6455 §11.3.4: a
@@ -108,8 +118,7 @@ pub fn extract<'a, R: RequestParts + ?Sized>(
 fn websocket_token<'a, R: RequestParts + ?Sized>(
     req: &'a R,
     prefix: &str,
-    max: usize,
-) -> Result<Option<&'a str>, CredentialsError> {
+) -> Result<Option<&'a [u8]>, CredentialsError> {
     let mut found: Option<&'a [u8]> = None;
     let mut dup = false;
     req.visit_header("sec-websocket-protocol", &mut |v| {
@@ -122,7 +131,7 @@ fn websocket_token<'a, R: RequestParts + ?Sized>(
     if dup {
         return Err(CredentialsError::MultipleMethods);
     }
-    found.map(|raw| checked_token(raw, max)).transpose()
+    Ok(found)
 }
 
 #[cfg(test)]

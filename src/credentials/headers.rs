@@ -1,8 +1,8 @@
 //! Header and cookie values that must come once (a second one is refused),
 //! and the customer token and session id read from them.
 
-use super::syntax::{checked_token, is_b64token, trim_ows};
-use super::{CredentialsError, RequestParts, parse_authorization};
+use super::syntax::{bearer_value, checked_token, trim_ows};
+use super::{CredentialsError, RequestParts};
 
 /// The value of a header that must appear at most once.
 pub(crate) fn unique_header<'a, R: RequestParts + ?Sized>(
@@ -54,31 +54,36 @@ pub(crate) fn find_cookie<'a, R: RequestParts + ?Sized>(
 }
 
 /// A token in a dedicated header (customer token): the bare token, or
-/// `Bearer <token>`.
+/// `Bearer <token>`, checked.
 pub(crate) fn header_token<'a, R: RequestParts + ?Sized>(
     req: &'a R,
     name: &str,
     max: usize,
 ) -> Result<Option<&'a str>, CredentialsError> {
+    header_value_token(req, name)?
+        .map(|raw| checked_token(raw, max))
+        .transpose()
+}
+
+/// The still unchecked token of a dedicated header: the whole value, or
+/// the token of a `Bearer <token>` value (any other scheme is malformed
+/// here).
+pub(crate) fn header_value_token<'a, R: RequestParts + ?Sized>(
+    req: &'a R,
+    name: &str,
+) -> Result<Option<&'a [u8]>, CredentialsError> {
     let Some(raw) = unique_header(req, name)? else {
         return Ok(None);
     };
     let trimmed = trim_ows(raw);
-    // A bare token (the usual form) in one pass: a b64token has no space,
-    // so only a value that fails it is searched for a scheme.
-    // (Non-empty, within the cap and b64token: all `checked_token` asks.)
-    if trimmed.len() <= max && is_b64token(trimmed) {
-        return std::str::from_utf8(trimmed)
-            .map(Some)
-            .map_err(|_| CredentialsError::Malformed);
-    }
+    // A token has no space: only a value with one can carry a scheme.
     if trimmed.contains(&b' ') {
-        return match parse_authorization(trimmed, max) {
+        return match bearer_value(trimmed) {
             Err(CredentialsError::UnsupportedScheme) => Err(CredentialsError::Malformed),
-            other => other,
+            other => other.map(Some),
         };
     }
-    checked_token(trimmed, max).map(Some)
+    Ok(Some(trimmed))
 }
 
 /// A session ID from its header and/or cookie (not format-checked here).

@@ -28,15 +28,20 @@ mod sources;
 mod syntax;
 #[cfg(test)]
 mod tests;
+mod token;
 
 pub use bearer::{BearerToken, Credentials};
 pub use error::CredentialsError;
 pub use extract::extract;
-pub(crate) use headers::{find_cookie, header_token, session_id, unique_header};
+pub(crate) use extract::extract_with;
+pub(crate) use headers::{
+    find_cookie, header_token, header_value_token, session_id, unique_header,
+};
 pub(crate) use request::AsDyn;
 pub use request::RequestParts;
 pub use sources::{Credential, CredentialSources, CustomSource};
 pub use syntax::parse_authorization;
+pub(crate) use token::{Checked, Deferred, RawToken, TokenSyntax};
 
 /// Default cap on a token's size: 8 KiB.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;

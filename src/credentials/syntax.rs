@@ -74,14 +74,20 @@ pub(crate) fn trim_ows(s: &[u8]) -> &[u8] {
     s.get(start..end).unwrap_or_default()
 }
 
-/// Checks a candidate token's size and syntax and borrows it as text.
-pub(crate) fn checked_token(raw: &[u8], max: usize) -> Result<&str, CredentialsError> {
+/// A candidate token's size only: not empty, within the cap.
+pub(crate) fn bounded(raw: &[u8], max: usize) -> Result<&[u8], CredentialsError> {
     if raw.is_empty() {
         return Err(CredentialsError::EmptyToken);
     }
     if raw.len() > max {
         return Err(CredentialsError::TooLarge);
     }
+    Ok(raw)
+}
+
+/// Checks a candidate token's size and syntax and borrows it as text.
+pub(crate) fn checked_token(raw: &[u8], max: usize) -> Result<&str, CredentialsError> {
+    let raw = bounded(raw, max)?;
     if !is_b64token(raw) {
         return Err(CredentialsError::Malformed);
     }
@@ -89,13 +95,18 @@ pub(crate) fn checked_token(raw: &[u8], max: usize) -> Result<&str, CredentialsE
     std::str::from_utf8(raw).map_err(|_| CredentialsError::Malformed)
 }
 
-/// Parses one `Authorization` header value.
-///
-/// Returns `Ok(None)` for a well-formed header with another scheme.
+/// Parses one `Authorization` header value: the token of the `Bearer`
+/// scheme, checked; `UnsupportedScheme` for another well-formed scheme.
 pub fn parse_authorization(
     value: &[u8],
     max_token_bytes: usize,
 ) -> Result<Option<&str>, CredentialsError> {
+    checked_token(bearer_value(value)?, max_token_bytes).map(Some)
+}
+
+/// The still unchecked token of an `Authorization: Bearer` value;
+/// `UnsupportedScheme` for another well-formed scheme.
+pub(crate) fn bearer_value(value: &[u8]) -> Result<&[u8], CredentialsError> {
     // One pass over the scheme, one over the token: the token check
     // (`b64token`) also refuses every byte that is not visible ASCII, so
     // the whole value is covered without scanning it twice.
@@ -121,19 +132,16 @@ pub fn parse_authorization(
         }
         return Err(CredentialsError::UnsupportedScheme);
     }
-    checked_token(trim_ows(rest), max_token_bytes).map(Some)
+    Ok(trim_ows(rest))
 }
 
-/// The token of an `Authorization: DPoP <token>` value (RFC 9449 §7.1: the
-/// scheme matched case-insensitively, the token a `token68`), `Ok(None)`
-/// for another scheme.
-pub(crate) fn dpop_token(value: &[u8], max: usize) -> Result<Option<&str>, CredentialsError> {
+/// The still unchecked token of an `Authorization: DPoP <token>` value
+/// (RFC 9449 §7.1: the scheme matched case-insensitively, the token a
+/// `token68`), `None` for another scheme.
+pub(crate) fn dpop_value(value: &[u8]) -> Option<&[u8]> {
     let value = trim_ows(value);
     let is_dpop = value
         .get(..5)
         .is_some_and(|p| p.eq_ignore_ascii_case(b"dpop "));
-    if !is_dpop {
-        return Ok(None);
-    }
-    checked_token(trim_ows(value.get(5..).unwrap_or_default()), max).map(Some)
+    is_dpop.then(|| trim_ows(value.get(5..).unwrap_or_default()))
 }

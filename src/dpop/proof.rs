@@ -82,7 +82,7 @@ pub(crate) struct ProofTarget<'a> {
     /// The normalised request URI (`htu`), see [`super::htu`].
     pub(crate) htu: &'a str,
     /// The access token presented with the proof (`ath`), if any.
-    pub(crate) access_token: Option<&'a str>,
+    pub(crate) access_token: Option<&'a [u8]>,
 }
 
 /// A proof that passed every check but replay.

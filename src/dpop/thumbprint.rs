@@ -47,8 +47,8 @@ pub fn jwk_thumbprint(jwk: &serde_json::Value) -> Option<String> {
 }
 
 /// base64url(SHA-256(`token`)): the `ath` claim of a proof (RFC 9449 §4.2).
-pub(crate) fn token_hash(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+pub(crate) fn token_hash(token: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token))
 }
 
 #[cfg(test)]

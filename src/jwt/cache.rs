@@ -278,12 +278,12 @@ impl TokenCache {
     }
 
     /// The lookup key of a presented token of `kind`.
-    pub(crate) fn query<'a>(&self, kind: u8, token: &'a str) -> TokenQuery<'a> {
+    pub(crate) fn query<'a>(&self, kind: u8, token: &'a [u8]) -> TokenQuery<'a> {
         use std::hash::BuildHasher as _;
         TokenQuery {
             hash: self.hasher.hash_one((kind, token)),
             kind,
-            token: token.as_bytes(),
+            token,
         }
     }
 
@@ -375,7 +375,7 @@ mod tests {
     #[test]
     fn a_hit_needs_the_same_kind_and_the_whole_token() {
         let cache = TokenCache::new(&TokenCacheSettings::default()).unwrap();
-        let q = cache.query(0, "header.payload.signature");
+        let q = cache.query(0, b"header.payload.signature");
         let stored = CachedToken {
             hash: q.hash,
             kind: q.kind,
@@ -390,7 +390,7 @@ mod tests {
         };
         assert!(!forged.equivalent(&stored));
         // The same token of another kind: another key, and no hit either.
-        assert_ne!(cache.query(1, "header.payload.signature").hash, q.hash);
+        assert_ne!(cache.query(1, b"header.payload.signature").hash, q.hash);
         let other_kind = TokenQuery {
             hash: q.hash,
             kind: 1,
@@ -399,7 +399,7 @@ mod tests {
         assert!(!other_kind.equivalent(&stored));
         // Each cache has its own seed.
         let other = TokenCache::new(&TokenCacheSettings::default()).unwrap();
-        assert_ne!(other.query(0, "header.payload.signature").hash, q.hash);
+        assert_ne!(other.query(0, b"header.payload.signature").hash, q.hash);
     }
 
     #[test]
@@ -426,7 +426,14 @@ mod tests {
         .unwrap();
         for i in 0..500 {
             let token = format!("token-{i:04}");
-            cache.insert(&cache.query(0, &token), big.clone(), f64::MAX, None, 0, 1);
+            cache.insert(
+                &cache.query(0, token.as_bytes()),
+                big.clone(),
+                f64::MAX,
+                None,
+                0,
+                1,
+            );
         }
         // Weighed by their tokens alone (as before), all 500 would fit.
         let fit = max_bytes / big.heap_bytes();
@@ -437,7 +444,14 @@ mod tests {
     fn cache_with(token: &str, valid_until: f64) -> (TokenCache, AuthContext) {
         let cache = TokenCache::new(&TokenCacheSettings::default()).unwrap();
         let ctx = AuthContext::for_tests("https://issuer.test");
-        cache.insert(&cache.query(0, token), ctx.clone(), valid_until, None, 0, 7);
+        cache.insert(
+            &cache.query(0, token.as_bytes()),
+            ctx.clone(),
+            valid_until,
+            None,
+            0,
+            7,
+        );
         (cache, ctx)
     }
 
@@ -448,7 +462,7 @@ mod tests {
         let (cache, shared) = cache_with(token, 100.0);
         let get = |now: f64, generation: u64| {
             cache
-                .get(&cache.query(0, token), now, |_| generation)
+                .get(&cache.query(0, token.as_bytes()), now, |_| generation)
                 .map(|(ctx, _)| ctx)
         };
         // The first two hits come from the shared cache; the second admits
@@ -466,9 +480,17 @@ mod tests {
         local::clear();
         let (cache, _) = cache_with(token, 100.0);
         for _ in 0..3 {
-            assert!(cache.get(&cache.query(0, token), 1.0, |_| 7).is_some());
+            assert!(
+                cache
+                    .get(&cache.query(0, token.as_bytes()), 1.0, |_| 7)
+                    .is_some()
+            );
         }
-        assert!(cache.get(&cache.query(0, token), 100.0, |_| 7).is_none());
+        assert!(
+            cache
+                .get(&cache.query(0, token.as_bytes()), 100.0, |_| 7)
+                .is_none()
+        );
     }
 
     #[test]
@@ -477,9 +499,13 @@ mod tests {
         let token = "h.p.s2";
         let (cache, shared) = cache_with(token, 100.0);
         for _ in 0..3 {
-            assert!(cache.get(&cache.query(0, token), 1.0, |_| 7).is_some());
+            assert!(
+                cache
+                    .get(&cache.query(0, token.as_bytes()), 1.0, |_| 7)
+                    .is_some()
+            );
         }
-        let q = cache.query(0, token);
+        let q = cache.query(0, token.as_bytes());
         // Same hash, another token (a collision): not served.
         let forged = TokenQuery {
             hash: q.hash,
