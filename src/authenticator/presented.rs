@@ -226,7 +226,7 @@ impl Authenticator {
         &self,
         token: Option<Resolved<'r>>,
         kind: TokenKind,
-    ) -> Result<Option<(AuthContext, Cow<'r, [u8]>)>, VerifyError> {
+    ) -> Result<Option<Verified<'r>>, VerifyError> {
         let verified = match token {
             None => return Ok(None),
             Some(Resolved::Text(Cow::Borrowed(raw))) => (
@@ -245,6 +245,9 @@ impl Authenticator {
         Ok(Some(verified))
     }
 }
+
+/// A verified token's context, and the token's bytes.
+pub(super) type Verified<'r> = (AuthContext, Cow<'r, [u8]>);
 
 /// Why reading a request's credentials failed.
 pub(super) enum Refused {
