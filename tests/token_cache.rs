@@ -325,7 +325,9 @@ async fn cached_tokens_answer_as_checked_ones_whatever_surrounds_them() {
     let malformed = || Err((400, "a credential header is malformed"));
     let with_customer =
         |value: Vec<u8>| vec![("authorization", bearer(a)), ("x-customer-token", value)];
-    let cases: Vec<(Vec<(&'static str, Vec<u8>)>, Result<String, (u16, &str)>)> = vec![
+    type Headers = Vec<(&'static str, Vec<u8>)>;
+    type Answer = Result<String, (u16, &'static str)>;
+    let cases: Vec<(Headers, Answer)> = vec![
         (vec![("authorization", bearer(a))], ok("")),
         (pair.clone(), ok("cust-1")),
         (

@@ -133,9 +133,9 @@ impl Authenticator {
             credentials::extract_with::<S, R>(req, &e.sources).map_err(Refused::Credentials)?;
         let customer_token = match &e.customer {
             Some(rules) => match credentials::header_value_token(req, &rules.header) {
-                Ok(Some(raw)) => Some(
-                    S::token(raw, e.sources.max_token_bytes).map_err(Refused::Credentials)?,
-                ),
+                Ok(Some(raw)) => {
+                    Some(S::token(raw, e.sources.max_token_bytes).map_err(Refused::Credentials)?)
+                }
                 Ok(None) => None,
                 Err(err) => return Err(Refused::Credentials(err)),
             },
