@@ -220,13 +220,19 @@ impl Authenticator {
         let Ok(read) = self.extract::<Deferred, R>(req) else {
             return self.try_decide_checked(req, mode, seen);
         };
-        let bearer = match read.bearer.map(|t| self.resolve(t, TokenKind::Access)) {
+        // One clock reading for the request's tokens (none without one).
+        let now = if read.bearer.is_some() || read.customer_token.is_some() {
+            crate::jwt::now_secs()
+        } else {
+            0.0
+        };
+        let bearer = match read.bearer.map(|t| self.resolve(t, TokenKind::Access, now)) {
             Some(None) => return self.try_decide_checked(req, mode, seen),
             other => other.flatten(),
         };
         let customer_token = match read
             .customer_token
-            .map(|t| self.resolve(t, TokenKind::Customer))
+            .map(|t| self.resolve(t, TokenKind::Customer, now))
         {
             Some(None) => return self.try_decide_checked(req, mode, seen),
             other => other.flatten(),

@@ -178,13 +178,16 @@ impl Authenticator {
     /// The verified-token cache's entry for exactly these bytes, if it is
     /// still valid (expiry, not-before and key-set generation checked),
     /// with its issuer's index.
-    pub(super) fn cache_lookup(&self, raw: &[u8], kind: TokenKind) -> Option<(AuthContext, usize)> {
+    pub(super) fn cache_lookup(
+        &self,
+        raw: &[u8],
+        kind: TokenKind,
+        now: f64,
+    ) -> Option<(AuthContext, usize)> {
         let cache = self.engine.cache.as_ref()?;
-        cache.get(
-            &cache.query(kind as u8, raw),
-            crate::jwt::now_secs(),
-            |idx| self.generation(kind, idx),
-        )
+        cache.get(&cache.query(kind as u8, raw), now, |idx| {
+            self.generation(kind, idx)
+        })
     }
 
     /// A [`cache_lookup`](Self::cache_lookup) hit, answered as

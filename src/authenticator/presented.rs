@@ -132,13 +132,12 @@ impl Authenticator {
         let creds =
             credentials::extract_with::<S, R>(req, &e.sources).map_err(Refused::Credentials)?;
         let customer_token = match &e.customer {
-            Some(rules) => match credentials::header_value_token(req, &rules.header) {
-                Ok(Some(raw)) => {
-                    Some(S::token(raw, e.sources.max_token_bytes).map_err(Refused::Credentials)?)
-                }
-                Ok(None) => None,
-                Err(err) => return Err(Refused::Credentials(err)),
-            },
+            Some(rules) => credentials::header_value_token::<S, R>(
+                req,
+                &rules.header,
+                e.sources.max_token_bytes,
+            )
+            .map_err(Refused::Credentials)?,
             None => None,
         };
         let session = match &e.sessions {
@@ -206,9 +205,16 @@ impl Authenticator {
     /// its exact bytes needs no syntax check (see `credentials::token`);
     /// any other token is checked now. `None`: it fails the check, and the
     /// caller reads the request again [`Checked`](credentials::Checked) for the canonical error.
-    pub(super) fn resolve<'r>(&self, token: RawToken<'r>, kind: TokenKind) -> Option<Resolved<'r>> {
+    ///
+    /// `now` is the request's clock reading (one for all its tokens).
+    pub(super) fn resolve<'r>(
+        &self,
+        token: RawToken<'r>,
+        kind: TokenKind,
+        now: f64,
+    ) -> Option<Resolved<'r>> {
         if let RawToken::Unchecked(raw) = token
-            && let Some((ctx, issuer)) = self.cache_lookup(raw, kind)
+            && let Some((ctx, issuer)) = self.cache_lookup(raw, kind, now)
         {
             return Some(Resolved::Hit { ctx, issuer, raw });
         }

@@ -87,8 +87,8 @@ pub(crate) fn extract_with<'a, S: TokenSyntax, R: RequestParts + ?Sized>(
     }
 
     if let Some(name) = &sources.header
-        && let Some(raw) = header_value_token(req, name)?
-        && found.bearer.replace(S::token(raw, max)?).is_some()
+        && let Some(token) = header_value_token::<S, R>(req, name, max)?
+        && found.bearer.replace(token).is_some()
     {
         return Err(CredentialsError::MultipleMethods);
     }

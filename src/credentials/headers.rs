@@ -1,8 +1,8 @@
 //! Header and cookie values that must come once (a second one is refused),
 //! and the customer token and session id read from them.
 
-use super::syntax::{bearer_value, checked_token, trim_ows};
-use super::{CredentialsError, RequestParts};
+use super::syntax::{bearer_value, checked_bare_token, checked_token, trim_ows};
+use super::{CredentialsError, RequestParts, TokenSyntax};
 
 /// The value of a header that must appear at most once.
 pub(crate) fn unique_header<'a, R: RequestParts + ?Sized>(
@@ -60,30 +60,52 @@ pub(crate) fn header_token<'a, R: RequestParts + ?Sized>(
     name: &str,
     max: usize,
 ) -> Result<Option<&'a str>, CredentialsError> {
-    header_value_token(req, name)?
-        .map(|raw| checked_token(raw, max))
-        .transpose()
+    match dedicated_value(req, name)? {
+        None => Ok(None),
+        Some(Dedicated::Bearer(token)) => checked_token(token, max).map(Some),
+        Some(Dedicated::Bare(value)) => checked_bare_token(value, max).map(Some),
+    }
 }
 
-/// The still unchecked token of a dedicated header: the whole value, or
-/// the token of a `Bearer <token>` value (any other scheme is malformed
-/// here).
-pub(crate) fn header_value_token<'a, R: RequestParts + ?Sized>(
+/// [`header_token`], with the token as `S` makes it.
+pub(crate) fn header_value_token<'a, S: TokenSyntax, R: RequestParts + ?Sized>(
     req: &'a R,
     name: &str,
-) -> Result<Option<&'a [u8]>, CredentialsError> {
+    max: usize,
+) -> Result<Option<S::Token<'a>>, CredentialsError> {
+    match dedicated_value(req, name)? {
+        None => Ok(None),
+        Some(Dedicated::Bearer(token)) => S::token(token, max).map(Some),
+        Some(Dedicated::Bare(value)) => S::bare_token(value, max).map(Some),
+    }
+}
+
+/// A dedicated header's value.
+enum Dedicated<'a> {
+    /// `Bearer <token>`: the token.
+    Bearer(&'a [u8]),
+    /// Anything else (trimmed): a bare token, if well-formed.
+    Bare(&'a [u8]),
+}
+
+fn dedicated_value<'a, R: RequestParts + ?Sized>(
+    req: &'a R,
+    name: &str,
+) -> Result<Option<Dedicated<'a>>, CredentialsError> {
     let Some(raw) = unique_header(req, name)? else {
         return Ok(None);
     };
-    let trimmed = trim_ows(raw);
-    // A token has no space: only a value with one can carry a scheme.
-    if trimmed.contains(&b' ') {
-        return match bearer_value(trimmed) {
-            Err(CredentialsError::UnsupportedScheme) => Err(CredentialsError::Malformed),
-            other => other.map(Some),
-        };
+    let value = trim_ows(raw);
+    // Of the values with a space (a scheme and its credentials), only
+    // `Bearer` is taken; the scheme's 6 bytes are read, not the whole value.
+    let bearer = value.get(6) == Some(&b' ')
+        && value
+            .get(..6)
+            .is_some_and(|s| s.eq_ignore_ascii_case(b"bearer"));
+    if bearer {
+        return bearer_value(value).map(|t| Some(Dedicated::Bearer(t)));
     }
-    Ok(Some(trimmed))
+    Ok(Some(Dedicated::Bare(value)))
 }
 
 /// A session ID from its header and/or cookie (not format-checked here).

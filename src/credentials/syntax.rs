@@ -95,6 +95,16 @@ pub(crate) fn checked_token(raw: &[u8], max: usize) -> Result<&str, CredentialsE
     std::str::from_utf8(raw).map_err(|_| CredentialsError::Malformed)
 }
 
+/// A dedicated header's value that is not `Bearer <token>`, checked as a
+/// bare token: a value with a space has another scheme (or none), and is
+/// malformed whatever its size.
+pub(crate) fn checked_bare_token(value: &[u8], max: usize) -> Result<&str, CredentialsError> {
+    if value.contains(&b' ') {
+        return Err(CredentialsError::Malformed);
+    }
+    checked_token(value, max)
+}
+
 /// Parses one `Authorization` header value: the token of the `Bearer`
 /// scheme, checked; `UnsupportedScheme` for another well-formed scheme.
 pub fn parse_authorization(

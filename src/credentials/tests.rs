@@ -97,10 +97,12 @@ fn source_validation() {
     assert!(only_ws.validate().is_ok());
 }
 
-/// Deferring the syntax check changes no answer once the token is checked:
+/// Deferring the syntax check changes nothing once the token is checked:
 /// for every value (in `Authorization`, a cookie, a custom header, a
 /// websocket offer, and the customer-token header), [`Deferred`] reading
-/// then [`RawToken::checked`] gives what [`Checked`] reading gives.
+/// then [`RawToken::checked`] succeeds exactly when [`Checked`] reading
+/// does, with the same token. (Which error it fails with may differ: the
+/// engine answers any failure by reading again [`Checked`].)
 #[test]
 fn deferred_then_checked_reads_as_checked() {
     use super::{Checked, Deferred, RawToken, extract_with, header_value_token};
@@ -127,6 +129,10 @@ fn deferred_then_checked_reads_as_checked() {
         b"Bearer a b",
         b"Bearer a\xffb",
         b"bearer.abc",
+        b"Basic abcdef",
+        b"Bearer\tabc",
+        b"Bearerx abc",
+        b"Bearer",
     ];
     let max = 5;
     let sources = CredentialSources::default()
@@ -159,14 +165,69 @@ fn deferred_then_checked_reads_as_checked() {
                 let bearer = f.bearer.map(checked_text).transpose()?;
                 Ok((bearer, f.other_scheme, f.dpop_scheme))
             });
-            assert_eq!(deferred, checked, "{label}");
+            assert_eq!(deferred.ok(), checked.ok(), "{label}");
             // The dedicated header the customer token comes in.
             let checked = header_token(&h, header, max).map(|t| t.map(str::to_owned));
-            let deferred = header_value_token(&h, header).and_then(|raw| {
-                raw.map(|raw| checked_text(RawToken::Unchecked(raw)))
-                    .transpose()
-            });
-            assert_eq!(deferred, checked, "{label} (dedicated header)");
+            let deferred = header_value_token::<Deferred, _>(&h, header, max)
+                .and_then(|t| t.map(checked_text).transpose());
+            assert_eq!(deferred.ok(), checked.ok(), "{label} (dedicated header)");
         }
+    }
+}
+
+/// `header_token` reads only a value's first 7 bytes for a `Bearer `
+/// prefix; it answers as the reading that splits any value at its first
+/// space (what it did before).
+#[test]
+fn header_token_answers_as_the_split_at_the_first_space_reading() {
+    use super::syntax::{checked_token, trim_ows};
+    fn reference(value: &[u8], max: usize) -> Result<Option<&str>, CredentialsError> {
+        let trimmed = trim_ows(value);
+        if trimmed.contains(&b' ') {
+            return match parse_authorization(trimmed, max) {
+                Err(CredentialsError::UnsupportedScheme) => Err(CredentialsError::Malformed),
+                other => other,
+            };
+        }
+        checked_token(trimmed, max).map(Some)
+    }
+    let values: &[&[u8]] = &[
+        b"abc.def",
+        b"  abc.def\t",
+        b"abcde",
+        b"abcdef",
+        b"Bearer abcde",
+        b"Bearer abcdef",
+        b"bearer  abc",
+        b"BEARER abc ",
+        b"Bearer\tabc",
+        b"Bearerx abc",
+        b"Bearer",
+        b"Basic abc",
+        b"Basic abcdefgh",
+        b"abc def",
+        b"abcdefgh ijk",
+        b"",
+        b"   ",
+        b"a=b",
+        b"abc==",
+        b"===",
+        b"ab\xffc",
+        b"Bearer ab\xff",
+        b"a,b",
+        b"x y\x7f",
+    ];
+    for value in values {
+        let Ok(v) = http::HeaderValue::from_bytes(value) else {
+            continue;
+        };
+        let mut h = http::HeaderMap::new();
+        h.insert("x-token", v);
+        assert_eq!(
+            header_token(&h, "x-token", 5),
+            reference(value, 5),
+            "{:?}",
+            String::from_utf8_lossy(value)
+        );
     }
 }

@@ -13,7 +13,7 @@
 //! exactly those of checked extraction.
 
 use super::CredentialsError;
-use super::syntax::{bounded, checked_token};
+use super::syntax::{bounded, checked_bare_token, checked_token};
 use std::borrow::Cow;
 
 /// How extraction treats a token's bytes.
@@ -23,6 +23,10 @@ pub(crate) trait TokenSyntax {
 
     /// A token read from the request's bytes (a header or cookie value).
     fn token(raw: &[u8], max: usize) -> Result<Self::Token<'_>, CredentialsError>;
+
+    /// A dedicated header's value that is not `Bearer <token>`, as a bare
+    /// token.
+    fn bare_token(value: &[u8], max: usize) -> Result<Self::Token<'_>, CredentialsError>;
 
     /// A token that is already text and checked (a decoded query
     /// parameter, a custom source's).
@@ -40,6 +44,10 @@ impl TokenSyntax for Checked {
         checked_token(raw, max).map(Cow::Borrowed)
     }
 
+    fn bare_token(value: &[u8], max: usize) -> Result<Cow<'_, str>, CredentialsError> {
+        checked_bare_token(value, max).map(Cow::Borrowed)
+    }
+
     fn text(text: Cow<'_, str>) -> Cow<'_, str> {
         text
     }
@@ -54,6 +62,12 @@ impl TokenSyntax for Deferred {
 
     fn token(raw: &[u8], max: usize) -> Result<RawToken<'_>, CredentialsError> {
         bounded(raw, max).map(RawToken::Unchecked)
+    }
+
+    /// A value with a space fails the deferred check (a space is not a
+    /// `b64token` byte), so it is not searched for here.
+    fn bare_token(value: &[u8], max: usize) -> Result<RawToken<'_>, CredentialsError> {
+        Self::token(value, max)
     }
 
     fn text(text: Cow<'_, str>) -> RawToken<'_> {

@@ -19,8 +19,13 @@ use super::{Entry, TokenQuery, ct_eq};
 use crate::context::AuthContext;
 use std::cell::RefCell;
 
-/// Slots per thread (direct-mapped by the token's hash).
+/// Slots per thread: a token's hash picks a pair of them (two-way, so that
+/// two hot tokens whose hashes pick the same pair can both stay).
 const SLOTS: usize = 8;
+
+/// Tokens last seen hitting the shared cache, per thread: admission to a
+/// slot needs a second sighting.
+const SEEN: usize = 4;
 
 struct Slot {
     cache: u64,
@@ -33,19 +38,21 @@ struct Slot {
 #[derive(Default)]
 struct Local {
     slots: [Option<Slot>; SLOTS],
-    /// The last hash seen per slot (of a shared-cache hit): admission needs
-    /// a second sighting.
-    seen: [u64; SLOTS],
+    /// The last tokens (tags of their hash and cache) seen hitting the
+    /// shared cache, oldest replaced first.
+    seen: [u64; SEEN],
+    next_seen: usize,
 }
 
 thread_local! {
     static LOCAL: RefCell<Local> = RefCell::default();
 }
 
-fn slot_of(hash: u64) -> usize {
-    // The hash is seeded and well mixed; its top bits pick the slot (the
+/// The first of the token's two slots (the other is the next one).
+pub(super) fn slot_of(hash: u64) -> usize {
+    // The hash is seeded and well mixed; its top bits pick the slots (the
     // shared cache's table uses its own hash of the low ones).
-    (hash >> 61) as usize % SLOTS
+    ((hash >> 62) as usize * 2) % SLOTS
 }
 
 /// This thread's still-valid private copy for `key` in cache `cache`: the
@@ -59,15 +66,20 @@ pub(super) fn get(
     LOCAL
         .try_with(|local| {
             let mut local = local.try_borrow_mut().ok()?;
-            let i = slot_of(key.hash);
+            let first = slot_of(key.hash);
+            let i = [first, first + 1].into_iter().find(|&i| {
+                local
+                    .slots
+                    .get(i)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|slot| {
+                        slot.cache == cache
+                            && slot.hash == key.hash
+                            && slot.kind == key.kind
+                            && ct_eq(&slot.token, key.token)
+                    })
+            })?;
             let slot = local.slots.get(i)?.as_ref()?;
-            if slot.cache != cache
-                || slot.hash != key.hash
-                || slot.kind != key.kind
-                || !ct_eq(&slot.token, key.token)
-            {
-                return None;
-            }
             if fresh(&slot.entry) {
                 return Some((slot.entry.ctx.clone(), slot.entry.issuer));
             }
@@ -87,15 +99,23 @@ pub(super) fn offer(cache: u64, key: &TokenQuery<'_>, entry: &Entry) {
         let Ok(mut local) = local.try_borrow_mut() else {
             return;
         };
-        let i = slot_of(key.hash);
         let tag = key.hash ^ cache.rotate_left(32);
-        let Some(seen) = local.seen.get_mut(i) else {
-            return;
-        };
-        if *seen != tag {
-            *seen = tag;
+        if !local.seen.contains(&tag) {
+            let next = local.next_seen;
+            if let Some(seen) = local.seen.get_mut(next) {
+                *seen = tag;
+            }
+            local.next_seen = (next + 1) % SEEN;
             return;
         }
+        // The first of the pair if it is free, else the second (so a token
+        // kept in the first stays when another takes the pair).
+        let first = slot_of(key.hash);
+        let i = if local.slots.get(first).is_some_and(Option::is_none) {
+            first
+        } else {
+            first + 1
+        };
         let slot = Slot {
             cache,
             hash: key.hash,

@@ -1,31 +1,12 @@
 //! Combining the verified credentials of one request into one context.
 
 use super::{Authenticator, Decision, Mode};
-use crate::context::{AuthContext, ContextParts, CredentialKinds, WeakContext};
+use crate::context::{AuthContext, ContextParts, CredentialKinds};
+
+mod memo;
+
 use crate::error::{AuthError, AuthErrorKind};
-
-/// Merged contexts of (access token, customer token) pairs whose contexts
-/// both came from the verified-token cache, keyed by the two contexts'
-/// identities. A hit costs two cache hits (each with its own expiry,
-/// key-set and revocation checks, done before this) and one lookup here,
-/// instead of rebuilding the merged context. The merge is a pure function
-/// of the two contexts, so the memo can never answer differently from a
-/// fresh merge; the weak handles keep the two addresses from being reused
-/// while an entry lives.
-pub(crate) struct MergeCache(quick_cache::sync::Cache<(usize, usize), MergedPair>);
-
-#[derive(Clone)]
-pub(crate) struct MergedPair {
-    access: WeakContext,
-    customer: WeakContext,
-    merged: AuthContext,
-}
-
-impl MergeCache {
-    pub(crate) fn new(entries: usize) -> Self {
-        Self(quick_cache::sync::Cache::new(entries.max(16)))
-    }
-}
+pub(crate) use memo::MergeCache;
 
 impl Authenticator {
     /// Combines every presented credential into one context. Each one has
@@ -55,22 +36,11 @@ impl Authenticator {
         if let (Some(a), Some(c), None, None, Some(memo)) =
             (&access, &customer, &session, &basic, &self.engine.merged)
         {
-            let key = (a.addr(), c.addr());
-            if let Some(hit) = memo.0.get(&key)
-                && hit.access.is(a)
-                && hit.customer.is(c)
-            {
-                return Ok(Decision::Authenticated(hit.merged));
+            if let Some(merged) = memo.get(a, c) {
+                return Ok(Decision::Authenticated(merged));
             }
             let merged = self.merge(a, c)?;
-            memo.0.insert(
-                key,
-                MergedPair {
-                    access: a.downgrade(),
-                    customer: c.downgrade(),
-                    merged: merged.clone(),
-                },
-            );
+            memo.insert(a, c, &merged);
             return Ok(Decision::Authenticated(merged));
         }
         let mut merged: Option<AuthContext> = None;
