@@ -1,7 +1,7 @@
 //! Header and cookie values that must come once (a second one is refused),
 //! and the customer token and session id read from them.
 
-use super::syntax::{bearer_value, checked_bare_token, checked_token, trim_ows};
+use super::syntax::{bearer_value, trim_ows};
 use super::{CredentialsError, RequestParts, TokenSyntax};
 
 /// The value of a header that must appear at most once.
@@ -54,12 +54,15 @@ pub(crate) fn find_cookie<'a, R: RequestParts + ?Sized>(
 }
 
 /// A token in a dedicated header (customer token): the bare token, or
-/// `Bearer <token>`, checked.
+/// `Bearer <token>`, checked. (The engine reads it with
+/// [`header_value_token`]; this is the fuzz targets' and tests' entry.)
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn header_token<'a, R: RequestParts + ?Sized>(
     req: &'a R,
     name: &str,
     max: usize,
 ) -> Result<Option<&'a str>, CredentialsError> {
+    use super::syntax::{checked_bare_token, checked_token};
     match dedicated_value(req, name)? {
         None => Ok(None),
         Some(Dedicated::Bearer(token)) => checked_token(token, max).map(Some),

@@ -34,9 +34,9 @@ pub use bearer::{BearerToken, Credentials};
 pub use error::CredentialsError;
 pub use extract::extract;
 pub(crate) use extract::extract_with;
-pub(crate) use headers::{
-    find_cookie, header_token, header_value_token, session_id, unique_header,
-};
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use headers::header_token;
+pub(crate) use headers::{find_cookie, header_value_token, session_id, unique_header};
 pub(crate) use request::AsDyn;
 pub use request::RequestParts;
 pub use sources::{Credential, CredentialSources, CustomSource};
