@@ -84,6 +84,18 @@ for mode in modes:
     rps, p50, p99, _ = res[mode]
     bare = res["actix-bare" if mode.startswith("actix") else "axum-bare"][0]
     print(f"| {mode} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {rps / bare:.0%} |")
+# Each round runs every server once, back to back: the ratio of a server to
+# its bare one within a round shares that round's machine state, so the
+# median of those ratios is steadier than the ratio of medians.
+print(f"\n| server | median of per-round ratios to bare (of {rounds}) |")
+print("|---|---|")
+for mode in modes:
+    bare = "actix-bare" if mode.startswith("actix") else "axum-bare"
+    if mode == bare or bare not in res:
+        continue
+    mine, base = res[mode][3], res[bare][3]
+    ratios = [m / b for m, b in zip(mine, base)]
+    print(f"| {mode} | {statistics.median(ratios):.0%} |")
 if all(m in res for m in ("axum-tollgate", "axum-tollgate-uncached", "jwt-authorizer", "axum-bare")):
     t, u, j = res["axum-tollgate"][0], res["axum-tollgate-uncached"][0], res["jwt-authorizer"][0]
     print(f"\nuncached tollgate / jwt-authorizer = {u / j:.2f}x; cached tollgate / bare axum = {t / res['axum-bare'][0]:.0%}")
