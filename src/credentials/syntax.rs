@@ -117,6 +117,11 @@ pub fn parse_authorization(
 /// The still unchecked token of an `Authorization: Bearer` value;
 /// `UnsupportedScheme` for another well-formed scheme.
 pub(crate) fn bearer_value(value: &[u8]) -> Result<&[u8], CredentialsError> {
+    // The usual form first: a scheme spelled `Bearer` is all `tchar`s, so
+    // it needs no scan (what follows is what the general reading takes).
+    if let Some(rest) = value.strip_prefix(b"Bearer ") {
+        return Ok(trim_ows(rest));
+    }
     // One pass over the scheme, one over the token: the token check
     // (`b64token`) also refuses every byte that is not visible ASCII, so
     // the whole value is covered without scanning it twice.
