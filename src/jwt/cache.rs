@@ -158,18 +158,22 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    // 32 bytes at a time, as four 8-byte words (the compiler turns this
-    // into vector XORs and ORs); the last 32 bytes once more instead of a
-    // byte-by-byte tail (lengths are equal and public, so which bytes are
-    // read twice says nothing). Shorter strings byte by byte.
-    fn fold32(acc: &mut [u64; 4], x: &[u8], y: &[u8]) {
-        for (acc, (x, y)) in acc.iter_mut().zip(x.chunks_exact(8).zip(y.chunks_exact(8))) {
-            let x = u64::from_ne_bytes(x.try_into().unwrap_or_default());
-            let y = u64::from_ne_bytes(y.try_into().unwrap_or_default());
+    // 32 bytes at a time into 32 one-byte accumulators (fixed-size arrays,
+    // which the compiler turns into vector XORs and ORs); the last 32
+    // bytes once more instead of a byte-by-byte tail (lengths are equal and
+    // public, so which bytes are read twice says nothing). Shorter strings
+    // byte by byte.
+    fn fold32(acc: &mut [u8; 32], x: &[u8], y: &[u8]) {
+        let (Ok(x), Ok(y)) = (<&[u8; 32]>::try_from(x), <&[u8; 32]>::try_from(y)) else {
+            // Not reached: callers pass 32-byte windows. Count it as unequal.
+            acc[0] |= 1;
+            return;
+        };
+        for (acc, (x, y)) in acc.iter_mut().zip(x.iter().zip(y)) {
             *acc |= x ^ y;
         }
     }
-    let mut acc = [0u64; 4];
+    let mut acc = [0u8; 32];
     if a.len() >= 32 {
         for (x, y) in a.chunks_exact(32).zip(b.chunks_exact(32)) {
             fold32(&mut acc, x, y);
@@ -181,11 +185,13 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
             b.get(tail..).unwrap_or_default(),
         );
     } else {
-        for (x, y) in a.iter().zip(b) {
-            acc[0] |= u64::from(x ^ y);
+        for (acc, (x, y)) in acc.iter_mut().zip(a.iter().zip(b)) {
+            *acc |= x ^ y;
         }
     }
-    let diff = acc[0] | acc[1] | acc[2] | acc[3];
+    let diff = acc.chunks_exact(8).fold(0u64, |d, w| {
+        d | u64::from_ne_bytes(w.try_into().unwrap_or([0xff; 8]))
+    });
     std::hint::black_box(diff) == 0
 }
 

@@ -67,25 +67,21 @@ pub(super) fn get(
         .try_with(|local| {
             let mut local = local.try_borrow_mut().ok()?;
             let first = slot_of(key.hash);
-            let i = [first, first + 1].into_iter().find(|&i| {
-                local
-                    .slots
-                    .get(i)
-                    .and_then(Option::as_ref)
-                    .is_some_and(|slot| {
-                        slot.cache == cache
-                            && slot.hash == key.hash
-                            && slot.kind == key.kind
-                            && ct_eq(&slot.token, key.token)
-                    })
-            })?;
-            let slot = local.slots.get(i)?.as_ref()?;
+            let matches = |slot: &Option<Slot>| {
+                slot.as_ref().is_some_and(|slot| {
+                    slot.hash == key.hash
+                        && slot.cache == cache
+                        && slot.kind == key.kind
+                        && ct_eq(&slot.token, key.token)
+                })
+            };
+            let pair = local.slots.get_mut(first..first + 2)?;
+            let found = pair.iter_mut().find(|s| matches(s))?;
+            let slot = found.as_ref()?;
             if fresh(&slot.entry) {
                 return Some((slot.entry.ctx.clone(), slot.entry.issuer));
             }
-            if let Some(s) = local.slots.get_mut(i) {
-                *s = None;
-            }
+            *found = None;
             None
         })
         .ok()
