@@ -122,8 +122,9 @@ impl Authenticator {
     }
 
     /// The request's credentials, each token as `S` makes it. Errors are
-    /// not yet mapped (the synchronous path retries a failed [`Deferred`](credentials::Deferred)
-    /// reading with [`Checked`](credentials::Checked), whose error is the answer).
+    /// not yet mapped (the synchronous path retries a failed
+    /// [`Deferred`](credentials::Deferred) reading with
+    /// [`Checked`](credentials::Checked), whose error is the answer).
     pub(super) fn extract<'r, S: TokenSyntax, R: RequestParts + ?Sized>(
         &self,
         req: &'r R,
@@ -201,10 +202,11 @@ impl Authenticator {
         }
     }
 
-    /// A [`Deferred`](credentials::Deferred) token made [`Resolved`]: a verified-token cache hit on
-    /// its exact bytes needs no syntax check (see `credentials::token`);
-    /// any other token is checked now. `None`: it fails the check, and the
-    /// caller reads the request again [`Checked`](credentials::Checked) for the canonical error.
+    /// A [`Deferred`](credentials::Deferred) token made [`Resolved`]: a
+    /// verified-token cache hit on its exact bytes needs no syntax check
+    /// (see `credentials::token`); any other token is checked now. `None`:
+    /// it fails the check, and the caller reads the request again
+    /// [`Checked`](credentials::Checked) for the canonical error.
     ///
     /// `now` is the request's clock reading (one for all its tokens).
     pub(super) fn resolve<'r>(
