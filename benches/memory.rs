@@ -5,13 +5,12 @@
 //! than it may hold pass through it. Not a criterion bench: it prints one
 //! table (`cargo bench --bench memory`).
 
+use futures_util::FutureExt as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 use std::alloc::System;
 use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use tollgate::session::{MemoryStore, NewSession, SessionStore};
 use tollgate::{Authenticator, CryptoBackend, IssuerConfig, KeySource, Secret, TokenCacheSettings};
 
@@ -29,12 +28,9 @@ const ISSUER: &str = "https://issuer.bench";
 const AUDIENCE: &str = "bench-api";
 const SECRET: &str = "bench-secret-that-is-at-least-32-bytes-long";
 
+/// Polls a future that must be ready at once (nothing here awaits).
 fn now_or_never<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("expected no await"),
-    }
+    f.now_or_never().expect("expected no await")
 }
 
 fn authenticator(cache: TokenCacheSettings) -> Authenticator {

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use futures_util::FutureExt as _;
 use http::StatusCode;
 use jsonwebtoken::Algorithm;
 use serde_json::json;
@@ -304,7 +305,9 @@ async fn cached_tokens_answer_as_checked_ones_whatever_surrounds_them() {
         for (name, value) in headers {
             h.append(*name, http::HeaderValue::from_bytes(value).unwrap());
         }
-        match futures_now(auth.decide(&h, tollgate::Mode::Required)) {
+        // Nothing here awaits: every answer is ready at once.
+        let decided = auth.decide(&h, tollgate::Mode::Required).now_or_never();
+        match decided.expect("answered without awaiting") {
             Ok(tollgate::Decision::Authenticated(ctx)) => {
                 Ok(ctx.customer().map(str::to_owned).unwrap_or_default())
             }
@@ -430,17 +433,5 @@ async fn cached_tokens_answer_as_checked_ones_whatever_surrounds_them() {
         assert_eq!(&answer(&cached, case), want, "case {i}");
         // And again, now that whatever verified is cached.
         assert_eq!(&answer(&cached, case), want, "case {i}, second time");
-    }
-}
-
-/// Polls a future that must be ready at once (nothing here awaits).
-fn futures_now<F: std::future::Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    match f
-        .as_mut()
-        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
-    {
-        std::task::Poll::Ready(v) => v,
-        std::task::Poll::Pending => panic!("expected no await"),
     }
 }

@@ -97,6 +97,42 @@ fn source_validation() {
     assert!(only_ws.validate().is_ok());
 }
 
+/// Header values both readings are compared over: bare and `Bearer`
+/// tokens, other schemes, spaces, padding, bytes outside `b64token`, and
+/// values over the tests' 5-byte cap.
+const HEADER_VALUES: &[&[u8]] = &[
+    b"abc.def",
+    b"  abc.def\t",
+    b"abcde",
+    b"abcdef",
+    b"Bearer abcde",
+    b"Bearer abcdef",
+    b"bearer  abc",
+    b"DPoP abcde",
+    b"dpop abc,d",
+    b"Basic abc",
+    b"abc def",
+    b"",
+    b"   ",
+    b"a=b",
+    b"abc==",
+    b"===",
+    b"ab\xffc",
+    b"a,b",
+    b"Bearer",
+    b"Bearer a b",
+    b"Bearer a\xffb",
+    b"bearer.abc",
+    b"Basic abcdef",
+    b"Bearer\tabc",
+    b"Bearerx abc",
+    b"BEARER abc ",
+    b"Basic abcdefgh",
+    b"abcdefgh ijk",
+    b"Bearer ab\xff",
+    b"x y\x7f",
+];
+
 /// Deferring the syntax check changes nothing once the token is checked:
 /// for every value (in `Authorization`, a cookie, a custom header, a
 /// websocket offer, and the customer-token header), [`Deferred`] reading
@@ -106,34 +142,7 @@ fn source_validation() {
 #[test]
 fn deferred_then_checked_reads_as_checked() {
     use super::{Checked, Deferred, RawToken, extract_with, header_value_token};
-    let values: &[&[u8]] = &[
-        b"abc.def",
-        b"  abc.def\t",
-        b"abcde",
-        b"abcdef",
-        b"Bearer abcde",
-        b"Bearer abcdef",
-        b"bearer  abc",
-        b"DPoP abcde",
-        b"dpop abc,d",
-        b"Basic abc",
-        b"abc def",
-        b"",
-        b"   ",
-        b"a=b",
-        b"abc==",
-        b"===",
-        b"ab\xffc",
-        b"a,b",
-        b"Bearer",
-        b"Bearer a b",
-        b"Bearer a\xffb",
-        b"bearer.abc",
-        b"Basic abcdef",
-        b"Bearer\tabc",
-        b"Bearerx abc",
-        b"Bearer",
-    ];
+    let values = HEADER_VALUES;
     let max = 5;
     let sources = CredentialSources::default()
         .with_cookie("at")
@@ -191,32 +200,7 @@ fn header_token_answers_as_the_split_at_the_first_space_reading() {
         }
         checked_token(trimmed, max).map(Some)
     }
-    let values: &[&[u8]] = &[
-        b"abc.def",
-        b"  abc.def\t",
-        b"abcde",
-        b"abcdef",
-        b"Bearer abcde",
-        b"Bearer abcdef",
-        b"bearer  abc",
-        b"BEARER abc ",
-        b"Bearer\tabc",
-        b"Bearerx abc",
-        b"Bearer",
-        b"Basic abc",
-        b"Basic abcdefgh",
-        b"abc def",
-        b"abcdefgh ijk",
-        b"",
-        b"   ",
-        b"a=b",
-        b"abc==",
-        b"===",
-        b"ab\xffc",
-        b"Bearer ab\xff",
-        b"a,b",
-        b"x y\x7f",
-    ];
+    let values = HEADER_VALUES;
     for value in values {
         let Ok(v) = http::HeaderValue::from_bytes(value) else {
             continue;
