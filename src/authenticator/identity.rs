@@ -58,10 +58,9 @@ struct CacheMeta {
 /// a number is not silently the string of its digits, and an object or array
 /// is not silently absent.
 pub(super) fn claim_text(
-    claims: &serde_json::Map<String, serde_json::Value>,
-    name: &str,
+    value: Option<&serde_json::Value>,
 ) -> Result<Option<Box<str>>, VerifyError> {
-    match claims.get(name) {
+    match value {
         None => Ok(None),
         Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(Some(s.as_str().into())),
         Some(_) => Err(VerifyError::Refuse(
@@ -286,7 +285,28 @@ impl Authenticator {
             }
             _ => {}
         }
-        let iss = tok.claims.get("iss").and_then(|v| v.as_str());
+        // The claims read below, found in one pass (`jwt::claims`).
+        let names = &self.engine.claims;
+        let (scope_name, account_name, client_name, customer_name) =
+            match (kind, &self.engine.customer) {
+                (TokenKind::Customer, Some(c)) => (
+                    &*names.scope,
+                    &*c.account_claim,
+                    &*c.client_claim,
+                    &*c.customer_claim,
+                ),
+                _ => (
+                    &*names.scope,
+                    &*names.account,
+                    &*names.client_id,
+                    &*names.customer,
+                ),
+            };
+        let (registered, [scope, account, client_id, customer]) = crate::jwt::claims::pick(
+            &tok.claims,
+            [scope_name, account_name, client_name, customer_name],
+        );
+        let iss = registered.iss.and_then(|v| v.as_str());
         let issuers = self.issuers_for(kind);
         let Some((idx, issuer)) = issuers
             .iter()
@@ -296,34 +316,31 @@ impl Authenticator {
             return Err(refuse("the token issuer is not accepted"));
         };
         let generation = issuer.remote.as_ref().map_or(0, |r| r.generation());
-        issuer.verify(&tok, allow_fetch).map_err(|r| match r {
-            Rejection::Refuse(kind, desc) => {
-                tracing::debug!(reason = desc, "tollgate: token refused");
-                VerifyError::Refuse(kind, desc)
-            }
-            Rejection::NeedKeys(generation) => VerifyError::NeedKeys {
-                issuer: idx,
-                generation,
-            },
-        })?;
-        let claims = tok.claims;
-        let names = &self.engine.claims;
+        issuer
+            .verify(&tok, &registered, allow_fetch)
+            .map_err(|r| match r {
+                Rejection::Refuse(kind, desc) => {
+                    tracing::debug!(reason = desc, "tollgate: token refused");
+                    VerifyError::Refuse(kind, desc)
+                }
+                Rejection::NeedKeys(generation) => VerifyError::NeedKeys {
+                    issuer: idx,
+                    generation,
+                },
+            })?;
         let rules = &self.engine.shared.scope_rules;
-        let mut scopes = self.scope_claim(&claims)?;
-        let expires_at = claims.get("exp").and_then(|v| v.as_f64()).map(|f| f as u64);
+        let mut scopes = self.scope_value(scope)?;
+        let exp = registered.exp.and_then(|v| v.as_f64());
         let leeway = issuer.leeway_secs as f64;
         let meta = CacheMeta {
-            valid_until: claims.get("exp").and_then(|v| v.as_f64()).unwrap_or(0.0) + leeway,
-            valid_from: claims
-                .get("nbf")
-                .and_then(|v| v.as_f64())
-                .map(|n| n - leeway),
+            valid_until: exp.unwrap_or(0.0) + leeway,
+            valid_from: registered.nbf.and_then(|v| v.as_f64()).map(|n| n - leeway),
             issuer: idx,
             generation,
         };
         let id = match (kind, &self.engine.customer) {
             (TokenKind::Customer, Some(c)) => {
-                let Some(customer) = claim_text(&claims, &c.customer_claim)? else {
+                let Some(customer) = claim_text(customer)? else {
                     return Err(refuse("the customer token has no customer claim"));
                 };
                 // A customer grant caps what the token may do; a scope
@@ -335,30 +352,30 @@ impl Authenticator {
                 Identity {
                     kind: CredentialKinds::CUSTOMER_TOKEN,
                     issuer: Some(issuer.issuer.clone()),
-                    account: claim_text(&claims, &c.account_claim)?,
-                    client_id: claim_text(&claims, &c.client_claim)?,
-                    subject: claim_text(&claims, "sub")?,
+                    account: claim_text(account)?,
+                    client_id: claim_text(client_id)?,
+                    subject: claim_text(registered.sub)?,
                     customer: Some(customer),
                     session: None,
                     attribution: None,
                     scopes: grant,
-                    expires_at,
-                    claims,
+                    expires_at: exp.map(|f| f as u64),
+                    claims: tok.claims,
                 }
             }
             _ => Identity {
                 kind: CredentialKinds::ACCESS_TOKEN,
                 issuer: Some(issuer.issuer.clone()),
-                account: claim_text(&claims, &names.account)?,
-                client_id: claim_text(&claims, &names.client_id)?,
-                subject: claim_text(&claims, "sub")?,
+                account: claim_text(account)?,
+                client_id: claim_text(client_id)?,
+                subject: claim_text(registered.sub)?,
                 // A user token (authorization-code login) names its customer.
-                customer: claim_text(&claims, &names.customer)?,
+                customer: claim_text(customer)?,
                 session: None,
                 attribution: None,
                 scopes: scopes.unwrap_or_default(),
-                expires_at,
-                claims,
+                expires_at: exp.map(|f| f as u64),
+                claims: tok.claims,
             },
         };
         Ok((self.context(id), meta))
@@ -369,8 +386,16 @@ impl Authenticator {
         &self,
         claims: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<Option<ScopeSet>, VerifyError> {
+        self.scope_value(claims.get(&self.engine.claims.scope))
+    }
+
+    /// A scope claim's value, if present.
+    fn scope_value(
+        &self,
+        value: Option<&serde_json::Value>,
+    ) -> Result<Option<ScopeSet>, VerifyError> {
         let rules = &self.engine.shared.scope_rules;
-        match claims.get(&self.engine.claims.scope) {
+        match value {
             None => Ok(None),
             Some(serde_json::Value::String(s)) => Ok(Some(ScopeSet::parse_delimited(s, rules))),
             Some(serde_json::Value::Array(items)) if items.iter().all(|v| v.is_string()) => {
@@ -436,13 +461,13 @@ mod tests {
     #[test]
     fn claim_text_accepts_a_non_empty_string() {
         let c = claims(json!({ "sub": "user-1" }));
-        assert!(matches!(claim_text(&c, "sub"), Ok(Some(s)) if &*s == "user-1"));
+        assert!(matches!(claim_text(c.get("sub")), Ok(Some(s)) if &*s == "user-1"));
     }
 
     #[test]
     fn claim_text_absent_is_none() {
         let c = claims(json!({ "sub": "user-1" }));
-        assert!(matches!(claim_text(&c, "acct"), Ok(None)));
+        assert!(matches!(claim_text(c.get("acct")), Ok(None)));
     }
 
     #[test]
@@ -458,7 +483,10 @@ mod tests {
             json!(null),
         ] {
             let c = claims(json!({ "acct": value }));
-            assert!(refused(claim_text(&c, "acct")), "{value} was not refused");
+            assert!(
+                refused(claim_text(c.get("acct"))),
+                "{value} was not refused"
+            );
         }
     }
 }

@@ -69,14 +69,14 @@ impl Authenticator {
             .and_then(serde_json::Value::as_f64)
             .filter(|f| f.is_finite() && *f >= 0.0)
             .map(|f| f as u64);
-        let issuer = claim_text(claims, "iss")?;
+        let issuer = claim_text(claims.get("iss"))?;
         let id = Identity {
             kind: CredentialKinds::ACCESS_TOKEN,
             issuer,
-            account: claim_text(claims, &names.account)?,
-            client_id: claim_text(claims, &names.client_id)?,
-            subject: claim_text(claims, "sub")?,
-            customer: claim_text(claims, &names.customer)?,
+            account: claim_text(claims.get(&names.account))?,
+            client_id: claim_text(claims.get(&names.client_id))?,
+            subject: claim_text(claims.get("sub"))?,
+            customer: claim_text(claims.get(&names.customer))?,
             session: None,
             attribution: None,
             scopes,

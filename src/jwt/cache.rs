@@ -158,40 +158,40 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    // 32 bytes at a time into 32 one-byte accumulators (fixed-size arrays,
-    // which the compiler turns into vector XORs and ORs); the last 32
-    // bytes once more instead of a byte-by-byte tail (lengths are equal and
-    // public, so which bytes are read twice says nothing). Shorter strings
-    // byte by byte.
-    fn fold32(acc: &mut [u8; 32], x: &[u8], y: &[u8]) {
-        let (Ok(x), Ok(y)) = (<&[u8; 32]>::try_from(x), <&[u8; 32]>::try_from(y)) else {
-            // Not reached: callers pass 32-byte windows. Count it as unequal.
-            acc[0] |= 1;
-            return;
-        };
-        for (acc, (x, y)) in acc.iter_mut().zip(x.iter().zip(y)) {
-            *acc |= x ^ y;
+    // `W` bytes at a time into `W` one-byte accumulators (fixed-size arrays,
+    // which the compiler turns into vector XORs and ORs: 64-byte windows
+    // keep four 16-byte registers busy per step); the last `W` bytes once
+    // more instead of a byte-by-byte tail (lengths are equal and public, so
+    // which bytes are read twice says nothing). Strings shorter than 32
+    // bytes byte by byte.
+    fn fold<const W: usize>(a: &[u8], b: &[u8]) -> u64 {
+        fn window<const W: usize>(acc: &mut [u8; W], x: &[u8; W], y: &[u8; W]) {
+            for ((acc, x), y) in acc.iter_mut().zip(x).zip(y) {
+                *acc |= x ^ y;
+            }
         }
+        let mut acc = [0u8; W];
+        let (xs, ys) = (a.as_chunks::<W>().0, b.as_chunks::<W>().0);
+        for (x, y) in xs.iter().zip(ys) {
+            window(&mut acc, x, y);
+        }
+        match (a.last_chunk::<W>(), b.last_chunk::<W>()) {
+            (Some(x), Some(y)) => window(&mut acc, x, y),
+            // Not reached: callers pass at least `W` bytes. Count it as unequal.
+            _ => acc[0] |= 1,
+        }
+        acc.as_chunks::<8>()
+            .0
+            .iter()
+            .fold(0u64, |d, w| d | u64::from_ne_bytes(*w))
     }
-    let mut acc = [0u8; 32];
-    if a.len() >= 32 {
-        for (x, y) in a.chunks_exact(32).zip(b.chunks_exact(32)) {
-            fold32(&mut acc, x, y);
-        }
-        let tail = a.len() - 32;
-        fold32(
-            &mut acc,
-            a.get(tail..).unwrap_or_default(),
-            b.get(tail..).unwrap_or_default(),
-        );
+    let diff = if a.len() >= 64 {
+        fold::<64>(a, b)
+    } else if a.len() >= 32 {
+        fold::<32>(a, b)
     } else {
-        for (acc, (x, y)) in acc.iter_mut().zip(a.iter().zip(b)) {
-            *acc |= x ^ y;
-        }
-    }
-    let diff = acc.chunks_exact(8).fold(0u64, |d, w| {
-        d | u64::from_ne_bytes(w.try_into().unwrap_or([0xff; 8]))
-    });
+        a.iter().zip(b).fold(0u64, |d, (x, y)| d | u64::from(x ^ y))
+    };
     std::hint::black_box(diff) == 0
 }
 
@@ -311,11 +311,20 @@ impl TokenCache {
         // tails and made-up tokens cannot crowd one bucket. The hasher is
         // seeded per cache.
         let tail = token.get(token.len().saturating_sub(32)..).unwrap_or(token);
-        TokenQuery {
-            hash: self.hasher.hash_one((kind, token.len(), tail)),
-            kind,
-            token,
-        }
+        // Four words and one for the length and kind: five multiply-folds,
+        // not a byte-slice hash with its length prefix and tail handling.
+        let hash = match <&[u8; 32]>::try_from(tail) {
+            Ok(tail) => {
+                let mut w = [0u64; 4];
+                for (w, bytes) in w.iter_mut().zip(tail.chunks_exact(8)) {
+                    *w = u64::from_le_bytes(bytes.try_into().unwrap_or_default());
+                }
+                let shape = (token.len() as u64) << 8 | u64::from(kind);
+                self.hasher.hash_one((w[0], w[1], w[2], w[3], shape))
+            }
+            Err(_) => self.hasher.hash_one((kind, token.len(), tail)),
+        };
+        TokenQuery { hash, kind, token }
     }
 
     /// A still-valid entry, checked against the clock and the current
@@ -390,7 +399,7 @@ mod tests {
 
     #[test]
     fn ct_eq_is_byte_equality() {
-        let base: Vec<u8> = (0..100u8).collect();
+        let base: Vec<u8> = (0..200u8).collect();
         for len in 0..base.len() {
             let a = &base[..len];
             assert!(ct_eq(a, a));

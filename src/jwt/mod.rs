@@ -16,6 +16,7 @@
 
 mod algorithms;
 pub(crate) mod cache;
+pub(crate) mod claims;
 #[cfg(feature = "aws_lc_rs")]
 mod fast;
 pub(crate) mod jwk;
@@ -82,6 +83,7 @@ impl IssuerVerifier {
     pub(crate) fn verify(
         &self,
         tok: &token::UnverifiedToken<'_>,
+        claims: &claims::Registered<'_>,
         allow_fetch: bool,
     ) -> Result<(), Rejection> {
         if !self.algorithms.contains(tok.alg) {
@@ -132,39 +134,39 @@ impl IssuerVerifier {
             return Err(invalid("the token signature is invalid"));
         }
 
-        self.validate_claims(&tok.claims, now_secs())
+        self.validate_claims(claims, now_secs())
     }
 
     pub(crate) fn validate_claims(
         &self,
-        claims: &serde_json::Map<String, serde_json::Value>,
+        claims: &claims::Registered<'_>,
         now: f64,
     ) -> Result<(), Rejection> {
         let leeway = self.leeway_secs as f64;
-        let exp = numeric_date(claims.get("exp"))
+        let exp = numeric_date(claims.exp)
             .map_err(|()| invalid("the exp claim is malformed"))?
             .ok_or_else(|| invalid("the token has no exp claim"))?;
         if let Some(nbf) =
-            numeric_date(claims.get("nbf")).map_err(|()| invalid("the nbf claim is malformed"))?
+            numeric_date(claims.nbf).map_err(|()| invalid("the nbf claim is malformed"))?
             && nbf > now + leeway
         {
             return Err(invalid("the token is not yet valid"));
         }
-        numeric_date(claims.get("iat")).map_err(|()| invalid("the iat claim is malformed"))?;
+        numeric_date(claims.iat).map_err(|()| invalid("the iat claim is malformed"))?;
         // RFC 7519 §4.1: `sub` and `jti` are strings when present; nothing
         // is coerced (a numeric or structured `sub` is refused, not read as text).
-        if claims.get("sub").is_some_and(|v| !v.is_string()) {
+        if claims.sub.is_some_and(|v| !v.is_string()) {
             return Err(invalid("the sub claim is malformed"));
         }
-        if claims.get("jti").is_some_and(|v| !v.is_string()) {
+        if claims.jti.is_some_and(|v| !v.is_string()) {
             return Err(invalid("the jti claim is malformed"));
         }
-        match claims.get("iss") {
+        match claims.iss {
             Some(serde_json::Value::String(iss)) if **iss == *self.issuer => {}
             Some(_) => return Err(invalid("the token issuer is not accepted")),
             None => return Err(invalid("the token has no iss claim")),
         }
-        let aud_ok = match claims.get("aud") {
+        let aud_ok = match claims.aud {
             Some(serde_json::Value::String(a)) => self.audiences.iter().any(|x| **x == **a),
             Some(serde_json::Value::Array(items)) => {
                 // Every member must be a string (RFC 7519 §4.1.3).
@@ -213,7 +215,7 @@ mod tests {
 
     fn check(claims: serde_json::Value) -> Result<(), Rejection> {
         let map = claims.as_object().cloned().unwrap();
-        issuer().validate_claims(&map, 1_000_000.0)
+        issuer().validate_claims(&claims::pick(&map, []).0, 1_000_000.0)
     }
 
     fn kind(r: Result<(), Rejection>) -> Option<AuthErrorKind> {

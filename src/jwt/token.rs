@@ -95,31 +95,63 @@ fn all_b64url_or_dot(bytes: &[u8]) -> bool {
     bad == 0
 }
 
+/// Where the token's two dots are, or why it has not exactly two: three
+/// SIMD searches over the token (`memchr`), not a count of every byte.
+fn dots(bytes: &[u8]) -> Result<(usize, usize), ParseError> {
+    let after = |from: usize| {
+        bytes
+            .get(from..)
+            .and_then(|rest| memchr::memchr(b'.', rest))
+            .map(|i| from + i)
+    };
+    let first = after(0).ok_or(ParseError::Shape)?;
+    let second = after(first + 1).ok_or(ParseError::Shape)?;
+    if after(second + 1).is_some() {
+        // More than two: a five-part token is a JWE.
+        return Err(if memchr::memchr_iter(b'.', bytes).count() == 4 {
+            ParseError::Encrypted
+        } else {
+            ParseError::Shape
+        });
+    }
+    Ok((first, second))
+}
+
+/// Longest base64url header decoded onto the stack (larger ones, say with
+/// an `x5c` chain, are decoded onto the heap).
+const STACK_HEADER: usize = 512;
+
 pub(crate) fn parse(token: &str) -> Result<UnverifiedToken<'_>, ParseError> {
     let bytes = token.as_bytes();
-    let dots = bytes.iter().filter(|&&b| b == b'.').count();
-    match dots {
-        2 => {}
-        4 => return Err(ParseError::Encrypted),
-        _ => return Err(ParseError::Shape),
-    }
+    let (first, second) = dots(bytes)?;
     if !all_b64url_or_dot(bytes) {
         return Err(ParseError::Encoding);
     }
-    let mut parts = token.split('.');
-    let (Some(h64), Some(p64), Some(s64)) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(h64), Some(p64), Some(s64), Some(message)) = (
+        token.get(..first),
+        token.get(first + 1..second),
+        token.get(second + 1..),
+        token.get(..second),
+    ) else {
         return Err(ParseError::Shape);
     };
     if h64.is_empty() || p64.is_empty() || s64.is_empty() {
         return Err(ParseError::Shape);
     }
-    let message = token
-        .get(..h64.len() + 1 + p64.len())
-        .ok_or(ParseError::Shape)?;
 
-    let header_json = URL_SAFE_NO_PAD
-        .decode(h64)
-        .map_err(|_| ParseError::Encoding)?;
+    let mut stack = [0u8; STACK_HEADER];
+    let header_json: std::borrow::Cow<'_, [u8]> = if h64.len() / 4 * 3 + 3 <= STACK_HEADER {
+        let n = URL_SAFE_NO_PAD
+            .decode_slice(h64, &mut stack)
+            .map_err(|_| ParseError::Encoding)?;
+        std::borrow::Cow::Borrowed(stack.get(..n).ok_or(ParseError::Encoding)?)
+    } else {
+        std::borrow::Cow::Owned(
+            URL_SAFE_NO_PAD
+                .decode(h64)
+                .map_err(|_| ParseError::Encoding)?,
+        )
+    };
     let header: RawHeader<'_> =
         serde_json::from_slice(&header_json).map_err(|_| ParseError::Header)?;
     let alg = parse_alg(&header.alg).ok_or(ParseError::Algorithm)?;
@@ -179,6 +211,44 @@ mod tests {
                 s[at] = b;
                 assert_eq!(all_b64url_or_dot(&s), want, "byte {b:#x} at {at}");
             }
+        }
+    }
+
+    /// `dots` answers as counting every dot would, for every string of up
+    /// to 9 bytes over `a` and `.`.
+    #[test]
+    fn dots_match_a_full_count() {
+        for len in 0..=9u32 {
+            for bits in 0..(1u32 << len) {
+                let s: Vec<u8> = (0..len)
+                    .map(|i| if bits >> i & 1 == 1 { b'.' } else { b'a' })
+                    .collect();
+                let at: Vec<usize> = (0..s.len()).filter(|&i| s[i] == b'.').collect();
+                let want = match at.len() {
+                    2 => Ok((at[0], at[1])),
+                    4 => Err(ParseError::Encrypted),
+                    _ => Err(ParseError::Shape),
+                };
+                assert_eq!(dots(&s), want, "{:?}", String::from_utf8_lossy(&s));
+            }
+        }
+    }
+
+    /// Headers past the stack buffer are decoded onto the heap, with the
+    /// same answers.
+    #[test]
+    fn long_headers_parse_as_short_ones() {
+        for pad in [0, 300, 600, 5000] {
+            let header = format!(r#"{{"alg":"RS256","kid":"k1","x":"{}"}}"#, "p".repeat(pad));
+            let t = tok(&header, r#"{"iss":"x"}"#);
+            let p = parse(&t).unwrap();
+            assert_eq!(p.kid.as_deref(), Some("k1"), "pad {pad}");
+            let bad = header.replace("RS256", "none");
+            assert_eq!(
+                parse(&tok(&bad, r#"{"iss":"x"}"#)).unwrap_err(),
+                ParseError::Algorithm,
+                "pad {pad}"
+            );
         }
     }
 
