@@ -2,8 +2,6 @@
 
 use super::algorithms::{ALL_ALGORITHMS, AlgSet};
 use aws_lc_rs::{hmac, signature};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind};
 
 pub(crate) enum ParsedKey {
@@ -107,7 +105,7 @@ impl ParsedKey {
         // A JWS signature is at most 512 bytes (RSA-4096 is 512; RSA-8192
         // 1024): decode onto the stack.
         let mut buf = [0u8; 1024];
-        let Ok(n) = URL_SAFE_NO_PAD.decode_slice(signature_b64, &mut buf) else {
+        let Some(n) = super::b64::decode_into(signature_b64.as_bytes(), &mut buf) else {
             return Some(false);
         };
         let sig = buf.get(..n)?;
@@ -127,6 +125,8 @@ impl ParsedKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     #[test]
     fn leading_zeros_are_dropped() {

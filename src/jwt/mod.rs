@@ -15,6 +15,7 @@
 //!    exact match, `aud` must contain a configured audience.
 
 mod algorithms;
+mod b64;
 pub(crate) mod cache;
 pub(crate) mod claims;
 #[cfg(feature = "aws_lc_rs")]

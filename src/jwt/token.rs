@@ -7,8 +7,6 @@
 //! `crit` header rejects the token, RFC 7515 §4.1.11). `jku`, `x5u`, `jwk`
 //! and `x5c` are ignored: keys come only from configuration.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
@@ -140,18 +138,13 @@ pub(crate) fn parse(token: &str) -> Result<UnverifiedToken<'_>, ParseError> {
     }
 
     let mut stack = [0u8; STACK_HEADER];
-    let header_json: std::borrow::Cow<'_, [u8]> = if h64.len() / 4 * 3 + 3 <= STACK_HEADER {
-        let n = URL_SAFE_NO_PAD
-            .decode_slice(h64, &mut stack)
-            .map_err(|_| ParseError::Encoding)?;
-        std::borrow::Cow::Borrowed(stack.get(..n).ok_or(ParseError::Encoding)?)
-    } else {
-        std::borrow::Cow::Owned(
-            URL_SAFE_NO_PAD
-                .decode(h64)
-                .map_err(|_| ParseError::Encoding)?,
-        )
-    };
+    let header_json: std::borrow::Cow<'_, [u8]> =
+        match super::b64::decode_into(h64.as_bytes(), &mut stack) {
+            Some(n) => std::borrow::Cow::Borrowed(stack.get(..n).ok_or(ParseError::Encoding)?),
+            None => std::borrow::Cow::Owned(
+                super::b64::decode(h64.as_bytes()).ok_or(ParseError::Encoding)?,
+            ),
+        };
     let header: RawHeader<'_> =
         serde_json::from_slice(&header_json).map_err(|_| ParseError::Header)?;
     let alg = parse_alg(&header.alg).ok_or(ParseError::Algorithm)?;
@@ -164,9 +157,7 @@ pub(crate) fn parse(token: &str) -> Result<UnverifiedToken<'_>, ParseError> {
     let kid = header.kid.map(|k| k.into_owned());
     let typ = header.typ.map(|t| t.into_owned());
 
-    let payload_json = URL_SAFE_NO_PAD
-        .decode(p64)
-        .map_err(|_| ParseError::Encoding)?;
+    let payload_json = super::b64::decode(p64.as_bytes()).ok_or(ParseError::Encoding)?;
     let claims: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&payload_json).map_err(|_| ParseError::Payload)?;
 
@@ -199,6 +190,8 @@ pub(crate) fn typ_matches(actual: Option<&str>, expected: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     #[test]
     fn b64url_bytes_match_the_alphabet() {
