@@ -12,6 +12,9 @@ use serde::de::DeserializeOwned;
 use std::fmt;
 use std::sync::Arc;
 
+mod claims;
+pub(crate) use claims::ClaimSet;
+
 /// Which kinds of credential a request authenticated with.
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct CredentialKinds(u8);
@@ -84,10 +87,7 @@ struct Inner {
     scopes: ScopeSet,
     expires_at: Option<u64>,
     credentials: CredentialKinds,
-    claims: serde_json::Map<String, serde_json::Value>,
-    /// Whether `claims` has a `cnf` member: read on every request (also
-    /// for cached contexts) to skip the binding checks of unbound tokens.
-    has_confirmation: bool,
+    claims: ClaimSet,
     customer_token_id: Option<Box<str>>,
     shared: Arc<ContextShared>,
 }
@@ -121,7 +121,7 @@ pub(crate) struct ContextParts {
     pub(crate) scopes: ScopeSet,
     pub(crate) expires_at: Option<u64>,
     pub(crate) credentials: CredentialKinds,
-    pub(crate) claims: serde_json::Map<String, serde_json::Value>,
+    pub(crate) claims: ClaimSet,
     pub(crate) customer_token_id: Option<Box<str>>,
 }
 
@@ -138,7 +138,6 @@ impl AuthContext {
             scopes: parts.scopes,
             expires_at: parts.expires_at,
             credentials: parts.credentials,
-            has_confirmation: parts.claims.contains_key("cnf"),
             claims: parts.claims,
             customer_token_id: parts.customer_token_id,
             shared,
@@ -153,7 +152,7 @@ impl AuthContext {
 
     /// Whether the claims have a `cnf` (confirmation) member at all.
     pub(crate) fn has_confirmation(&self) -> bool {
-        self.0.has_confirmation
+        self.0.claims.has_confirmation()
     }
 
     /// About how many heap bytes this context holds, malloc's rounding and
@@ -175,7 +174,7 @@ impl AuthContext {
                 .as_ref()
                 .map_or(0, |s| heap::block(s.as_str().len()))
             + i.scopes.heap_bytes()
-            + heap::json_map(&i.claims)
+            + i.claims.heap_bytes()
     }
 
     pub(crate) fn downgrade(&self) -> WeakContext {
@@ -207,7 +206,7 @@ impl AuthContext {
         if !self.0.credentials.contains(CredentialKinds::ACCESS_TOKEN) {
             return crate::dpop::TokenBinding::Bearer;
         }
-        let cnf = self.0.claims.get("cnf");
+        let cnf = self.0.claims.map().get("cnf");
         let text = |name: &str| cnf.and_then(|c| c.get(name)).and_then(|v| v.as_str());
         if let Some(jkt) = text("jkt") {
             crate::dpop::TokenBinding::Dpop {
@@ -309,6 +308,11 @@ impl AuthContext {
 
     /// The raw verified claims.
     pub fn raw_claims(&self) -> &serde_json::Map<String, serde_json::Value> {
+        self.0.claims.map()
+    }
+
+    /// The claims, as held (for merging without building their map).
+    pub(crate) fn claim_set(&self) -> &ClaimSet {
         &self.0.claims
     }
 
@@ -323,7 +327,7 @@ impl AuthContext {
     /// ```
     pub fn claims<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         // Deserializing from a borrowed map clones only what `T` keeps.
-        T::deserialize(MapRef(&self.0.claims))
+        T::deserialize(MapRef(self.0.claims.map()))
     }
 
     /// Whether the context's scopes satisfy `requirement`.
@@ -400,7 +404,7 @@ impl AuthContext {
                 scopes: ScopeSet::default(),
                 expires_at: None,
                 credentials: CredentialKinds::default(),
-                claims: serde_json::Map::new(),
+                claims: ClaimSet::empty(),
                 customer_token_id: None,
             },
             Arc::new(ContextShared {
@@ -418,7 +422,7 @@ impl AuthContext {
     ) -> AuthContext {
         let mut ctx = Self::for_tests(issuer);
         if let Some(inner) = Arc::get_mut(&mut ctx.0) {
-            inner.claims = claims;
+            inner.claims = ClaimSet::from_map(claims);
         }
         ctx
     }
@@ -514,20 +518,34 @@ pub(crate) mod heap {
     /// members, one for a small object and otherwise about 8 members per
     /// node, and each member's own heap.
     pub(crate) fn json_map(map: &serde_json::Map<String, serde_json::Value>) -> usize {
-        const NODE: usize = 11 * (size_of::<String>() + size_of::<serde_json::Value>()) + 16;
-        let nodes = match map.len() {
-            0 => 0,
-            1..=11 => 1,
-            n => n.div_ceil(8),
-        };
-        nodes * block(NODE)
+        json_map_nodes(map.len())
             + map
                 .iter()
                 .map(|(k, v)| block(k.len()) + json_value(v))
                 .sum::<usize>()
     }
 
-    fn json_value(v: &serde_json::Value) -> usize {
+    /// The B-tree nodes of an object of `members` members.
+    pub(crate) fn json_map_nodes(members: usize) -> usize {
+        const NODE: usize = 11 * (size_of::<String>() + size_of::<serde_json::Value>()) + 16;
+        let nodes = match members {
+            0 => 0,
+            1..=11 => 1,
+            n => n.div_ceil(8),
+        };
+        nodes * block(NODE)
+    }
+
+    /// An array's buffer as `serde_json` grows it while parsing (4 slots,
+    /// then doubling).
+    pub(crate) fn json_array_buffer(len: usize) -> usize {
+        match len {
+            0 => 0,
+            n => block(n.next_power_of_two().max(4) * size_of::<serde_json::Value>()),
+        }
+    }
+
+    pub(crate) fn json_value(v: &serde_json::Value) -> usize {
         use serde_json::Value;
         match v {
             Value::Null | Value::Bool(_) | Value::Number(_) => 0,

@@ -108,7 +108,7 @@ mod tests {
             attribution: attribution.map(Into::into),
             scopes: ScopeSet::default(),
             expires_at: None,
-            claims: serde_json::Map::new(),
+            claims: crate::context::ClaimSet::empty(),
         }))
     }
 

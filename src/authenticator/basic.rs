@@ -47,7 +47,7 @@ impl Authenticator {
             attribution: id.attribution.map(String::into_boxed_str),
             scopes: ScopeSet::parse_delimited(&id.scopes, &self.engine.shared.scope_rules),
             expires_at: None,
-            claims: serde_json::Map::new(),
+            claims: crate::context::ClaimSet::empty(),
         }))
     }
 }

@@ -4,7 +4,7 @@
 
 use super::Authenticator;
 use crate::config::TokenMarker;
-use crate::context::{AuthContext, ContextParts, CredentialKinds};
+use crate::context::{AuthContext, ClaimSet, ContextParts, CredentialKinds};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::jwt::{IssuerVerifier, Rejection, token};
 use crate::scope::ScopeSet;
@@ -42,7 +42,7 @@ pub(super) struct Identity {
     pub(super) attribution: Option<Box<str>>,
     pub(super) scopes: ScopeSet,
     pub(super) expires_at: Option<u64>,
-    pub(super) claims: serde_json::Map<String, serde_json::Value>,
+    pub(super) claims: ClaimSet,
 }
 
 /// What the verified-token cache needs to know about a verified token.
@@ -71,10 +71,12 @@ pub(super) fn claim_text(
 }
 
 impl TokenMarker {
-    fn matches(&self, tok: &token::UnverifiedToken<'_>) -> bool {
+    /// Whether `tok` carries this marker; `claim` is the value of the
+    /// marker's claim, if it is one.
+    fn matches(&self, claim: Option<&serde_json::Value>, tok: &token::UnverifiedToken<'_>) -> bool {
         match self {
-            TokenMarker::Claim { claim, value } => {
-                tok.claims.get(claim).and_then(|v| v.as_str()) == Some(value.as_str())
+            TokenMarker::Claim { value, .. } => {
+                claim.and_then(|v| v.as_str()) == Some(value.as_str())
             }
             TokenMarker::Typ { typ } => token::typ_matches(tok.typ.as_deref(), typ),
         }
@@ -268,24 +270,8 @@ impl Authenticator {
         if raw.len() > self.engine.sources.max_token_bytes {
             return Err(refuse("the token exceeds the size limit"));
         }
-        let tok = token::parse(raw).map_err(|e| refuse(e.description()))?;
-        // Type confusion is refused both ways: a customer token is never an
-        // access token, and only a marked token is a customer token.
-        let marked = self
-            .engine
-            .customer
-            .as_ref()
-            .map(|c| c.marker.matches(&tok));
-        match (kind, marked) {
-            (TokenKind::Access, Some(true)) => {
-                return Err(refuse("a customer token cannot be used as an access token"));
-            }
-            (TokenKind::Customer, Some(false) | None) => {
-                return Err(refuse("the token is not a customer token"));
-            }
-            _ => {}
-        }
-        // The claims read below, found in one pass (`jwt::claims`).
+        // The claims read below, kept as the payload is parsed
+        // (`jwt::claims`); the map of all claims is built only on demand.
         let names = &self.engine.claims;
         let (scope_name, account_name, client_name, customer_name) =
             match (kind, &self.engine.customer) {
@@ -302,10 +288,40 @@ impl Authenticator {
                     &*names.customer,
                 ),
             };
-        let (registered, [scope, account, client_id, customer]) = crate::jwt::claims::pick(
-            &tok.claims,
-            [scope_name, account_name, client_name, customer_name],
-        );
+        let marker_claim = match self.engine.customer.as_ref().map(|c| &c.marker) {
+            Some(TokenMarker::Claim { claim, .. }) => claim.as_str(),
+            _ => "",
+        };
+        let tok = token::parse_picking(
+            raw,
+            &[
+                scope_name,
+                account_name,
+                client_name,
+                customer_name,
+                marker_claim,
+            ],
+        )
+        .map_err(|e| refuse(e.description()))?;
+        let [scope, account, client_id, customer, marker] =
+            [0, 1, 2, 3, 4].map(|i| tok.picked.named(i));
+        // Type confusion is refused both ways: a customer token is never an
+        // access token, and only a marked token is a customer token.
+        let marked = self
+            .engine
+            .customer
+            .as_ref()
+            .map(|c| c.marker.matches(marker, &tok));
+        match (kind, marked) {
+            (TokenKind::Access, Some(true)) => {
+                return Err(refuse("a customer token cannot be used as an access token"));
+            }
+            (TokenKind::Customer, Some(false) | None) => {
+                return Err(refuse("the token is not a customer token"));
+            }
+            _ => {}
+        }
+        let registered = tok.picked.registered();
         let iss = registered.iss.and_then(|v| v.as_str());
         let issuers = self.issuers_for(kind);
         let Some((idx, issuer)) = issuers
@@ -425,7 +441,11 @@ impl Authenticator {
                 expires_at: id.expires_at,
                 credentials: id.kind,
                 customer_token_id: if id.kind == CredentialKinds::CUSTOMER_TOKEN {
-                    id.claims.get("jti").and_then(|v| v.as_str()).map(Box::from)
+                    id.claims
+                        .map()
+                        .get("jti")
+                        .and_then(|v| v.as_str())
+                        .map(Box::from)
                 } else {
                     None
                 },

@@ -81,7 +81,7 @@ impl Authenticator {
             attribution: None,
             scopes,
             expires_at,
-            claims: claims.clone(),
+            claims: crate::context::ClaimSet::from_map(claims.clone()),
         };
         Ok(self.context(id))
     }

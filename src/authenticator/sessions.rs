@@ -71,7 +71,7 @@ impl Authenticator {
             attribution: None,
             scopes: ScopeSet::parse_delimited(&record.scopes, rules_s),
             expires_at: Some(record.expires_at_ms / 1000),
-            claims: serde_json::Map::new(),
+            claims: crate::context::ClaimSet::empty(),
         }))
     }
 }

@@ -150,7 +150,7 @@ pub(crate) fn verify(
     }
     let jkt = jwk_thumbprint(jwk_value).ok_or(ProofError::Key)?;
 
-    let claims = &tok.claims;
+    let claims = tok.claims.map();
     let jti = match claims.get("jti") {
         Some(serde_json::Value::String(j)) if !j.is_empty() && j.len() <= MAX_JTI_BYTES => j,
         _ => return Err(ProofError::Jti),

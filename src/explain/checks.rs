@@ -74,7 +74,7 @@ pub(super) fn checks(
     let marker = config.customer_tokens.as_ref().map(|c| &c.marker);
     let marked = marker.is_some_and(|m| match m {
         TokenMarker::Claim { claim, value } => {
-            tok.claims.get(claim).and_then(Value::as_str) == Some(value.as_str())
+            tok.claims.map().get(claim).and_then(Value::as_str) == Some(value.as_str())
         }
         TokenMarker::Typ { typ } => token::typ_matches(tok.typ.as_deref(), typ),
     });
@@ -96,7 +96,7 @@ pub(super) fn checks(
     ));
 
     // The unverified `iss` picks the issuer.
-    let iss = tok.claims.get("iss").and_then(Value::as_str);
+    let iss = tok.claims.map().get("iss").and_then(Value::as_str);
     let Some(ic) = config
         .issuers
         .iter()
@@ -219,7 +219,7 @@ pub(super) fn checks(
     }
 
     // Registered claims, in the verifier's order (expiry last).
-    claim_checks(ic, &tok.claims, steps);
+    claim_checks(ic, tok.claims.map(), steps);
     if steps.last().is_some_and(|s| !s.ok) {
         return;
     }
@@ -230,7 +230,12 @@ pub(super) fn checks(
         }
         _ => {
             let names = &config.claims;
-            let get = |n: &str| tok.claims.get(n).map_or("-".to_owned(), |v| v.to_string());
+            let get = |n: &str| {
+                tok.claims
+                    .map()
+                    .get(n)
+                    .map_or("-".to_owned(), |v| v.to_string())
+            };
             steps.push(step(
                 "claims",
                 true,

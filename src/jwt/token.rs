@@ -10,7 +10,9 @@
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
+use super::claims::Picked;
 use super::keys::parse_alg;
+use crate::context::ClaimSet;
 
 /// Why a token could not even be parsed. Each maps to `invalid_token`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +68,10 @@ pub(crate) struct UnverifiedToken<'t> {
     /// `header.payload`, the signed message.
     pub(crate) message: &'t str,
     pub(crate) signature: &'t str,
-    pub(crate) claims: serde_json::Map<String, serde_json::Value>,
+    /// Every claim (its map built on demand).
+    pub(crate) claims: ClaimSet,
+    /// The registered claims and those asked for by name, as parsed.
+    pub(crate) picked: Picked,
 }
 
 /// A base64url byte or the segment separator, branch-free.
@@ -120,6 +125,15 @@ fn dots(bytes: &[u8]) -> Result<(usize, usize), ParseError> {
 const STACK_HEADER: usize = 512;
 
 pub(crate) fn parse(token: &str) -> Result<UnverifiedToken<'_>, ParseError> {
+    parse_picking(token, &[])
+}
+
+/// [`parse`], also keeping the claims named in `names` as values
+/// ([`Picked::named`], in the same order).
+pub(crate) fn parse_picking<'t>(
+    token: &'t str,
+    names: &[&str],
+) -> Result<UnverifiedToken<'t>, ParseError> {
     let bytes = token.as_bytes();
     let (first, second) = dots(bytes)?;
     if !all_b64url_or_dot(bytes) {
@@ -158,8 +172,7 @@ pub(crate) fn parse(token: &str) -> Result<UnverifiedToken<'_>, ParseError> {
     let typ = header.typ.map(|t| t.into_owned());
 
     let payload_json = super::b64::decode(p64.as_bytes()).ok_or(ParseError::Encoding)?;
-    let claims: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&payload_json).map_err(|_| ParseError::Payload)?;
+    let (claims, picked) = super::claims::parse(payload_json, names).ok_or(ParseError::Payload)?;
 
     Ok(UnverifiedToken {
         alg,
@@ -168,6 +181,7 @@ pub(crate) fn parse(token: &str) -> Result<UnverifiedToken<'_>, ParseError> {
         message,
         signature: s64,
         claims,
+        picked,
     })
 }
 

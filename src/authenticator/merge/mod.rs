@@ -90,10 +90,10 @@ impl Authenticator {
         } else {
             base.issuer()
         };
-        let claims = if base.raw_claims().is_empty() {
-            other.raw_claims()
+        let claims = if base.claim_set().is_empty() {
+            other.claim_set()
         } else {
-            base.raw_claims()
+            base.claim_set()
         };
         Ok(AuthContext::new(
             ContextParts {
@@ -157,7 +157,7 @@ mod tests {
             attribution: None,
             scopes: ScopeSet::parse_delimited(scopes, &auth.engine.shared.scope_rules),
             expires_at,
-            claims: serde_json::Map::new(),
+            claims: crate::context::ClaimSet::empty(),
         })
     }
 
