@@ -109,6 +109,7 @@ mod tests {
             scopes: ScopeSet::default(),
             expires_at: None,
             claims: crate::context::ClaimSet::empty(),
+            token_id: None,
         }))
     }
 

@@ -48,6 +48,7 @@ impl Authenticator {
             scopes: ScopeSet::parse_delimited(&id.scopes, &self.engine.shared.scope_rules),
             expires_at: None,
             claims: crate::context::ClaimSet::empty(),
+            token_id: None,
         }))
     }
 }

@@ -43,6 +43,8 @@ pub(super) struct Identity {
     pub(super) scopes: ScopeSet,
     pub(super) expires_at: Option<u64>,
     pub(super) claims: ClaimSet,
+    /// A customer token's `jti` (for revoking it at logout).
+    pub(super) token_id: Option<Box<str>>,
 }
 
 /// What the verified-token cache needs to know about a verified token.
@@ -376,6 +378,7 @@ impl Authenticator {
                     attribution: None,
                     scopes: grant,
                     expires_at: exp.map(|f| f as u64),
+                    token_id: registered.jti.and_then(|v| v.as_str()).map(Box::from),
                     claims: tok.claims,
                 }
             }
@@ -391,6 +394,7 @@ impl Authenticator {
                 attribution: None,
                 scopes: scopes.unwrap_or_default(),
                 expires_at: exp.map(|f| f as u64),
+                token_id: None,
                 claims: tok.claims,
             },
         };
@@ -441,11 +445,7 @@ impl Authenticator {
                 expires_at: id.expires_at,
                 credentials: id.kind,
                 customer_token_id: if id.kind == CredentialKinds::CUSTOMER_TOKEN {
-                    id.claims
-                        .map()
-                        .get("jti")
-                        .and_then(|v| v.as_str())
-                        .map(Box::from)
+                    id.token_id
                 } else {
                     None
                 },

@@ -82,6 +82,7 @@ impl Authenticator {
             scopes,
             expires_at,
             claims: crate::context::ClaimSet::from_map(claims.clone()),
+            token_id: None,
         };
         Ok(self.context(id))
     }

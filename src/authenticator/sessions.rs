@@ -72,6 +72,7 @@ impl Authenticator {
             scopes: ScopeSet::parse_delimited(&record.scopes, rules_s),
             expires_at: Some(record.expires_at_ms / 1000),
             claims: crate::context::ClaimSet::empty(),
+            token_id: None,
         }))
     }
 }

@@ -158,6 +158,7 @@ mod tests {
             scopes: ScopeSet::parse_delimited(scopes, &auth.engine.shared.scope_rules),
             expires_at,
             claims: crate::context::ClaimSet::empty(),
+            token_id: None,
         })
     }
 
