@@ -354,4 +354,53 @@ mod tests {
         // Both kinds of case are there: 6 accepted, the rest refused.
         assert_eq!(accepted, 6);
     }
+
+    /// Mutations of a realistic payload (bytes replaced, inserted and
+    /// removed, from a fixed-seed generator): each answered as a
+    /// `serde_json::Map` answers it, with the same map.
+    #[test]
+    fn mutated_payloads_answer_as_a_map() {
+        let seed = r#"{"iss":"https://issuer.test","sub":"u-1","aud":["api","x"],"exp":4000000000,"nbf":1.5,"iat":-2,"jti":"j\u00e9","scope":"orders:read orders:write","client_id":"c","cnf":{"jkt":"abc"},"n":[1,[2.5e3,{"k":null}],true,false],"s":"\ud83d\ude00\n"}"#;
+        let alphabet = b"{}[]:,\"\\ 0123456789.eE+-truefalsnulx\xc3\x98\xff";
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let (mut accepted, mut refused) = (0, 0);
+        for _ in 0..20_000 {
+            let mut bytes = seed.as_bytes().to_vec();
+            for _ in 0..1 + next(3) {
+                let at = next(bytes.len());
+                let b = alphabet[next(alphabet.len())];
+                match next(3) {
+                    0 => bytes[at] = b,
+                    1 => bytes.insert(at, b),
+                    _ => {
+                        bytes.remove(at);
+                    }
+                }
+            }
+            let want: Option<serde_json::Map<String, Value>> = serde_json::from_slice(&bytes).ok();
+            let got = parse(bytes.clone(), &["scope", "client_id"]);
+            assert_eq!(
+                got.as_ref().map(|(set, _)| set.map()),
+                want.as_ref(),
+                "{}",
+                String::from_utf8_lossy(&bytes)
+            );
+            if want.is_some() {
+                accepted += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        // The mutations exercise both answers.
+        assert!(
+            accepted > 1_000 && refused > 1_000,
+            "{accepted} / {refused}"
+        );
+    }
 }
