@@ -282,7 +282,7 @@ impl Authenticator {
         let customer = match &config.customer_tokens {
             None => None,
             Some(ct) => {
-                check_header_name(&ct.header, "customer_tokens.header")?;
+                let header = header_name(&ct.header, "customer_tokens.header")?;
                 for (what, name) in [
                     ("customer_claim", &ct.customer_claim),
                     ("client_claim", &ct.client_claim),
@@ -312,7 +312,7 @@ impl Authenticator {
                 };
                 let grant = ScopeSet::parse_delimited(&ct.grant, &config.scopes);
                 Some(CustomerRules {
-                    header: ct.header.to_ascii_lowercase(),
+                    header,
                     issuers: customer_issuers,
                     marker: ct.marker.clone(),
                     customer_claim: ct.customer_claim.clone(),
@@ -326,14 +326,10 @@ impl Authenticator {
         let sessions = match store {
             None => None,
             Some(store) => {
-                let header = config
-                    .sessions
-                    .header
-                    .as_ref()
-                    .map(|h| h.to_ascii_lowercase());
-                if let Some(h) = &header {
-                    check_header_name(h, "sessions.header")?;
-                }
+                let header = match &config.sessions.header {
+                    Some(h) => Some(header_name(h, "sessions.header")?),
+                    None => None,
+                };
                 if header.is_none() && config.sessions.cookie.is_none() {
                     return Err(ConfigError::new(
                         "a session store is set but neither sessions.header nor sessions.cookie",
@@ -356,13 +352,10 @@ impl Authenticator {
                 revocations: extras.revocations.clone(),
                 basic: extras.basic.clone(),
                 attribution: match &config.attribution_header {
-                    Some(h) => {
-                        check_header_name(h, "attribution_header")?;
-                        Some(super::AttributionRules {
-                            header: h.to_ascii_lowercase(),
-                            policy: extras.attribution.clone(),
-                        })
-                    }
+                    Some(h) => Some(super::AttributionRules {
+                        header: header_name(h, "attribution_header")?,
+                        policy: extras.attribution.clone(),
+                    }),
                     None => None,
                 },
                 cache: crate::jwt::cache::TokenCache::new(&config.token_cache),
@@ -416,13 +409,12 @@ fn check_claim_names(claims: &ClaimNames) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn check_header_name(name: &str, what: &str) -> Result<(), ConfigError> {
-    http::HeaderName::from_bytes(name.as_bytes())
-        .map(|_| ())
-        .map_err(|_| {
-            ConfigError::with_kind(
-                ConfigErrorKind::InvalidHeaderName,
-                format!("{what} {name:?} is not a valid header name"),
-            )
-        })
+/// A configured header name, parsed (lower case).
+fn header_name(name: &str, what: &str) -> Result<http::HeaderName, ConfigError> {
+    http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+        ConfigError::with_kind(
+            ConfigErrorKind::InvalidHeaderName,
+            format!("{what} {name:?} is not a valid header name"),
+        )
+    })
 }

@@ -117,7 +117,8 @@ struct DpopRules {
 }
 
 struct CustomerRules {
-    header: String,
+    /// Parsed once at build time: a lookup by text parses it again.
+    header: http::HeaderName,
     issuers: Vec<Arc<IssuerVerifier>>,
     marker: TokenMarker,
     customer_claim: String,
@@ -128,13 +129,13 @@ struct CustomerRules {
 }
 
 struct AttributionRules {
-    header: String,
+    header: http::HeaderName,
     policy: Option<Arc<dyn AttributionPolicy>>,
 }
 
 struct SessionRules {
     store: Arc<dyn SessionStore>,
-    header: Option<String>,
+    header: Option<http::HeaderName>,
     cookie: Option<String>,
     /// Recently unknown session IDs (SHA-256) → when they were looked up (ms).
     unknown: Option<quick_cache::sync::Cache<[u8; 32], u64>>,

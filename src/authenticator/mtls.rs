@@ -84,7 +84,7 @@ impl Authenticator {
         let Some(header) = &rules.header else {
             return Ok(req.client_certificate().map(|c| *c.sha256()));
         };
-        match credentials::unique_header(req, header) {
+        match credentials::unique_header(req, header.as_str()) {
             Err(_) => Err(HeaderError::Malformed),
             Ok(None) => Ok(None),
             Ok(Some(value)) => {

@@ -143,7 +143,7 @@ impl Authenticator {
         };
         let session = match &e.sessions {
             Some(rules) => {
-                credentials::session_id(req, rules.header.as_deref(), rules.cookie.as_deref())
+                credentials::session_id(req, rules.header.as_ref(), rules.cookie.as_deref())
                     .map_err(Refused::Credentials)?
             }
             None => None,

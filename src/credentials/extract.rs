@@ -87,7 +87,7 @@ pub(crate) fn extract_with<'a, S: TokenSyntax, R: RequestParts + ?Sized>(
     }
 
     if let Some(name) = &sources.header
-        && let Some(token) = header_value_token::<S, R>(req, name, max)?
+        && let Some(token) = header_value_token::<S, R>(req, name.as_str(), max)?
         && found.bearer.replace(token).is_some()
     {
         return Err(CredentialsError::MultipleMethods);

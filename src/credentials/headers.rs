@@ -4,14 +4,32 @@
 use super::syntax::{bearer_value, trim_ows};
 use super::{CredentialsError, RequestParts, TokenSyntax};
 
+/// A header name as the engine holds it: a constant's text, or a
+/// configured name parsed once when the authenticator was built.
+pub(crate) trait HeaderKey: Copy {
+    fn visit<'a, R: RequestParts + ?Sized>(self, req: &'a R, visit: &mut dyn FnMut(&'a [u8]));
+}
+
+impl HeaderKey for &str {
+    fn visit<'a, R: RequestParts + ?Sized>(self, req: &'a R, visit: &mut dyn FnMut(&'a [u8])) {
+        req.visit_header(self, visit);
+    }
+}
+
+impl HeaderKey for &http::HeaderName {
+    fn visit<'a, R: RequestParts + ?Sized>(self, req: &'a R, visit: &mut dyn FnMut(&'a [u8])) {
+        req.visit_header_name(self, visit);
+    }
+}
+
 /// The value of a header that must appear at most once.
 pub(crate) fn unique_header<'a, R: RequestParts + ?Sized>(
     req: &'a R,
-    name: &str,
+    name: impl HeaderKey,
 ) -> Result<Option<&'a [u8]>, CredentialsError> {
     let mut first: Option<&'a [u8]> = None;
     let mut count = 0usize;
-    req.visit_header(name, &mut |v| {
+    name.visit(req, &mut |v| {
         count += 1;
         first.get_or_insert(v);
     });
@@ -57,11 +75,11 @@ pub(crate) fn find_cookie<'a, R: RequestParts + ?Sized>(
 /// `Bearer <token>`, checked. (The engine reads it with
 /// [`header_value_token`]; this is the fuzz targets' and tests' entry.)
 #[cfg(any(test, feature = "fuzzing"))]
-pub(crate) fn header_token<'a, R: RequestParts + ?Sized>(
-    req: &'a R,
-    name: &str,
+pub(crate) fn header_token<R: RequestParts + ?Sized>(
+    req: &R,
+    name: impl HeaderKey,
     max: usize,
-) -> Result<Option<&'a str>, CredentialsError> {
+) -> Result<Option<&str>, CredentialsError> {
     use super::syntax::{checked_bare_token, checked_token};
     match dedicated_value(req, name)? {
         None => Ok(None),
@@ -73,7 +91,7 @@ pub(crate) fn header_token<'a, R: RequestParts + ?Sized>(
 /// [`header_token`], with the token as `S` makes it.
 pub(crate) fn header_value_token<'a, S: TokenSyntax, R: RequestParts + ?Sized>(
     req: &'a R,
-    name: &str,
+    name: impl HeaderKey,
     max: usize,
 ) -> Result<Option<S::Token<'a>>, CredentialsError> {
     match dedicated_value(req, name)? {
@@ -93,7 +111,7 @@ enum Dedicated<'a> {
 
 fn dedicated_value<'a, R: RequestParts + ?Sized>(
     req: &'a R,
-    name: &str,
+    name: impl HeaderKey,
 ) -> Result<Option<Dedicated<'a>>, CredentialsError> {
     let Some(raw) = unique_header(req, name)? else {
         return Ok(None);
@@ -114,7 +132,7 @@ fn dedicated_value<'a, R: RequestParts + ?Sized>(
 /// A session ID from its header and/or cookie (not format-checked here).
 pub(crate) fn session_id<'a, R: RequestParts + ?Sized>(
     req: &'a R,
-    header: Option<&str>,
+    header: Option<impl HeaderKey>,
     cookie: Option<&str>,
 ) -> Result<Option<&'a str>, CredentialsError> {
     let from_header = match header {

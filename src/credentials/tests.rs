@@ -184,6 +184,69 @@ fn deferred_then_checked_reads_as_checked() {
     }
 }
 
+/// A configured header name parsed once (`http::HeaderName`) reads what
+/// its text reads: one value, two values (refused), none, and any case of
+/// the configured name; through a `HeaderMap`, a `Request` and `Parts`, and
+/// a request type that only implements `visit_header`.
+#[test]
+fn parsed_header_names_read_as_their_text() {
+    use super::headers::{session_id, unique_header};
+    struct TextOnly(http::HeaderMap);
+    impl RequestParts for TextOnly {
+        fn visit_header<'a>(&'a self, name: &str, visit: &mut dyn FnMut(&'a [u8])) {
+            self.0.visit_header(name, visit);
+        }
+    }
+    let max = 64;
+    for configured in ["x-customer-token", "X-Customer-Token"] {
+        let parsed = http::HeaderName::from_bytes(configured.as_bytes()).unwrap();
+        let text = configured.to_ascii_lowercase();
+        for values in [
+            &[][..],
+            &[&b"Bearer abc"[..]],
+            &[b"abc"],
+            &[b"abc", b"def"],
+            &[b"a b c"],
+        ] {
+            let mut h = http::HeaderMap::new();
+            for v in values {
+                h.append(
+                    "x-customer-token",
+                    http::HeaderValue::from_bytes(v).unwrap(),
+                );
+            }
+            let label = format!("{configured}: {values:?}");
+            let want = header_token(&h, text.as_str(), max).map(|t| t.map(str::to_owned));
+            let (parts, ()) = {
+                let mut r = http::Request::new(());
+                *r.headers_mut() = h.clone();
+                r.into_parts()
+            };
+            let mut req = http::Request::new(());
+            *req.headers_mut() = h.clone();
+            let text_only = TextOnly(h.clone());
+            for got in [
+                header_token(&h, &parsed, max),
+                header_token(&parts, &parsed, max),
+                header_token(&req, &parsed, max),
+                header_token(&text_only, &parsed, max),
+            ] {
+                assert_eq!(got.map(|t| t.map(str::to_owned)), want, "{label}");
+            }
+            assert_eq!(
+                unique_header(&h, &parsed).map(|v| v.map(<[u8]>::to_vec)),
+                unique_header(&h, text.as_str()).map(|v| v.map(<[u8]>::to_vec)),
+                "{label}"
+            );
+            assert_eq!(
+                session_id(&h, Some(&parsed), None).map(|v| v.map(str::to_owned)),
+                session_id(&h, Some(text.as_str()), None).map(|v| v.map(str::to_owned)),
+                "{label}"
+            );
+        }
+    }
+}
+
 /// `header_token` reads only a value's first 7 bytes for a `Bearer `
 /// prefix; it answers as the reading that splits any value at its first
 /// space (what it did before).
