@@ -275,21 +275,12 @@ impl Authenticator {
         // The claims read below, kept as the payload is parsed
         // (`jwt::claims`); the map of all claims is built only on demand.
         let names = &self.engine.claims;
-        let (scope_name, account_name, client_name, customer_name) =
-            match (kind, &self.engine.customer) {
-                (TokenKind::Customer, Some(c)) => (
-                    &*names.scope,
-                    &*c.account_claim,
-                    &*c.client_claim,
-                    &*c.customer_claim,
-                ),
-                _ => (
-                    &*names.scope,
-                    &*names.account,
-                    &*names.client_id,
-                    &*names.customer,
-                ),
-            };
+        let (account_name, client_name, customer_name) = match (kind, &self.engine.customer) {
+            (TokenKind::Customer, Some(c)) => {
+                (&*c.account_claim, &*c.client_claim, &*c.customer_claim)
+            }
+            _ => (&*names.account, &*names.client_id, &*names.customer),
+        };
         let marker_claim = match self.engine.customer.as_ref().map(|c| &c.marker) {
             Some(TokenMarker::Claim { claim, .. }) => claim.as_str(),
             _ => "",
@@ -297,7 +288,7 @@ impl Authenticator {
         let tok = token::parse_picking(
             raw,
             &[
-                scope_name,
+                &names.scope,
                 account_name,
                 client_name,
                 customer_name,

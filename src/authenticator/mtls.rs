@@ -18,8 +18,8 @@ const BAD_BINDING: &str = "the token's certificate binding is malformed";
 
 /// Where client certificates come from, checked at build.
 pub(super) struct MtlsRules {
-    /// The trusted proxy's header (lowercase); `None`: the TLS connection.
-    header: Option<String>,
+    /// The trusted proxy's header, parsed once; `None`: the TLS connection.
+    header: Option<http::HeaderName>,
     format: CertificateHeaderFormat,
     max_header_bytes: usize,
 }
@@ -27,11 +27,15 @@ pub(super) struct MtlsRules {
 impl MtlsRules {
     pub(super) fn new(config: &MtlsConfig) -> Result<Self, String> {
         config.validate()?;
+        let header = match &config.certificate_header {
+            // `validate` has refused names that do not parse.
+            Some(h) => Some(http::HeaderName::from_bytes(h.as_bytes()).map_err(|_| {
+                format!("mtls.certificate_header {h:?} is not a valid header name")
+            })?),
+            None => None,
+        };
         Ok(Self {
-            header: config
-                .certificate_header
-                .as_ref()
-                .map(|h| h.to_ascii_lowercase()),
+            header,
             format: config.header_format,
             max_header_bytes: config.max_header_bytes,
         })
@@ -84,7 +88,7 @@ impl Authenticator {
         let Some(header) = &rules.header else {
             return Ok(req.client_certificate().map(|c| *c.sha256()));
         };
-        match credentials::unique_header(req, header.as_str()) {
+        match credentials::unique_header(req, header) {
             Err(_) => Err(HeaderError::Malformed),
             Ok(None) => Ok(None),
             Ok(Some(value)) => {
