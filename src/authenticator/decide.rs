@@ -7,9 +7,10 @@ use super::identity::{TokenKind, VerifyError};
 use super::presented::{Presented, Resolved, Seen};
 use super::{Authenticator, Decision, Mode};
 use crate::context::AuthContext;
-use crate::credentials::{Checked, Deferred, RequestParts};
+use crate::credentials::{Checked, Deferred, RawToken, RequestParts};
 use crate::error::AuthError;
 use crate::telemetry;
+use std::borrow::Cow;
 use tracing::Instrument as _;
 
 /// Outcome of the synchronous fast path.
@@ -181,7 +182,7 @@ impl Authenticator {
             None => None,
         };
         let decision = self.combine(
-            [access, customer, session, basic],
+            [access, customer, session, basic].map(|ctx| ctx.map(Cow::Owned)),
             presented.other_scheme,
             mode,
         )?;
@@ -226,6 +227,9 @@ impl Authenticator {
         } else {
             0.0
         };
+        if let Some(attempt) = self.try_decide_pair(req, mode, seen, &read, now) {
+            return attempt;
+        }
         let bearer = match read.bearer.map(|t| self.resolve(t, TokenKind::Access, now)) {
             Some(None) => return self.try_decide_checked(req, mode, seen),
             other => other.flatten(),
@@ -247,6 +251,65 @@ impl Authenticator {
             dpop_scheme: read.dpop_scheme,
         };
         self.try_decide_presented(req, mode, seen, presented)
+    }
+
+    /// An access token and a customer token both in this thread's slots of
+    /// the verified-token cache (see `jwt::cache::local`), still fresh: the
+    /// request is decided on their contexts borrowed from there, so that
+    /// the pair costs two slot hits and a merge-memo hit and touches one
+    /// reference count (the answer's), as one token does. `None`: the
+    /// request is not such a pair, and takes the owned path.
+    ///
+    /// Only where the tokens are looked up differs: the same
+    /// [`try_decide_presented`](Self::try_decide_presented) decides, with
+    /// every per-request check.
+    fn try_decide_pair<R: RequestParts + ?Sized>(
+        &self,
+        req: &R,
+        mode: Mode,
+        seen: &mut Seen,
+        read: &Presented<'_, RawToken<'_>>,
+        now: f64,
+    ) -> Option<Attempt> {
+        let (Some(RawToken::Unchecked(access)), Some(RawToken::Unchecked(customer))) =
+            (&read.bearer, &read.customer_token)
+        else {
+            return None;
+        };
+        let cache = self.engine.cache.as_ref()?;
+        let keys = [
+            cache.query(TokenKind::Access as u8, access),
+            cache.query(TokenKind::Customer as u8, customer),
+        ];
+        let generation = |tag: u8, idx: usize| {
+            let kind = if tag == TokenKind::Customer as u8 {
+                TokenKind::Customer
+            } else {
+                TokenKind::Access
+            };
+            self.generation(kind, idx)
+        };
+        let [a, c] = &keys;
+        cache.with_local_pair([a, c], now, generation, |[(a, a_issuer), (c, c_issuer)]| {
+            let presented = Presented {
+                bearer: Some(Resolved::Hit {
+                    ctx: Cow::Borrowed(a),
+                    issuer: a_issuer,
+                    raw: access,
+                }),
+                customer_token: Some(Resolved::Hit {
+                    ctx: Cow::Borrowed(c),
+                    issuer: c_issuer,
+                    raw: customer,
+                }),
+                session: read.session,
+                basic: read.basic,
+                attribution: read.attribution,
+                other_scheme: read.other_scheme,
+                dpop_scheme: read.dpop_scheme,
+            };
+            self.try_decide_presented(req, mode, seen, presented)
+        })
     }
 
     /// [`try_decide_inner`](Self::try_decide_inner) with every token
@@ -337,5 +400,137 @@ impl Authenticator {
         let mut has = false;
         req.visit_header("access-control-request-method", &mut |_| has = true);
         has
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{CustomerTokenConfig, IssuerConfig};
+    use crate::error::AuthErrorKind;
+    use crate::revocation::MemoryRevocations;
+    use futures_util::FutureExt as _;
+    use std::sync::Arc;
+
+    const SECRET: &str = "a-very-long-shared-secret-of-32+-bytes!!";
+
+    fn mint(claims: serde_json::Value) -> String {
+        let claims = match claims {
+            serde_json::Value::Object(mut map) => {
+                map.insert("iss".into(), "https://i.example".into());
+                map.insert("aud".into(), "api".into());
+                map.insert("exp".into(), 4_000_000_000u64.into());
+                map
+            }
+            _ => unreachable!("claims are an object"),
+        };
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    fn pair(access: &str, customer: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert("authorization", format!("Bearer {access}").parse().unwrap());
+        h.insert("x-customer-token", customer.parse().unwrap());
+        h
+    }
+
+    /// What the borrowed pair path answers for `req`: `None` when the pair
+    /// is not in this thread's slots.
+    fn pair_path(
+        auth: &Authenticator,
+        req: &http::HeaderMap,
+    ) -> Option<Result<Decision, AuthError>> {
+        let read = auth.extract::<Deferred, _>(req).ok().unwrap();
+        let now = crate::jwt::now_secs();
+        match auth.try_decide_pair(req, Mode::Optional, &mut Seen::default(), &read, now)? {
+            Attempt::Done(result) => Some(result),
+            Attempt::NeedsAsync => panic!("a cached pair needs no await"),
+        }
+    }
+
+    /// The pair path borrows both contexts from this thread's slots; every
+    /// per-request check still runs on it: revocation of either token, and
+    /// the two tokens' agreement.
+    #[test]
+    fn a_pair_in_this_threads_slots_is_decided_with_every_check() {
+        let revocations = Arc::new(MemoryRevocations::default());
+        let auth = Authenticator::builder()
+            .issuer(
+                IssuerConfig::new("https://i.example")
+                    .audience("api")
+                    .hmac_secret(SECRET),
+            )
+            .customer_tokens(CustomerTokenConfig::default())
+            .revocations(revocations.clone())
+            .build()
+            .unwrap();
+        let access = |jti: &str, account: &str| {
+            mint(
+                serde_json::json!({"jti": jti, "client_id": "app", "account_id": account,
+                "scope": "orders:read customer:read"}),
+            )
+        };
+        let customer = |jti: &str, id: &str| {
+            mint(
+                serde_json::json!({"jti": jti, "client_id": "app", "account_id": "acct",
+                "customer_id": id, "token_use": "customer", "scope": "customer:read"}),
+            )
+        };
+        let decide = |h: &http::HeaderMap| auth.authenticate(h).now_or_never().unwrap();
+        // Until a token is in this thread's slots (its second shared-cache
+        // hit), the owned path answers.
+        let h = pair(&access("a1", "acct"), &customer("c1", "cust-1"));
+        assert!(pair_path(&auth, &h).is_none());
+        for _ in 0..3 {
+            let ctx = decide(&h).unwrap().unwrap();
+            assert_eq!(ctx.customer(), Some("cust-1"));
+        }
+        let Some(Ok(Decision::Authenticated(ctx))) = pair_path(&auth, &h) else {
+            panic!("the cached pair was not decided on the borrowed path");
+        };
+        assert_eq!(ctx.customer(), Some("cust-1"));
+        assert_eq!(ctx.account(), Some("acct"));
+
+        // Revoking the customer token is honoured on the next request.
+        revocations.revoke_jti("c1", 4_000_000_000);
+        let Some(Err(e)) = pair_path(&auth, &h) else {
+            panic!("a revoked customer token was accepted");
+        };
+        assert_eq!(e.kind(), AuthErrorKind::InvalidToken);
+        assert!(decide(&h).is_err());
+
+        // So is revoking the access token.
+        let h = pair(&access("a2", "acct"), &customer("c2", "cust-2"));
+        for _ in 0..3 {
+            assert!(decide(&h).unwrap().is_some());
+        }
+        assert!(matches!(pair_path(&auth, &h), Some(Ok(_))));
+        revocations.revoke_jti("a2", 4_000_000_000);
+        assert!(matches!(pair_path(&auth, &h), Some(Err(_))));
+        assert!(decide(&h).is_err());
+
+        // Two tokens that each verify but belong to different accounts are
+        // refused on every request, cached or not.
+        let h = pair(&access("a3", "other"), &customer("c3", "cust-3"));
+        for _ in 0..3 {
+            let e = decide(&h).unwrap_err();
+            assert_eq!(
+                e.description(),
+                "the customer token belongs to another app or account"
+            );
+        }
+        let Some(Err(e)) = pair_path(&auth, &h) else {
+            panic!("a mismatched pair in the slots was not refused");
+        };
+        assert_eq!(e.kind(), AuthErrorKind::InsufficientScope);
+        assert_eq!(
+            e.description(),
+            "the customer token belongs to another app or account"
+        );
     }
 }

@@ -10,6 +10,7 @@ use crate::jwt::{IssuerVerifier, Rejection, token};
 use crate::scope::ScopeSet;
 use crate::session::SessionId;
 use crate::telemetry;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 pub(super) enum VerifyError {
@@ -133,7 +134,7 @@ impl Authenticator {
     }
 
     /// Key-set generation of issuer `idx` for `kind` (0 for static keys).
-    fn generation(&self, kind: TokenKind, idx: usize) -> u64 {
+    pub(super) fn generation(&self, kind: TokenKind, idx: usize) -> u64 {
         self.issuers_for(kind)
             .get(idx)
             .and_then(|i| i.remote.as_ref())
@@ -153,12 +154,13 @@ impl Authenticator {
             return Err(VerifyError::NeedIntrospection);
         }
         let ctx = self.verify_jwt_cached(raw, kind, allow_fetch)?;
-        self.still_valid(ctx)
+        self.still_valid(&ctx)?;
+        Ok(ctx)
     }
 
     /// The checks that hold whatever verified the token, on every request
     /// (cached or not): the client is active and the token not revoked.
-    pub(super) fn still_valid(&self, ctx: AuthContext) -> Result<AuthContext, VerifyError> {
+    pub(super) fn still_valid(&self, ctx: &AuthContext) -> Result<(), VerifyError> {
         if let (Some(status), Some(client)) = (&self.engine.client_status, ctx.client_id())
             && !status.is_active(client)
         {
@@ -168,14 +170,14 @@ impl Authenticator {
             ));
         }
         if let Some(revocations) = &self.engine.revocations
-            && revocations.is_revoked(&ctx)
+            && revocations.is_revoked(ctx)
         {
             return Err(VerifyError::Refuse(
                 AuthErrorKind::InvalidToken,
                 "the token has been revoked",
             ));
         }
-        Ok(ctx)
+        Ok(())
     }
 
     /// The verified-token cache's entry for exactly these bytes, if it is
@@ -195,14 +197,15 @@ impl Authenticator {
 
     /// A [`cache_lookup`](Self::cache_lookup) hit, answered as
     /// [`verify_jwt_now`](Self::verify_jwt_now) answers one.
-    pub(super) fn verified_from_cache(
+    pub(super) fn verified_from_cache<'c>(
         &self,
-        ctx: AuthContext,
+        ctx: Cow<'c, AuthContext>,
         issuer: usize,
         kind: TokenKind,
-    ) -> Result<AuthContext, VerifyError> {
+    ) -> Result<Cow<'c, AuthContext>, VerifyError> {
         self.cache_hit(issuer, kind);
-        self.still_valid(ctx)
+        self.still_valid(&ctx)?;
+        Ok(ctx)
     }
 
     /// What every cache hit does: it drives the background refresh of

@@ -48,7 +48,7 @@ impl Authenticator {
                 let _ = answer.context.set(ctx.clone());
             }),
         };
-        ctx.and_then(|ctx| self.still_valid(ctx))
+        ctx.and_then(|ctx| self.still_valid(&ctx).map(|()| ctx))
             .map_err(|e| match e {
                 VerifyError::Refuse(k, d) => self.error(k, d),
                 VerifyError::NeedKeys { .. } | VerifyError::NeedIntrospection => self.error(

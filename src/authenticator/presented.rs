@@ -218,7 +218,11 @@ impl Authenticator {
         if let RawToken::Unchecked(raw) = token
             && let Some((ctx, issuer)) = self.cache_lookup(raw, kind, now)
         {
-            return Some(Resolved::Hit { ctx, issuer, raw });
+            return Some(Resolved::Hit {
+                ctx: Cow::Owned(ctx),
+                issuer,
+                raw,
+            });
         }
         token
             .checked(self.engine.sources.max_token_bytes)
@@ -238,11 +242,11 @@ impl Authenticator {
         let verified = match token {
             None => return Ok(None),
             Some(Resolved::Text(Cow::Borrowed(raw))) => (
-                self.verify_jwt_now(raw, kind, true)?,
+                Cow::Owned(self.verify_jwt_now(raw, kind, true)?),
                 Cow::Borrowed(raw.as_bytes()),
             ),
             Some(Resolved::Text(Cow::Owned(raw))) => (
-                self.verify_jwt_now(&raw, kind, true)?,
+                Cow::Owned(self.verify_jwt_now(&raw, kind, true)?),
                 Cow::Owned(raw.into_bytes()),
             ),
             Some(Resolved::Hit { ctx, issuer, raw }) => (
@@ -254,8 +258,9 @@ impl Authenticator {
     }
 }
 
-/// A verified token's context, and the token's bytes.
-pub(super) type Verified<'r> = (AuthContext, Cow<'r, [u8]>);
+/// A verified token's context (borrowed when it came from this thread's
+/// slots of the verified-token cache), and the token's bytes.
+pub(super) type Verified<'r> = (Cow<'r, AuthContext>, Cow<'r, [u8]>);
 
 /// Why reading a request's credentials failed.
 pub(super) enum Refused {
@@ -268,9 +273,10 @@ pub(super) enum Resolved<'r> {
     /// Checked text.
     Text(Cow<'r, str>),
     /// The verified-token cache holds these exact bytes (not yet re-checked
-    /// for client status and revocation).
+    /// for client status and revocation): the context is borrowed from this
+    /// thread's slots, or a clone from the shared cache.
     Hit {
-        ctx: AuthContext,
+        ctx: Cow<'r, AuthContext>,
         issuer: usize,
         raw: &'r [u8],
     },

@@ -108,6 +108,16 @@ pub(crate) struct Entry {
     weight: u32,
 }
 
+impl Entry {
+    /// Whether the entry may answer at `now`: within `nbf`/`exp` (leeway
+    /// included) and its issuer's key set unchanged since it was verified.
+    fn is_fresh(&self, now: f64, generation_of: impl Fn(usize) -> u64) -> bool {
+        now < self.valid_until
+            && self.valid_from.is_none_or(|nbf| now >= nbf)
+            && generation_of(self.issuer) == self.generation
+    }
+}
+
 /// A cached token: its keyed hash, its kind, and the token itself. No
 /// `Debug`: it holds a credential.
 pub(crate) struct CachedToken {
@@ -335,11 +345,7 @@ impl TokenCache {
         now: f64,
         generation_of: impl Fn(usize) -> u64,
     ) -> Option<(AuthContext, usize)> {
-        let fresh = |entry: &Entry| {
-            now < entry.valid_until
-                && entry.valid_from.is_none_or(|nbf| now >= nbf)
-                && generation_of(entry.issuer) == entry.generation
-        };
+        let fresh = |entry: &Entry| entry.is_fresh(now, &generation_of);
         if let Some(hit) = local::get(self.id, key, fresh) {
             return Some(hit);
         }
@@ -351,6 +357,23 @@ impl TokenCache {
             self.inner.remove(key);
             None
         }
+    }
+
+    /// Runs `f` on the contexts (and their issuers' indexes) of both keys,
+    /// borrowed from this thread's private copies, when both are there and
+    /// still fresh (the same checks as [`get`](Self::get)); `None`
+    /// otherwise, and the caller takes the owned path.
+    pub(crate) fn with_local_pair<R>(
+        &self,
+        keys: [&TokenQuery<'_>; 2],
+        now: f64,
+        generation_of: impl Fn(u8, usize) -> u64,
+        f: impl FnOnce([(&AuthContext, usize); 2]) -> R,
+    ) -> Option<R> {
+        let fresh = |entry: &Entry, kind: u8| entry.is_fresh(now, |idx| generation_of(kind, idx));
+        local::with_pair(self.id, keys, fresh, |[a, c]| {
+            f([(&a.ctx, a.issuer), (&c.ctx, c.issuer)])
+        })
     }
 
     pub(crate) fn insert(
@@ -541,12 +564,13 @@ mod tests {
         let tokens: Vec<String> = (0..64).map(|i| format!("h.p.pair{i}")).collect();
         let slot = |t: &str| local::slot_of(cache.query(0, t.as_bytes()).hash);
         let a = &tokens[0];
-        let b = tokens[1..]
-            .iter()
-            .find(|t| slot(t) == slot(a))
-            .expect("one of 63 shares the first's slots");
+        let mut same = tokens[1..].iter().filter(|t| slot(t) == slot(a));
+        let (b, old) = (
+            same.next().expect("one of 63 shares the first's slots"),
+            same.next().expect("two of 63 share the first's slots"),
+        );
         let mut shared = Vec::new();
-        for t in [a, b] {
+        for t in [a, b, old] {
             let ctx = AuthContext::for_tests("https://issuer.test");
             cache.insert(
                 &cache.query(0, t.as_bytes()),
@@ -564,8 +588,13 @@ mod tests {
                 .unwrap()
                 .0
         };
+        // A token used earlier holds a slot of the pair.
+        for _ in 0..3 {
+            get(old);
+        }
+        assert_ne!(get(old).addr(), shared[2].addr());
         // Alternating hits: each is admitted on its second sighting, and
-        // neither pushes the other out.
+        // neither pushes the other out (the older token makes way).
         for _ in 0..3 {
             get(a);
             get(b);
@@ -573,6 +602,36 @@ mod tests {
         assert_ne!(get(a).addr(), shared[0].addr());
         assert_ne!(get(b).addr(), shared[1].addr());
         assert_eq!(get(a).addr(), get(a).addr());
+        for _ in 0..3 {
+            let (own_a, own_b) = (get(a).addr(), get(b).addr());
+            assert_ne!(own_a, shared[0].addr());
+            assert_ne!(own_b, shared[1].addr());
+        }
+        // Both are lent out together, with the same checks as `get`.
+        let (qa, qb) = (cache.query(0, a.as_bytes()), cache.query(0, b.as_bytes()));
+        let pair = cache.with_local_pair(
+            [&qa, &qb],
+            1.0,
+            |_, _| 7,
+            |[(x, _), (y, _)]| (x.addr(), y.addr()),
+        );
+        assert_eq!(pair, Some((get(a).addr(), get(b).addr())));
+        assert!(
+            cache
+                .with_local_pair([&qa, &qb], 1.0, |_, _| 8, |_| ())
+                .is_none()
+        );
+        assert!(
+            cache
+                .with_local_pair([&qa, &qb], 100.0, |_, _| 7, |_| ())
+                .is_none()
+        );
+        let qold = cache.query(0, old.as_bytes());
+        assert!(
+            cache
+                .with_local_pair([&qa, &qold], 1.0, |_, _| 7, |_| ())
+                .is_none()
+        );
     }
 
     #[test]

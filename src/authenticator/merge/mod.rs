@@ -2,6 +2,7 @@
 
 use super::{Authenticator, Decision, Mode};
 use crate::context::{AuthContext, ContextParts, CredentialKinds};
+use std::borrow::Cow;
 
 mod memo;
 
@@ -11,9 +12,12 @@ pub(crate) use memo::MergeCache;
 impl Authenticator {
     /// Combines every presented credential into one context. Each one has
     /// verified; here they must also agree with each other.
+    ///
+    /// A borrowed context (from this thread's slots of the verified-token
+    /// cache) is cloned only when it is the answer.
     pub(super) fn combine(
         &self,
-        [access, customer, session, basic]: [Option<AuthContext>; 4],
+        [access, customer, session, basic]: [Option<Cow<'_, AuthContext>>; 4],
         other_scheme: bool,
         mode: Mode,
     ) -> Result<Decision, AuthError> {
@@ -43,15 +47,15 @@ impl Authenticator {
             memo.insert(a, c, &merged);
             return Ok(Decision::Authenticated(merged));
         }
-        let mut merged: Option<AuthContext> = None;
+        let mut merged: Option<Cow<'_, AuthContext>> = None;
         for ctx in [access, customer, session, basic].into_iter().flatten() {
             merged = Some(match merged {
                 None => ctx,
-                Some(base) => self.merge(&base, &ctx)?,
+                Some(base) => Cow::Owned(self.merge(&base, &ctx)?),
             });
         }
         match (merged, mode) {
-            (Some(ctx), _) => Ok(Decision::Authenticated(ctx)),
+            (Some(ctx), _) => Ok(Decision::Authenticated(ctx.into_owned())),
             (None, Mode::Optional) => Ok(Decision::Anonymous),
             (None, Mode::Required) => Err(self.missing_credentials()),
         }
@@ -197,7 +201,12 @@ mod tests {
         let (c1, c2) = (customer("c1"), customer("c2"));
         let merged = |c: &AuthContext| match auth
             .combine(
-                [Some(access.clone()), Some(c.clone()), None, None],
+                [
+                    Some(Cow::Borrowed(&access)),
+                    Some(Cow::Borrowed(c)),
+                    None,
+                    None,
+                ],
                 false,
                 Mode::Required,
             )

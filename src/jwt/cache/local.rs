@@ -17,7 +17,7 @@
 
 use super::{Entry, TokenQuery, ct_eq};
 use crate::context::AuthContext;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 /// Slots per thread: a token's hash picks a pair of them (two-way, so that
 /// two hot tokens whose hashes pick the same pair can both stay).
@@ -42,6 +42,33 @@ struct Local {
     /// shared cache, oldest replaced first.
     seen: [u64; SEEN],
     next_seen: usize,
+    /// Per pair of slots, which of the two (0 or 1) was last hit or filled:
+    /// admission replaces the other, so that two tokens used together (an
+    /// access token and its customer token) whose hashes pick the same
+    /// pair both stay. A `Cell`: hits mark it under a shared borrow.
+    last_used: [Cell<u8>; SLOTS / 2],
+}
+
+impl Local {
+    fn mark_used(&self, slot: usize) {
+        if let Some(last) = self.last_used.get(slot / 2) {
+            last.set((slot % 2) as u8);
+        }
+    }
+
+    /// Where a token whose pair starts at `first` is admitted: a free slot
+    /// of the pair, else the one not used last.
+    fn admission_slot(&self, first: usize) -> usize {
+        let free = |i: usize| self.slots.get(i).is_some_and(Option::is_none);
+        if free(first) {
+            first
+        } else if free(first + 1) {
+            first + 1
+        } else {
+            let last = self.last_used.get(first / 2).map_or(0, Cell::get);
+            first + 1 - usize::from(last)
+        }
+    }
 }
 
 thread_local! {
@@ -75,14 +102,53 @@ pub(super) fn get(
                         && ct_eq(&slot.token, key.token)
                 })
             };
-            let pair = local.slots.get_mut(first..first + 2)?;
-            let found = pair.iter_mut().find(|s| matches(s))?;
+            let i = (first..first + 2).find(|&i| local.slots.get(i).is_some_and(matches))?;
+            let found = local.slots.get_mut(i)?;
             let slot = found.as_ref()?;
             if fresh(&slot.entry) {
-                return Some((slot.entry.ctx.clone(), slot.entry.issuer));
+                let hit = (slot.entry.ctx.clone(), slot.entry.issuer);
+                local.mark_used(i);
+                return Some(hit);
             }
             *found = None;
             None
+        })
+        .ok()
+        .flatten()
+}
+
+/// Runs `f` on this thread's still-valid private copies for both keys (an
+/// access token and the customer token beside it), borrowed: no reference
+/// count is touched. `None`, without running `f`, unless both hit. A slot
+/// that is no longer fresh is left for [`get`] to empty on the owned path.
+///
+/// `f` runs while this thread's slots are borrowed: a cache lookup it made
+/// would be served, but could not admit a token here.
+pub(super) fn with_pair<R>(
+    cache: u64,
+    keys: [&TokenQuery<'_>; 2],
+    fresh: impl Fn(&Entry, u8) -> bool,
+    f: impl FnOnce([&Entry; 2]) -> R,
+) -> Option<R> {
+    LOCAL
+        .try_with(|local| {
+            let local = local.try_borrow().ok()?;
+            let find = |key: &TokenQuery<'_>| {
+                let first = slot_of(key.hash);
+                let (i, slot) = (first..first + 2).find_map(|i| {
+                    let slot = local.slots.get(i)?.as_ref()?;
+                    (slot.hash == key.hash
+                        && slot.cache == cache
+                        && slot.kind == key.kind
+                        && ct_eq(&slot.token, key.token))
+                    .then_some((i, slot))
+                })?;
+                local.mark_used(i);
+                Some(&slot.entry).filter(|entry| fresh(entry, key.kind))
+            };
+            let [a, c] = keys;
+            let (a, c) = (find(a)?, find(c)?);
+            Some(f([a, c]))
         })
         .ok()
         .flatten()
@@ -104,14 +170,7 @@ pub(super) fn offer(cache: u64, key: &TokenQuery<'_>, entry: &Entry) {
             local.next_seen = (next + 1) % SEEN;
             return;
         }
-        // The first of the pair if it is free, else the second (so a token
-        // kept in the first stays when another takes the pair).
-        let first = slot_of(key.hash);
-        let i = if local.slots.get(first).is_some_and(Option::is_none) {
-            first
-        } else {
-            first + 1
-        };
+        let i = local.admission_slot(slot_of(key.hash));
         let slot = Slot {
             cache,
             hash: key.hash,
@@ -124,6 +183,7 @@ pub(super) fn offer(cache: u64, key: &TokenQuery<'_>, entry: &Entry) {
         };
         if let Some(s) = local.slots.get_mut(i) {
             *s = Some(slot);
+            local.mark_used(i);
         }
     });
 }
