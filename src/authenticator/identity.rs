@@ -73,6 +73,17 @@ pub(super) fn claim_text(
     }
 }
 
+/// [`claim_text`] of a value the caller owns: its string is moved into
+/// the answer, not copied.
+pub(super) fn claim_text_owned(
+    value: Option<serde_json::Value>,
+) -> Result<Option<Box<str>>, VerifyError> {
+    match value {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(Some(s.into_boxed_str())),
+        other => claim_text(other.as_ref()),
+    }
+}
+
 impl TokenMarker {
     /// Whether `tok` carries this marker; `claim` is the value of the
     /// marker's claim, if it is one.
@@ -299,8 +310,7 @@ impl Authenticator {
             ],
         )
         .map_err(|e| refuse(e.description()))?;
-        let [scope, account, client_id, customer, marker] =
-            [0, 1, 2, 3, 4].map(|i| tok.picked.named(i));
+        let [scope, _, _, _, marker] = [0, 1, 2, 3, 4].map(|i| tok.picked.named(i));
         // Type confusion is refused both ways: a customer token is never an
         // access token, and only a marked token is a customer token.
         let marked = self
@@ -350,9 +360,12 @@ impl Authenticator {
             issuer: idx,
             generation,
         };
+        // The identifiers are moved out of the parse into the context.
+        let mut picked = tok.picked;
+        let [account, client_id, customer] = [1, 2, 3].map(|i| picked.take_named(i));
         let id = match (kind, &self.engine.customer) {
             (TokenKind::Customer, Some(c)) => {
-                let Some(customer) = claim_text(customer)? else {
+                let Some(customer) = claim_text_owned(customer)? else {
                     return Err(refuse("the customer token has no customer claim"));
                 };
                 // A customer grant caps what the token may do; a scope
@@ -364,26 +377,29 @@ impl Authenticator {
                 Identity {
                     kind: CredentialKinds::CUSTOMER_TOKEN,
                     issuer: Some(issuer.issuer.clone()),
-                    account: claim_text(account)?,
-                    client_id: claim_text(client_id)?,
-                    subject: claim_text(registered.sub)?,
+                    account: claim_text_owned(account)?,
+                    client_id: claim_text_owned(client_id)?,
+                    subject: claim_text_owned(picked.take_sub())?,
                     customer: Some(customer),
                     session: None,
                     attribution: None,
                     scopes: grant,
                     expires_at: exp.map(|f| f as u64),
-                    token_id: registered.jti.and_then(|v| v.as_str()).map(Box::from),
+                    token_id: match picked.take_jti() {
+                        Some(serde_json::Value::String(jti)) => Some(jti.into_boxed_str()),
+                        _ => None,
+                    },
                     claims: tok.claims,
                 }
             }
             _ => Identity {
                 kind: CredentialKinds::ACCESS_TOKEN,
                 issuer: Some(issuer.issuer.clone()),
-                account: claim_text(account)?,
-                client_id: claim_text(client_id)?,
-                subject: claim_text(registered.sub)?,
+                account: claim_text_owned(account)?,
+                client_id: claim_text_owned(client_id)?,
+                subject: claim_text_owned(picked.take_sub())?,
                 // A user token (authorization-code login) names its customer.
-                customer: claim_text(customer)?,
+                customer: claim_text_owned(customer)?,
                 session: None,
                 attribution: None,
                 scopes: scopes.unwrap_or_default(),

@@ -74,6 +74,22 @@ impl Picked {
     pub(crate) fn named(&self, i: usize) -> Option<&Value> {
         self.named.get(i).and_then(Option::as_ref)
     }
+
+    /// Takes the value of the `i`-th name asked for (moved, not copied,
+    /// into the context that keeps it).
+    pub(crate) fn take_named(&mut self, i: usize) -> Option<Value> {
+        self.named.get_mut(i).and_then(Option::take)
+    }
+
+    /// Takes the `sub` claim's value.
+    pub(crate) fn take_sub(&mut self) -> Option<Value> {
+        self.sub.take()
+    }
+
+    /// Takes the `jti` claim's value.
+    pub(crate) fn take_jti(&mut self) -> Option<Value> {
+        self.jti.take()
+    }
 }
 
 /// Parses a JWS payload: `None` unless it is a JSON object that
