@@ -86,14 +86,18 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let grpc = grpc::is_grpc(req.headers());
         match self.auth.try_decide(&req, self.mode) {
             Attempt::Done(Ok(decision)) => {
                 admit(&mut req, decision, &self.auth);
                 ResponseFuture::inner(self.inner.call(req))
             }
-            Attempt::Done(Err(err)) => ResponseFuture::rejected(grpc::refusal(&err, grpc)),
+            // Whether the request is gRPC matters only for a refusal: the
+            // `content-type` lookup is not made for admitted requests.
+            Attempt::Done(Err(err)) => {
+                ResponseFuture::rejected(grpc::refusal(&err, grpc::is_grpc(req.headers())))
+            }
             Attempt::NeedsAsync => {
+                let grpc = grpc::is_grpc(req.headers());
                 // A key fetch or session lookup must be awaited. The service that
                 // was polled ready goes into the future; a
                 // fresh clone stays behind (tower's clone-and-swap).

@@ -26,7 +26,9 @@ pin_project! {
     #[project = StateProj]
     enum State<F, B, E> {
         Inner { #[pin] fut: F },
-        Rejected { res: Option<Response<B>> },
+        // Boxed: a response is larger than most inner futures, and every
+        // admitted request's future would be as large as the largest state.
+        Rejected { res: Option<Box<Response<B>>> },
         Waiting { fut: BoxFuture<Result<Response<B>, E>> },
     }
 }
@@ -40,7 +42,9 @@ impl<F, B, E> ResponseFuture<F, B, E> {
 
     pub(crate) fn rejected(res: Response<B>) -> Self {
         Self {
-            state: State::Rejected { res: Some(res) },
+            state: State::Rejected {
+                res: Some(Box::new(res)),
+            },
         }
     }
 
@@ -61,7 +65,7 @@ where
         match self.project().state.project() {
             StateProj::Inner { fut } => fut.poll(cx),
             StateProj::Rejected { res } => match res.take() {
-                Some(res) => Poll::Ready(Ok(res)),
+                Some(res) => Poll::Ready(Ok(*res)),
                 // Polled after completion: stay pending rather than panic.
                 None => Poll::Pending,
             },
