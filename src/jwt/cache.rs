@@ -111,6 +111,7 @@ pub(crate) struct Entry {
 impl Entry {
     /// Whether the entry may answer at `now`: within `nbf`/`exp` (leeway
     /// included) and its issuer's key set unchanged since it was verified.
+    #[inline]
     fn is_fresh(&self, now: f64, generation_of: impl Fn(usize) -> u64) -> bool {
         now < self.valid_until
             && self.valid_from.is_none_or(|nbf| now >= nbf)

@@ -47,6 +47,13 @@ impl Authenticator {
             memo.insert(a, c, &merged);
             return Ok(Decision::Authenticated(merged));
         }
+        // One credential (the usual request): it is the answer.
+        let [access, customer, session, basic] = match [access, customer, session, basic] {
+            [Some(one), None, None, None] | [None, None, Some(one), None] => {
+                return Ok(Decision::Authenticated(one.into_owned()));
+            }
+            all => all,
+        };
         let mut merged: Option<Cow<'_, AuthContext>> = None;
         for ctx in [access, customer, session, basic].into_iter().flatten() {
             merged = Some(match merged {

@@ -102,12 +102,13 @@ pub(super) fn get(
                         && ct_eq(&slot.token, key.token)
                 })
             };
-            let i = (first..first + 2).find(|&i| local.slots.get(i).is_some_and(matches))?;
-            let found = local.slots.get_mut(i)?;
+            let pair = local.slots.get_mut(first..first + 2)?;
+            let at = pair.iter().position(matches)?;
+            let found = pair.get_mut(at)?;
             let slot = found.as_ref()?;
             if fresh(&slot.entry) {
                 let hit = (slot.entry.ctx.clone(), slot.entry.issuer);
-                local.mark_used(i);
+                local.mark_used(first + at);
                 return Some(hit);
             }
             *found = None;
