@@ -152,7 +152,10 @@ fn parse_shape(s: &str, sep: char) -> Result<Option<u16>, ScopeError> {
     };
     let bytes = s.as_bytes();
     let allowed = |b: u8| ALLOWED.get(usize::from(b)).copied().unwrap_or(false);
-    if !bytes.iter().fold(true, |ok, &b| ok & (allowed(b) | (b == sep_byte))) {
+    if !bytes
+        .iter()
+        .fold(true, |ok, &b| ok & (allowed(b) | (b == sep_byte)))
+    {
         return Err(ScopeError::InvalidCharacter);
     }
     // Split at the last separator so entities may contain the separator
