@@ -241,6 +241,9 @@ impl Authenticator {
             Some(None) => return self.try_decide_checked(req, mode, seen),
             other => other.flatten(),
         };
+        // A literal, not `with_tokens`: on this, the single-token hot path,
+        // the two ways of building through it measured 19 and 42 more
+        // instructions per request (callgrind).
         let presented = Presented {
             bearer,
             customer_token,
@@ -291,23 +294,18 @@ impl Authenticator {
         };
         let [a, c] = &keys;
         cache.with_local_pair([a, c], now, generation, |[(a, a_issuer), (c, c_issuer)]| {
-            let presented = Presented {
-                bearer: Some(Resolved::Hit {
+            let presented = read.with_tokens(
+                Some(Resolved::Hit {
                     ctx: Cow::Borrowed(a),
                     issuer: a_issuer,
                     raw: access,
                 }),
-                customer_token: Some(Resolved::Hit {
+                Some(Resolved::Hit {
                     ctx: Cow::Borrowed(c),
                     issuer: c_issuer,
                     raw: customer,
                 }),
-                session: read.session,
-                basic: read.basic,
-                attribution: read.attribution,
-                other_scheme: read.other_scheme,
-                dpop_scheme: read.dpop_scheme,
-            };
+            );
             self.try_decide_presented(req, mode, seen, presented)
         })
     }

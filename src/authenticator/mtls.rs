@@ -27,15 +27,8 @@ pub(super) struct MtlsRules {
 impl MtlsRules {
     pub(super) fn new(config: &MtlsConfig) -> Result<Self, String> {
         config.validate()?;
-        let header = match &config.certificate_header {
-            // `validate` has refused names that do not parse.
-            Some(h) => Some(http::HeaderName::from_bytes(h.as_bytes()).map_err(|_| {
-                format!("mtls.certificate_header {h:?} is not a valid header name")
-            })?),
-            None => None,
-        };
         Ok(Self {
-            header,
+            header: config.header_name()?,
             format: config.header_format,
             max_header_bytes: config.max_header_bytes,
         })

@@ -70,10 +70,22 @@ impl std::fmt::Display for Seen {
 
 impl<'r, T> Presented<'r, T> {
     /// The same credentials, each token made `U` by `f`.
-    pub(super) fn map_tokens<U>(self, f: impl Fn(T) -> U) -> Presented<'r, U> {
+    pub(super) fn map_tokens<U>(mut self, f: impl Fn(T) -> U) -> Presented<'r, U> {
+        let bearer = self.bearer.take().map(&f);
+        let customer_token = self.customer_token.take().map(&f);
+        self.with_tokens(bearer, customer_token)
+    }
+
+    /// The same credentials with these tokens in place of the ones read.
+    #[inline(always)]
+    pub(super) fn with_tokens<U>(
+        &self,
+        bearer: Option<U>,
+        customer_token: Option<U>,
+    ) -> Presented<'r, U> {
         Presented {
-            bearer: self.bearer.map(&f),
-            customer_token: self.customer_token.map(&f),
+            bearer,
+            customer_token,
             session: self.session,
             basic: self.basic,
             attribution: self.attribution,

@@ -90,14 +90,20 @@ impl MtlsConfig {
         self
     }
 
+    /// The certificate header's name, parsed.
+    pub(crate) fn header_name(&self) -> Result<Option<http::HeaderName>, String> {
+        self.certificate_header
+            .as_ref()
+            .map(|h| {
+                http::HeaderName::from_bytes(h.as_bytes()).map_err(|_| {
+                    format!("mtls.certificate_header {h:?} is not a valid header name")
+                })
+            })
+            .transpose()
+    }
+
     pub(crate) fn validate(&self) -> Result<(), String> {
-        if let Some(h) = &self.certificate_header
-            && http::HeaderName::from_bytes(h.as_bytes()).is_err()
-        {
-            return Err(format!(
-                "mtls.certificate_header {h:?} is not a valid header name"
-            ));
-        }
+        self.header_name()?;
         if self.max_header_bytes == 0 {
             return Err("mtls.max_header_bytes must be greater than zero".into());
         }
