@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # HTTP benchmark on loopback: the same trivial route served by bare axum,
 # axum + tollgate (RS256, cached and uncached), axum + a hand-written
+# token cache layer, axum + a layer that only hands the handler a fixed
+# value through the extensions (the floor), axum + a hand-written
 # jsonwebtoken layer, jwt-authorizer, bare actix-web, actix-web + tollgate and
 # actix-web + actix-web-httpauth + jsonwebtoken. Interleaved rounds; the
 # server is pinned to core 0 and wrk to core 1. Bounded: ROUNDS x servers x
@@ -29,7 +31,7 @@ PIN_SERVER="taskset -c 0"
 PIN_WRK="taskset -c 1"
 if ! taskset -c 0 true 2>/dev/null; then PIN_SERVER=""; PIN_WRK=""; fi
 
-MODES=${MODES:-"axum-bare axum-tollgate axum-tollgate-outer axum-tollgate-uncached axum-jsonwebtoken jwt-authorizer actix-bare actix-tollgate actix-httpauth"}
+MODES=${MODES:-"axum-bare axum-tollgate axum-tollgate-outer axum-handcache axum-extension-only axum-tollgate-uncached axum-jsonwebtoken jwt-authorizer actix-bare actix-tollgate actix-httpauth"}
 OUT=$(mktemp -d)
 
 start_server() {

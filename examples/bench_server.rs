@@ -1,10 +1,25 @@
-//! One trivial route served by several auth setups, for `bench/http.sh`:
+//! One trivial route served by several auth setups, for `bench/http.sh`.
 //!
-//! `bench_server MODE PORT`, MODE one of `axum-bare`, `axum-tollgate`,
-//! `axum-tollgate-outer` (layer around the whole router), `axum-tollgate-uncached`, `axum-jsonwebtoken`, `actix-bare`,
-//! `actix-tollgate`, `actix-httpauth`; or `bench_server mint` to print an
-//! RS256 token for the keys in `tests/keys/`. Each server runs one worker
-//! thread so the benchmark can pin it to one core.
+//! `bench_server MODE PORT`, MODE one of:
+//!
+//! - `axum-bare`;
+//! - `axum-tollgate`: `Router::layer` and a per-route scope requirement
+//!   (as `examples/axum_api.rs`), cached; `axum-tollgate-uncached` the same
+//!   with the verified-token cache off;
+//! - `axum-tollgate-outer`: the layer around the whole router, cached;
+//! - `axum-handcache`: a hand-written tower layer over a `RwLock<HashMap>`
+//!   keyed by the whole token, no checks at all on a hit: the floor for a
+//!   cached auth layer that hands the handler its claims;
+//! - `axum-extension-only`: the same layer handing every request one fixed
+//!   claims value without reading any header: what passing a value to the
+//!   handler through the request's extensions costs by itself;
+//! - `axum-jsonwebtoken`: a hand-written `jsonwebtoken` middleware;
+//! - `actix-bare`, `actix-tollgate`, `actix-httpauth`;
+//!
+//! or `bench_server mint` to print an RS256 token for the keys in
+//! `tests/keys/`. Each server runs one worker thread so the benchmark can
+//! pin it to one core. Every authenticated handler returns the caller's
+//! `client_id`; the bare ones return `ok`.
 
 use std::sync::Arc;
 use tollgate::{Auth, Authenticator, CryptoBackend, IssuerConfig, TokenCacheSettings};
@@ -67,10 +82,15 @@ async fn serve_axum(mode: &str, port: &str) {
     }
     let app: axum::Router = match mode {
         "axum-bare" => axum::Router::new().route("/", get(|| async { "ok" })),
+        // `Router::layer` and a per-route scope requirement (what
+        // `examples/axum_api.rs` does).
         "axum-tollgate" | "axum-tollgate-uncached" => axum::Router::new()
             .route(
                 "/",
-                get(|a: Auth| async move { a.client_id().unwrap_or_default().to_owned() }),
+                get(|a: Auth| async move { a.client_id().unwrap_or_default().to_owned() })
+                    .route_layer(tollgate::axum::require_layer(tollgate::policy::scope(
+                        "orders:read",
+                    ))),
             )
             .layer(tollgate::tower::AuthLayer::required(authenticator(
                 mode == "axum-tollgate",
@@ -117,6 +137,20 @@ async fn serve_axum(mode: &str, port: &str) {
                     },
                 ))
         }
+        "axum-handcache" | "axum-extension-only" => axum::Router::new()
+            .route(
+                "/",
+                get(
+                    |axum::Extension(claims): axum::Extension<Arc<serde_json::Value>>| async move {
+                        claims["client_id"].as_str().unwrap_or_default().to_owned()
+                    },
+                ),
+            )
+            .layer(if mode == "axum-handcache" {
+                hand_cache::Layer::default()
+            } else {
+                hand_cache::Layer::fixed()
+            }),
         other => panic!("unknown mode {other}"),
     };
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
@@ -124,6 +158,125 @@ async fn serve_axum(mode: &str, port: &str) {
         .expect("bind");
     announce(listener.local_addr().expect("addr"));
     axum::serve(listener, app).await.expect("serve");
+}
+
+/// What a user writes by hand when a verified-token cache is all they want:
+/// a tower layer, a `RwLock<HashMap>` keyed by the whole token, and no
+/// check at all on a hit (no expiry, key set, or revocation).
+mod hand_cache {
+    use std::collections::HashMap;
+    use std::sync::{Arc, RwLock};
+    use std::task::{Context, Poll};
+
+    type Claims = Arc<serde_json::Value>;
+
+    #[derive(Clone)]
+    pub(crate) struct Layer {
+        cache: Arc<RwLock<HashMap<String, Claims>>>,
+        key: Arc<jsonwebtoken::DecodingKey>,
+        validation: Arc<jsonwebtoken::Validation>,
+        /// Handed to every request, no header read (`axum-extension-only`).
+        fixed: Option<Claims>,
+    }
+
+    impl Default for Layer {
+        fn default() -> Self {
+            Self {
+                cache: Arc::default(),
+                key: Arc::new(
+                    jsonwebtoken::DecodingKey::from_rsa_pem(&super::key("rsa.pub.pem"))
+                        .expect("key"),
+                ),
+                validation: Arc::new(super::validation()),
+                fixed: None,
+            }
+        }
+    }
+
+    impl Layer {
+        pub(crate) fn fixed() -> Self {
+            Self {
+                fixed: Some(Arc::new(
+                    serde_json::json!({"client_id": "bench-client", "account_id": "acct"}),
+                )),
+                ..Self::default()
+            }
+        }
+    }
+
+    impl<S> tower::Layer<S> for Layer {
+        type Service = Service<S>;
+        fn layer(&self, inner: S) -> Service<S> {
+            Service {
+                inner,
+                layer: self.clone(),
+            }
+        }
+    }
+
+    #[derive(Clone)]
+    pub(crate) struct Service<S> {
+        inner: S,
+        layer: Layer,
+    }
+
+    impl Layer {
+        fn claims(&self, token: &str) -> Option<Claims> {
+            if let Some(hit) = self.cache.read().ok()?.get(token) {
+                return Some(hit.clone());
+            }
+            let data = jsonwebtoken::decode::<serde_json::Value>(
+                token,
+                &self.key,
+                &self.validation,
+            )
+            .ok()?;
+            let claims = Arc::new(data.claims);
+            self.cache
+                .write()
+                .ok()?
+                .insert(token.to_owned(), claims.clone());
+            Some(claims)
+        }
+    }
+
+    impl<S> tower::Service<axum::extract::Request> for Service<S>
+    where
+        S: tower::Service<axum::extract::Request, Response = axum::response::Response>,
+    {
+        type Response = S::Response;
+        type Error = S::Error;
+        type Future = futures_util::future::Either<
+            S::Future,
+            std::future::Ready<Result<S::Response, S::Error>>,
+        >;
+
+        fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+            self.inner.poll_ready(cx)
+        }
+
+        fn call(&mut self, mut req: axum::extract::Request) -> Self::Future {
+            if let Some(fixed) = &self.layer.fixed {
+                req.extensions_mut().insert(fixed.clone());
+                return futures_util::future::Either::Left(self.inner.call(req));
+            }
+            let claims = req
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .and_then(|t| self.layer.claims(t));
+            match claims {
+                Some(claims) => {
+                    req.extensions_mut().insert(claims);
+                    futures_util::future::Either::Left(self.inner.call(req))
+                }
+                None => futures_util::future::Either::Right(std::future::ready(Ok(
+                    axum::response::IntoResponse::into_response(http::StatusCode::UNAUTHORIZED),
+                ))),
+            }
+        }
+    }
 }
 
 #[cfg(feature = "actix")]
