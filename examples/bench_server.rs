@@ -225,12 +225,9 @@ mod hand_cache {
             if let Some(hit) = self.cache.read().ok()?.get(token) {
                 return Some(hit.clone());
             }
-            let data = jsonwebtoken::decode::<serde_json::Value>(
-                token,
-                &self.key,
-                &self.validation,
-            )
-            .ok()?;
+            let data =
+                jsonwebtoken::decode::<serde_json::Value>(token, &self.key, &self.validation)
+                    .ok()?;
             let claims = Arc::new(data.claims);
             self.cache
                 .write()

@@ -81,6 +81,15 @@ pub(super) fn build_issuers(
                 format!("issuer {:?}: no key source configured", ic.issuer),
             ));
         }
+        if ic.leeway_secs > crate::config::MAX_LEEWAY_SECS {
+            // Revocation lists keep a `jti` only this long past `exp`.
+            return Err(ConfigError::new(format!(
+                "issuer {:?}: leeway_secs is {}, more than the largest allowed ({} s)",
+                ic.issuer,
+                ic.leeway_secs,
+                crate::config::MAX_LEEWAY_SECS
+            )));
+        }
         let mut static_keys = KeySet::default();
         let mut remote_location = None;
         for source in &ic.keys {

@@ -76,10 +76,16 @@ pub struct IssuerConfig {
     /// Required `typ` header (e.g. `at+jwt`, RFC 9068).
     #[serde(default)]
     pub typ: Option<String>,
-    /// Clock-skew leeway for `exp` and `nbf`, in seconds (default 60).
+    /// Clock-skew leeway for `exp` and `nbf`, in seconds (default 60, at
+    /// most [`MAX_LEEWAY_SECS`]).
     #[serde(default = "default_leeway")]
     pub leeway_secs: u64,
 }
+
+/// The largest clock-skew leeway an issuer can be configured with, in
+/// seconds (5 minutes). Revocation lists keep a revoked `jti` this long
+/// past the token's `exp`, since a verifier accepts the token that long.
+pub const MAX_LEEWAY_SECS: u64 = 300;
 
 fn default_leeway() -> u64 {
     60

@@ -32,7 +32,7 @@ mod values;
 pub use claims::ClaimNames;
 pub use customer::{CustomerTokenConfig, TokenMarker};
 pub use error::{ConfigError, ConfigErrorKind};
-pub use issuer::{IssuerConfig, KeySource};
+pub use issuer::{IssuerConfig, KeySource, MAX_LEEWAY_SECS};
 pub use sessions::SessionSources;
 pub use values::{CryptoBackend, ExpiredStatus, Secret};
 

@@ -21,8 +21,21 @@ type Pairs = Vec<(String, u64)>;
 #[derive(Debug)]
 pub struct RedisRevocations {
     conn: RedisConn,
+    /// The list as the last refresh read it.
     mirror: ArcSwap<RevocationSet>,
+    /// Revocations made through this instance that a refresh has not yet
+    /// read back. Each one copies only this small set (the mirror was
+    /// copied whole before: a flood of revocations was quadratic). Kept
+    /// apart so that a refresh whose read began before a revocation cannot
+    /// drop it (the mirror is replaced; this is not).
+    recent: ArcSwap<RevocationSet>,
+    /// One refresh at a time, so that an older read never replaces a newer.
+    refreshing: tokio::sync::Mutex<()>,
 }
+
+/// Revocations made here since the last refresh, past which a revocation
+/// reads the list back first (so that they stay few without a refresher).
+const MAX_RECENT: usize = 1024;
 
 impl RedisRevocations {
     /// A list in the Redis at `url`, under `prefix` (e.g. `tollgate:`), with
@@ -36,6 +49,8 @@ impl RedisRevocations {
         Ok(Arc::new(Self {
             conn,
             mirror: ArcSwap::from_pointee(RevocationSet::default()),
+            recent: ArcSwap::from_pointee(RevocationSet::default()),
+            refreshing: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -47,8 +62,16 @@ impl RedisRevocations {
         format!("{}revoked:cust", self.conn.prefix)
     }
 
-    fn apply_locally(&self, f: impl Fn(&mut RevocationSet)) {
-        self.mirror.rcu(|cur| {
+    /// Records a revocation made here (after Redis has it). With
+    /// [`MAX_RECENT`] of them unread, the list is read back first; if that
+    /// read fails they are kept (the revocation is honoured either way).
+    async fn apply_locally(&self, f: impl Fn(&mut RevocationSet)) {
+        if recent_len(&self.recent.load()) >= MAX_RECENT
+            && let Err(e) = self.refresh().await
+        {
+            tracing::warn!(error = %e, "tollgate: could not read the revocation list back");
+        }
+        self.recent.rcu(|cur| {
             let mut next = RevocationSet::clone(cur);
             f(&mut next);
             next
@@ -71,7 +94,8 @@ impl RedisRevocations {
             .await?;
         self.apply_locally(|s| {
             s.jtis.insert(jti.to_owned(), expires_at);
-        });
+        })
+        .await;
         Ok(())
     }
 
@@ -103,14 +127,20 @@ impl RedisRevocations {
         self.apply_locally(|s| {
             let e = s.customers.entry(field.clone()).or_insert(0);
             *e = (*e).max(before);
-        });
+        })
+        .await;
         Ok(())
     }
 
-    /// Reloads the mirror from Redis (dropping expired `jti`s there too).
+    /// Reloads the mirror from Redis (dropping there the `jti`s no
+    /// verifier can accept any more: past `exp` by more than
+    /// [`MAX_LEEWAY_SECS`](crate::config::MAX_LEEWAY_SECS)).
     pub async fn refresh(&self) -> Result<(), RedisError> {
+        let _one = self.refreshing.lock().await;
+        // What was revoked here before the read: Redis had it by then.
+        let read_back = self.recent.load_full();
         let (jkey, ckey) = (self.jti_key(), self.cust_key());
-        let now = now_secs();
+        let purge_before = now_secs().saturating_sub(crate::config::MAX_LEEWAY_SECS);
         let (jtis, customers): (Pairs, Pairs) = self
             .conn
             .run(|mut c| async move {
@@ -118,7 +148,7 @@ impl RedisRevocations {
                     .cmd("ZREMRANGEBYSCORE")
                     .arg(&jkey)
                     .arg("-inf")
-                    .arg(now)
+                    .arg(format!("({purge_before}"))
                     .ignore()
                     .cmd("ZRANGE")
                     .arg(&jkey)
@@ -135,6 +165,17 @@ impl RedisRevocations {
             jtis: jtis.into_iter().collect(),
             customers: customers.into_iter().collect(),
         }));
+        // The mirror now holds what was read back; later ones stay.
+        if recent_len(&read_back) > 0 {
+            self.recent.rcu(|cur| {
+                let mut next = RevocationSet::clone(cur);
+                next.jtis
+                    .retain(|jti, exp| read_back.jtis.get(jti) != Some(exp));
+                next.customers
+                    .retain(|key, before| read_back.customers.get(key) != Some(before));
+                next
+            });
+        }
         Ok(())
     }
 
@@ -152,9 +193,18 @@ impl crate::redis_conn::Mirror for RedisRevocations {
     }
 }
 
+fn recent_len(set: &RevocationSet) -> usize {
+    set.jtis.len() + set.customers.len()
+}
+
 impl Revocations for RedisRevocations {
     fn is_revoked(&self, ctx: &AuthContext) -> bool {
-        self.mirror.load().revokes(&RevocationView::of(ctx))
+        let view = RevocationView::of(ctx);
+        if self.mirror.load().revokes(&view) {
+            return true;
+        }
+        let recent = self.recent.load();
+        recent_len(&recent) > 0 && recent.revokes(&view)
     }
 }
 
