@@ -50,6 +50,7 @@ pub mod config;
 pub mod context;
 pub mod credentials;
 pub mod dpop;
+pub(crate) mod earliest_expiry;
 pub mod error;
 pub mod extract;
 pub(crate) mod introspection;

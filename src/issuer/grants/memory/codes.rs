@@ -2,6 +2,7 @@
 //! digest, bounded.
 
 use super::{DEFAULT_MAX_ENTRIES, SWEEP_EVERY_MS, lock};
+use crate::earliest_expiry::EarliestExpiry;
 use crate::issuer::grants::{
     CodeGrant, CodeStore, FamilyId, GrantStoreError, Redeemed, now_ms, parse_code, random_secret,
     ttl_ms,
@@ -22,6 +23,9 @@ struct CodeEntry {
 #[derive(Debug, Default)]
 struct Codes {
     by_digest: HashMap<[u8; 32], CodeEntry>,
+    /// Sweeps read the map only once a code may have expired: a flood of
+    /// issues refused while the store is full costs no pass over it each.
+    earliest: EarliestExpiry,
     last_sweep_ms: u64,
 }
 
@@ -83,18 +87,25 @@ impl CodeStore for MemoryCodes {
         let mut codes = lock(&self.inner);
         let full = codes.by_digest.len() >= self.max_entries;
         if full || now.saturating_sub(codes.last_sweep_ms) >= SWEEP_EVERY_MS {
-            codes.by_digest.retain(|_, e| e.expires_ms > now);
-            codes.last_sweep_ms = now;
+            let codes = &mut *codes;
+            if codes
+                .earliest
+                .sweep(&mut codes.by_digest, now, |e| e.expires_ms)
+            {
+                codes.last_sweep_ms = now;
+            }
         }
         if codes.by_digest.len() >= self.max_entries {
             return Err(GrantStoreError::Full);
         }
+        let expires_ms = now.saturating_add(ttl_ms(ttl));
+        codes.earliest.note(expires_ms);
         codes.by_digest.insert(
             digest,
             CodeEntry {
                 grant: Some(grant.clone()),
                 family,
-                expires_ms: now.saturating_add(ttl_ms(ttl)),
+                expires_ms,
             },
         );
         Ok(code)
@@ -176,6 +187,31 @@ mod tests {
         assert_eq!(
             codes.issue(&grant(), Duration::from_secs(60)).await,
             Err(GrantStoreError::Full)
+        );
+    }
+
+    /// Issues refused while the store is full of live codes do not read
+    /// the store each (the next possible expiry is a minute away).
+    #[tokio::test]
+    async fn a_full_code_store_refuses_a_flood_without_reading_itself_each_time() {
+        let codes = MemoryCodes::with_max_entries(1_000);
+        for _ in 0..1_000 {
+            codes
+                .issue(&grant(), Duration::from_secs(60))
+                .await
+                .unwrap();
+        }
+        let swept_at = lock(&codes.inner).last_sweep_ms;
+        for _ in 0..2_000 {
+            assert_eq!(
+                codes.issue(&grant(), Duration::from_secs(60)).await,
+                Err(GrantStoreError::Full)
+            );
+        }
+        assert_eq!(
+            lock(&codes.inner).last_sweep_ms,
+            swept_at,
+            "no pass was made"
         );
     }
 }

@@ -2,6 +2,7 @@
 //! rotation, reuse detection and tombstones, bounded.
 
 use super::{DEFAULT_MAX_ENTRIES, SWEEP_EVERY_MS, lock};
+use crate::earliest_expiry::EarliestExpiry;
 use crate::issuer::grants::{
     DEFAULT_TOMBSTONE_TTL, Family, FamilyId, GrantStoreError, MAX_SPENT, RefreshStore, Rotation,
     new_refresh_token, now_ms, parse_refresh_token, ttl_ms,
@@ -51,20 +52,45 @@ impl Slot {
             Self::Revoked { until_ms } => *until_ms <= now_ms,
         }
     }
+
+    /// When [`is_dead`](Self::is_dead) turns true, ms since the epoch.
+    fn deadline_ms(&self) -> u64 {
+        match self {
+            Self::Live(l) => {
+                let f = &l.family;
+                f.absolute_expiry
+                    .min(f.last_used.saturating_add(f.idle_ttl))
+                    .saturating_mul(1000)
+            }
+            Self::Revoked { until_ms } => *until_ms,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 struct Families {
     by_id: HashMap<FamilyId, Slot>,
     last_sweep_ms: u64,
+    /// Sweeps read the map only once a family may have died: a flood of
+    /// starts refused while the store is full costs no pass over it each.
+    earliest: EarliestExpiry,
 }
 
 impl Families {
-    fn sweep(&mut self, now: u64, force: bool) {
-        if force || now.saturating_sub(self.last_sweep_ms) >= SWEEP_EVERY_MS {
-            self.by_id.retain(|_, s| !s.is_dead(now));
+    /// Drops dead families and tombstones: at most once a second, or when
+    /// the store is `full`; either way only once one may have died.
+    fn sweep(&mut self, now: u64, full: bool) {
+        if (full || now.saturating_sub(self.last_sweep_ms) >= SWEEP_EVERY_MS)
+            && self.earliest.sweep(&mut self.by_id, now, Slot::deadline_ms)
+        {
             self.last_sweep_ms = now;
         }
+    }
+
+    /// Stores `slot` as `id`.
+    fn put(&mut self, id: &FamilyId, slot: Slot) -> Option<Slot> {
+        self.earliest.note(slot.deadline_ms());
+        self.by_id.insert(id.clone(), slot)
     }
 
     /// The live, unexpired family `id`, else `None`.
@@ -78,7 +104,7 @@ impl Families {
     /// Replaces `id` by a tombstone; returns its unexpired access tokens.
     fn revoke(&mut self, id: &FamilyId, now: u64, tombstone_ms: u64) -> Vec<(String, u64)> {
         let until_ms = now.saturating_add(tombstone_ms);
-        let old = self.by_id.insert(id.clone(), Slot::Revoked { until_ms });
+        let old = self.put(id, Slot::Revoked { until_ms });
         match old {
             Some(Slot::Live(l)) => {
                 let secs = now / 1000;
@@ -174,8 +200,8 @@ impl RefreshStore for MemoryRefreshTokens {
         if families.by_id.len() >= self.max_entries {
             return Err(GrantStoreError::Full);
         }
-        families.by_id.insert(
-            family.id.clone(),
+        families.put(
+            &family.id,
             Slot::Live(Box::new(LiveFamily {
                 family: family.clone(),
                 current: digest,
@@ -294,6 +320,28 @@ mod tests {
         store.revoke(&f.id).await.unwrap();
         assert_eq!(store.len(), 2);
         assert_eq!(store.start(&f).await, Err(GrantStoreError::Revoked));
+    }
+
+    /// Starts refused while the store is full of live families do not read
+    /// the store each (no family can die for a minute).
+    #[tokio::test]
+    async fn a_full_family_store_refuses_a_flood_without_reading_itself_each_time() {
+        let store = MemoryRefreshTokens::with_max_entries(500);
+        for _ in 0..500 {
+            store.start(&family(60, 60)).await.unwrap();
+        }
+        let swept_at = lock(&store.inner).last_sweep_ms;
+        for _ in 0..2_000 {
+            assert_eq!(
+                store.start(&family(60, 60)).await,
+                Err(GrantStoreError::Full)
+            );
+        }
+        assert_eq!(
+            lock(&store.inner).last_sweep_ms,
+            swept_at,
+            "no pass was made"
+        );
     }
 
     #[tokio::test]
