@@ -31,7 +31,7 @@ PIN_SERVER="taskset -c 0"
 PIN_WRK="taskset -c 1"
 if ! taskset -c 0 true 2>/dev/null; then PIN_SERVER=""; PIN_WRK=""; fi
 
-MODES=${MODES:-"axum-bare axum-tollgate axum-tollgate-outer axum-handcache axum-extension-only axum-tollgate-uncached axum-jsonwebtoken jwt-authorizer actix-bare actix-tollgate actix-httpauth"}
+MODES=${MODES:-"axum-bare axum-tollgate axum-tollgate-outer axum-handcache axum-extension-only axum-extension-only-per-route axum-tollgate-uncached axum-jsonwebtoken jwt-authorizer actix-bare actix-tollgate actix-httpauth"}
 OUT=$(mktemp -d)
 
 start_server() {

@@ -13,6 +13,10 @@
 //! - `axum-extension-only`: the same layer handing every request one fixed
 //!   claims value without reading any header: what passing a value to the
 //!   handler through the request's extensions costs by itself;
+//! - `axum-extension-only-per-route`: the same, with `Router::layer` and a
+//!   `route_layer` that does nothing (what axum's per-route layering costs
+//!   by itself: each `route_layer` and each route under `Router::layer` is
+//!   one more boxed service cloned, and one more boxed future, per request);
 //! - `axum-jsonwebtoken`: a hand-written `jsonwebtoken` middleware;
 //! - `actix-bare`, `actix-tollgate`, `actix-httpauth`;
 //!
@@ -151,6 +155,17 @@ async fn serve_axum(mode: &str, port: &str) {
             } else {
                 hand_cache::Layer::fixed()
             }),
+        "axum-extension-only-per-route" => axum::Router::new()
+            .route(
+                "/",
+                get(
+                    |axum::Extension(claims): axum::Extension<Arc<serde_json::Value>>| async move {
+                        claims["client_id"].as_str().unwrap_or_default().to_owned()
+                    },
+                )
+                .route_layer(tower::layer::util::Identity::new()),
+            )
+            .layer(hand_cache::Layer::fixed()),
         other => panic!("unknown mode {other}"),
     };
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
