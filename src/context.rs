@@ -89,6 +89,9 @@ struct Inner {
     credentials: CredentialKinds,
     claims: ClaimSet,
     customer_token_id: Option<Box<str>>,
+    /// The customer token's own `exp` (a merged context's `expires_at` is
+    /// the earlier of the pair's). Zero is no live token's `exp`.
+    customer_token_expires_at: Option<std::num::NonZeroU64>,
     shared: Arc<ContextShared>,
 }
 
@@ -123,6 +126,7 @@ pub(crate) struct ContextParts {
     pub(crate) credentials: CredentialKinds,
     pub(crate) claims: ClaimSet,
     pub(crate) customer_token_id: Option<Box<str>>,
+    pub(crate) customer_token_expires_at: Option<u64>,
 }
 
 impl AuthContext {
@@ -140,6 +144,9 @@ impl AuthContext {
             credentials: parts.credentials,
             claims: parts.claims,
             customer_token_id: parts.customer_token_id,
+            customer_token_expires_at: parts
+                .customer_token_expires_at
+                .and_then(std::num::NonZeroU64::new),
             shared,
         }))
     }
@@ -306,6 +313,16 @@ impl AuthContext {
         self.0.customer_token_id.as_deref()
     }
 
+    /// When the customer token this request carried expires (its own
+    /// `exp`, seconds since the epoch): what a revocation of it at logout
+    /// must last until. [`expires_at`](Self::expires_at) is the earlier of
+    /// the access token's and the customer token's.
+    pub fn customer_token_expires_at(&self) -> Option<u64> {
+        self.0
+            .customer_token_expires_at
+            .map(std::num::NonZeroU64::get)
+    }
+
     /// The raw verified claims.
     pub fn raw_claims(&self) -> &serde_json::Map<String, serde_json::Value> {
         self.0.claims.map()
@@ -406,6 +423,7 @@ impl AuthContext {
                 credentials: CredentialKinds::default(),
                 claims: ClaimSet::empty(),
                 customer_token_id: None,
+                customer_token_expires_at: None,
             },
             Arc::new(ContextShared {
                 errors: ErrorSettings::default(),
@@ -450,6 +468,9 @@ impl AuthContext {
                 credentials: i.credentials,
                 claims: i.claims.clone(),
                 customer_token_id: i.customer_token_id.clone(),
+                customer_token_expires_at: i
+                    .customer_token_expires_at
+                    .map(std::num::NonZeroU64::get),
             },
             i.shared.clone(),
         )

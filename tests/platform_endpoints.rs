@@ -16,7 +16,7 @@ use tollgate::issuer::{
     CustomerTokenEndpoint, CustomerTokenSettings, DirectoryError, KeyRing, Minter,
     SigningAlgorithm, SigningKey, ThrottleRule,
 };
-use tollgate::revocation::MemoryRevocations;
+use tollgate::revocation::{MemoryRevocations, RevocationWriter, Revocations, RevokeError};
 use tollgate::{Authenticator, IssuerConfig, MemoryStore};
 use tower::ServiceExt as _;
 
@@ -52,12 +52,48 @@ struct Fixture {
     sessions: Arc<CustomerSessions>,
 }
 
+/// A real `MemoryRevocations` that also records what it was asked to
+/// revoke, and until when.
+#[derive(Debug, Default)]
+struct Recorded {
+    list: MemoryRevocations,
+    revoked: std::sync::Mutex<Vec<(String, u64)>>,
+}
+
+impl Revocations for Recorded {
+    fn is_revoked(&self, ctx: &tollgate::AuthContext) -> bool {
+        self.list.is_revoked(ctx)
+    }
+}
+
+#[async_trait::async_trait]
+impl RevocationWriter for Recorded {
+    async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<(), RevokeError> {
+        self.revoked
+            .lock()
+            .unwrap()
+            .push((jti.to_owned(), expires_at));
+        self.list.revoke_token(jti, expires_at).await
+    }
+    async fn revoke_customer(
+        &self,
+        account: &str,
+        customer: &str,
+        before: u64,
+    ) -> Result<(), RevokeError> {
+        self.list.revoke_customer(account, customer, before).await
+    }
+}
+
 fn fixture() -> Fixture {
+    fixture_with(Arc::new(Recorded::default()))
+}
+
+fn fixture_with(revocations: Arc<Recorded>) -> Fixture {
     common::install_backend();
     let ring = KeyRing::new(SigningKey::generate(SigningAlgorithm::Ed25519).unwrap());
     let minter = Minter::new(ISSUER, "shop-api", ring.clone());
     let store = Arc::new(MemoryStore::default());
-    let revocations = Arc::new(MemoryRevocations::default());
     let verifier = Authenticator::builder()
         .issuer(
             IssuerConfig::new(ISSUER)
@@ -200,6 +236,37 @@ async fn call(
 }
 
 const BOTH: [Fw; 2] = [Fw::Axum, Fw::Actix];
+
+/// Logout revokes the customer token until the customer token's own
+/// `exp`, not the pair's: with an access token that expires first, a
+/// revocation lasting only as long would lapse while the customer token
+/// still works with the app's next access token.
+#[actix_web::test]
+async fn logout_revokes_the_customer_token_until_its_own_expiry() {
+    for fw in BOTH {
+        let recorded = Arc::new(Recorded::default());
+        let f = fixture_with(recorded.clone());
+        // The app's token lives 600 s, the customer token 3,600 s.
+        let app = f.app_token();
+        let auth = [("authorization", app.as_str())];
+        let login = json!({"data": {"email": "ron@example.org", "password": "correct-horse"}});
+        let a = call(&f, fw, "POST", "/customers/tokens", &auth, Some(login)).await;
+        assert_eq!(a.status, 200, "{fw:?} {a:?}");
+        let ct = a.body["data"]["token"].as_str().unwrap().to_owned();
+        let (jti, expires) = (
+            a.body["data"]["id"].as_str().unwrap().to_owned(),
+            a.body["data"]["expires"].as_u64().unwrap(),
+        );
+        let as_ron = [("authorization", app.as_str()), ("x-customer-token", &ct)];
+        let a = call(&f, fw, "DELETE", "/customers/tokens/current", &as_ron, None).await;
+        assert_eq!(a.status, 204, "{fw:?} {a:?}");
+        assert_eq!(
+            *recorded.revoked.lock().unwrap(),
+            [(jti, expires)],
+            "{fw:?}: revoked until the customer token's exp"
+        );
+    }
+}
 
 #[actix_web::test]
 async fn customer_login_logout_and_failure_budget() {

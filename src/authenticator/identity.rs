@@ -459,6 +459,11 @@ impl Authenticator {
                 } else {
                     None
                 },
+                customer_token_expires_at: if id.kind == CredentialKinds::CUSTOMER_TOKEN {
+                    id.expires_at
+                } else {
+                    None
+                },
                 claims: id.claims,
             },
             self.engine.shared.clone(),

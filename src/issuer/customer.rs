@@ -349,7 +349,13 @@ impl CustomerTokenEndpoint {
                 "the customer token has no jti",
             );
         };
-        let exp = auth.expires_at().unwrap_or(u64::MAX);
+        // The customer token's own expiry: the pair's (`expires_at`) is the
+        // access token's when that one expires first, and the revocation
+        // would lapse while the customer token still works with a new one.
+        let exp = auth
+            .customer_token_expires_at()
+            .or(auth.expires_at())
+            .unwrap_or(u64::MAX);
         match revoker.revoke_token(jti, exp).await {
             Ok(()) => {
                 let mut res = Response::new(Bytes::new());

@@ -123,6 +123,12 @@ impl Authenticator {
                 credentials: base.credentials().union(other.credentials()),
                 claims: claims.clone(),
                 customer_token_id: text(base.customer_token_id(), other.customer_token_id()),
+                // The expiry of the same customer token as the id above.
+                customer_token_expires_at: if base.customer_token_id().is_some() {
+                    base.customer_token_expires_at()
+                } else {
+                    other.customer_token_expires_at()
+                },
             },
             self.engine.shared.clone(),
         ))
