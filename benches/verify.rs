@@ -132,7 +132,7 @@ fn bench(c: &mut Criterion) {
             })
         });
 
-        let build = |cache: bool| {
+        let builder = |cache: bool| {
             Authenticator::builder()
                 .issuer(
                     IssuerConfig::new(ISSUER)
@@ -140,15 +140,25 @@ fn bench(c: &mut Criterion) {
                         .key(case.source.clone()),
                 )
                 .token_cache(TokenCacheSettings::default().with_enabled(cache))
-                .build()
-                .unwrap()
         };
+        let build = |cache: bool| builder(cache).build().unwrap();
         let mut headers = http::HeaderMap::new();
         headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
-        for (label, auth) in [
+        let mut rows = vec![
             ("tollgate_uncached", build(false)),
             ("tollgate_cached", build(true)),
-        ] {
+        ];
+        if case.alg == Algorithm::RS256 {
+            // With a revocation list (holding another token's `jti`): its
+            // check runs on every request.
+            let list = std::sync::Arc::new(tollgate::revocation::MemoryRevocations::default());
+            list.revoke_jti("another-token", 4_000_000_000);
+            rows.push((
+                "tollgate_uncached_with_revocations",
+                builder(false).revocations(list).build().unwrap(),
+            ));
+        }
+        for (label, auth) in rows {
             assert!(now_or_never(auth.authenticate(&headers)).unwrap().is_some());
             group.bench_function(format!("{}/{label}", case.name), |b| {
                 b.iter(|| now_or_never(auth.authenticate(black_box(&headers))))

@@ -110,6 +110,7 @@ mod tests {
             expires_at: None,
             claims: crate::context::ClaimSet::empty(),
             token_id: None,
+            marks: None,
         }))
     }
 

@@ -49,6 +49,7 @@ impl Authenticator {
             expires_at: None,
             claims: crate::context::ClaimSet::empty(),
             token_id: None,
+            marks: None,
         }))
     }
 }

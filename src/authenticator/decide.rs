@@ -531,4 +531,82 @@ mod tests {
             "the customer token belongs to another app or account"
         );
     }
+
+    /// With a revocation list, a JWT's `jti` and `iat` are kept while it
+    /// is parsed: the per-request check builds no map of every claim, and
+    /// reads exactly what the claims would give, whatever their types.
+    #[test]
+    fn a_revocation_check_reads_the_kept_marks_not_a_claims_map() {
+        use crate::context::TokenMarks;
+        let revocations = Arc::new(MemoryRevocations::default());
+        let auth = Authenticator::builder()
+            .issuer(
+                IssuerConfig::new("https://i.example")
+                    .audience("api")
+                    .hmac_secret(SECRET),
+            )
+            .customer_tokens(CustomerTokenConfig::default())
+            .revocations(revocations.clone())
+            .build()
+            .unwrap();
+        let bearer = |token: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert("authorization", format!("Bearer {token}").parse().unwrap());
+            h
+        };
+        let shapes = [
+            serde_json::json!({"jti": "j1", "iat": 1_700_000_000u64}),
+            serde_json::json!({"jti": "j2", "iat": 1_700_000_000.9}),
+            serde_json::json!({"jti": "", "iat": 0}),
+            serde_json::json!({"iat": 1_700_000_000u64}),
+            serde_json::json!({"jti": "j4"}),
+            serde_json::json!({}),
+        ];
+        for claims in shapes {
+            let token = mint(claims.clone());
+            let ctx = auth
+                .authenticate(&bearer(&token))
+                .now_or_never()
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            assert!(
+                !ctx.claim_set().is_built(),
+                "{claims}: the check built the claims map"
+            );
+            let raw = ctx.raw_claims();
+            assert_eq!(
+                ctx.marks(),
+                Some(&TokenMarks::of(raw.get("jti"), raw.get("iat"))),
+                "{claims}"
+            );
+        }
+        // Claims the verifier refuses never reach the list.
+        for claims in [
+            serde_json::json!({"jti": 7}),
+            serde_json::json!({"iat": "1700000000"}),
+        ] {
+            assert!(
+                auth.authenticate(&bearer(&mint(claims)))
+                    .now_or_never()
+                    .unwrap()
+                    .is_err()
+            );
+        }
+        // And they are what the list checks: revoked, refused.
+        let token = mint(serde_json::json!({"jti": "j3"}));
+        assert!(
+            auth.authenticate(&bearer(&token))
+                .now_or_never()
+                .unwrap()
+                .is_ok()
+        );
+        revocations.revoke_jti("j3", 4_000_000_000);
+        assert!(
+            auth.authenticate(&bearer(&token))
+                .now_or_never()
+                .unwrap()
+                .is_err()
+        );
+    }
 }

@@ -4,7 +4,7 @@
 
 use super::Authenticator;
 use crate::config::TokenMarker;
-use crate::context::{AuthContext, ClaimSet, ContextParts, CredentialKinds};
+use crate::context::{AuthContext, ClaimSet, ContextParts, CredentialKinds, TokenMarks};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::jwt::{IssuerVerifier, Rejection, token};
 use crate::scope::ScopeSet;
@@ -46,6 +46,8 @@ pub(super) struct Identity {
     pub(super) claims: ClaimSet,
     /// A customer token's `jti` (for revoking it at logout).
     pub(super) token_id: Option<Box<str>>,
+    /// Kept for the revocation list, when there is one.
+    pub(super) marks: Option<Box<TokenMarks>>,
 }
 
 /// What the verified-token cache needs to know about a verified token.
@@ -360,6 +362,12 @@ impl Authenticator {
             issuer: idx,
             generation,
         };
+        // Read before `jti` is moved out below.
+        let marks = self
+            .engine
+            .revocations
+            .is_some()
+            .then(|| Box::new(TokenMarks::of(registered.jti, registered.iat)));
         // The identifiers are moved out of the parse into the context.
         let mut picked = tok.picked;
         let [account, client_id, customer] = [1, 2, 3].map(|i| picked.take_named(i));
@@ -390,6 +398,7 @@ impl Authenticator {
                         _ => None,
                     },
                     claims: tok.claims,
+                    marks,
                 }
             }
             _ => Identity {
@@ -406,6 +415,7 @@ impl Authenticator {
                 expires_at: exp.map(|f| f as u64),
                 token_id: None,
                 claims: tok.claims,
+                marks,
             },
         };
         Ok((self.context(id), meta))
@@ -464,6 +474,7 @@ impl Authenticator {
                 } else {
                     None
                 },
+                marks: id.marks,
                 claims: id.claims,
             },
             self.engine.shared.clone(),

@@ -83,6 +83,7 @@ impl Authenticator {
             expires_at,
             claims: crate::context::ClaimSet::from_map(claims.clone()),
             token_id: None,
+            marks: None,
         };
         Ok(self.context(id))
     }

@@ -73,6 +73,7 @@ impl Authenticator {
             expires_at: Some(record.expires_at_ms / 1000),
             claims: crate::context::ClaimSet::empty(),
             token_id: None,
+            marks: None,
         }))
     }
 }

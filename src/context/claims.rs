@@ -63,6 +63,12 @@ impl ClaimSet {
         })
     }
 
+    /// Whether the map of every claim has been built.
+    #[cfg(test)]
+    pub(crate) fn is_built(&self) -> bool {
+        self.map.get().is_some()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.members == 0
     }

@@ -14,7 +14,7 @@ mod redis;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisRevocations;
 
-use crate::context::AuthContext;
+use crate::context::{AuthContext, TokenMarks};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::RwLock;
@@ -59,14 +59,21 @@ pub(crate) struct RevocationView<'a> {
 
 impl<'a> RevocationView<'a> {
     pub(crate) fn of(ctx: &'a AuthContext) -> Self {
-        let claims = ctx.raw_claims();
+        // Kept while the token was parsed (no map of every claim is built
+        // per request); else read from the claims, by the same rules.
+        let (jti, iat) = match ctx.marks() {
+            Some(m) => (m.jti.as_deref(), m.iat),
+            None => {
+                let claims = ctx.raw_claims();
+                (
+                    TokenMarks::jti(claims.get("jti")),
+                    TokenMarks::iat(claims.get("iat")),
+                )
+            }
+        };
         Self {
-            jti: claims.get("jti").and_then(|v| v.as_str()),
-            iat: claims
-                .get("iat")
-                .and_then(|v| v.as_f64())
-                .filter(|f| f.is_finite() && *f >= 0.0)
-                .map(|f| f as u64),
+            jti,
+            iat,
             account: ctx.account(),
             customer: ctx.customer(),
         }

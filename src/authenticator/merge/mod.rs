@@ -101,10 +101,10 @@ impl Authenticator {
         } else {
             base.issuer()
         };
-        let claims = if base.claim_set().is_empty() {
-            other.claim_set()
+        let (claims, marks) = if base.claim_set().is_empty() {
+            (other.claim_set(), other.marks())
         } else {
-            base.claim_set()
+            (base.claim_set(), base.marks())
         };
         Ok(AuthContext::new(
             ContextParts {
@@ -124,6 +124,8 @@ impl Authenticator {
                 claims: claims.clone(),
                 customer_token_id: text(base.customer_token_id(), other.customer_token_id()),
                 // The expiry of the same customer token as the id above.
+                // The marks of the claims kept above.
+                marks: marks.cloned().map(Box::new),
                 customer_token_expires_at: if base.customer_token_id().is_some() {
                     base.customer_token_expires_at()
                 } else {
@@ -176,6 +178,7 @@ mod tests {
             expires_at,
             claims: crate::context::ClaimSet::empty(),
             token_id: None,
+            marks: None,
         })
     }
 
