@@ -3,7 +3,9 @@
 use super::{SessionId, SessionRecord, SessionStore, StoreError, now_ms};
 use crate::earliest_expiry::EarliestExpiry;
 use async_trait::async_trait;
+use std::collections::hash_map::{Entry, RandomState};
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher as _;
 use std::sync::{Mutex, MutexGuard};
 
 /// Default bound on stored sessions.
@@ -25,11 +27,14 @@ struct Sessions {
     /// have expired: a flood of creations refused while it is full of live
     /// sessions costs no pass over it each.
     earliest: EarliestExpiry,
-    /// The sessions bound to each customer (account, customer), so that
-    /// "log out everywhere" reads that customer's sessions, not the store
-    /// (a flood of it read the whole store per request, under the lock
-    /// every lookup waits on). Kept exact by every write and removal.
-    by_customer: HashMap<(String, String), HashSet<SessionId>>,
+    /// The sessions bound to each customer, under a keyed hash of
+    /// (account, customer), so that "log out everywhere" reads that
+    /// customer's sessions, not the store (a flood of it read the whole
+    /// store per request, under the lock every lookup waits on). Kept exact
+    /// by every write and removal. A hash, not the two strings: a session
+    /// costs its index entry and a copy of its ID, no more.
+    by_customer: HashMap<u64, Ids>,
+    keys: RandomState,
     #[cfg(test)]
     sweeps: usize,
 }
@@ -42,10 +47,8 @@ impl Sessions {
         if swept {
             // As long as the pass over the map just made.
             let map = &self.map;
-            self.by_customer.retain(|_, ids| {
-                ids.retain(|id| map.contains_key(id));
-                !ids.is_empty()
-            });
+            self.by_customer
+                .retain(|_, ids| ids.retain(|id| map.contains_key(id)));
         }
         #[cfg(test)]
         {
@@ -60,11 +63,18 @@ impl Sessions {
             self.unindex(&old);
         }
         if let Some(customer) = &record.customer {
-            self.by_customer
-                .entry((record.account.clone(), customer.clone()))
-                .or_default()
-                .insert(record.id.clone());
+            let key = self.customer_key(&record.account, customer);
+            match self.by_customer.entry(key) {
+                Entry::Occupied(mut ids) => ids.get_mut().insert(record.id.clone()),
+                Entry::Vacant(slot) => {
+                    slot.insert(Ids::One(record.id.clone()));
+                }
+            }
         }
+    }
+
+    fn customer_key(&self, account: &str, customer: &str) -> u64 {
+        self.keys.hash_one((account, customer))
     }
 
     fn remove(&mut self, id: &SessionId) -> Option<SessionRecord> {
@@ -77,12 +87,59 @@ impl Sessions {
         let Some(customer) = &record.customer else {
             return;
         };
-        let key = (record.account.clone(), customer.clone());
-        if let Some(ids) = self.by_customer.get_mut(&key) {
-            ids.remove(&record.id);
-            if ids.is_empty() {
-                self.by_customer.remove(&key);
+        let key = self.customer_key(&record.account, customer);
+        if let Some(ids) = self.by_customer.get_mut(&key)
+            && !ids.retain(|id| id != &record.id)
+        {
+            self.by_customer.remove(&key);
+        }
+    }
+}
+
+/// One customer's sessions: most have one, held without a set.
+#[derive(Debug)]
+enum Ids {
+    One(SessionId),
+    Many(HashSet<SessionId>),
+}
+
+impl Ids {
+    fn insert(&mut self, id: SessionId) {
+        match self {
+            Self::One(one) if *one == id => {}
+            Self::One(one) => {
+                let one = one.clone();
+                *self = Self::Many(HashSet::from([one, id]));
             }
+            Self::Many(set) => {
+                set.insert(id);
+            }
+        }
+    }
+
+    /// Keeps the IDs `keep` holds for; whether any is left.
+    fn retain(&mut self, mut keep: impl FnMut(&SessionId) -> bool) -> bool {
+        match self {
+            Self::One(one) => keep(one),
+            Self::Many(set) => {
+                set.retain(|id| keep(id));
+                !set.is_empty()
+            }
+        }
+    }
+
+    fn into_vec(self) -> Vec<SessionId> {
+        match self {
+            Self::One(one) => vec![one],
+            Self::Many(set) => set.into_iter().collect(),
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        match self {
+            Self::One(_) => 1,
+            Self::Many(set) => set.len(),
         }
     }
 }
@@ -176,16 +233,30 @@ impl SessionStore for MemoryStore {
 
     async fn remove_customer(&self, account: &str, customer: &str) -> Result<u64, StoreError> {
         let mut sessions = self.lock()?;
-        let Some(ids) = sessions
-            .by_customer
-            .remove(&(account.to_owned(), customer.to_owned()))
-        else {
+        let key = sessions.customer_key(account, customer);
+        let Some(ids) = sessions.by_customer.remove(&key) else {
             return Ok(0);
         };
-        for id in &ids {
-            sessions.map.remove(id);
+        let mut removed = 0;
+        // Another customer whose key is the same hash keeps its sessions.
+        let mut others: Option<Ids> = None;
+        for id in ids.into_vec() {
+            match sessions.map.get(&id) {
+                Some(r) if r.account == account && r.customer.as_deref() == Some(customer) => {
+                    sessions.map.remove(&id);
+                    removed += 1;
+                }
+                Some(_) => match &mut others {
+                    Some(o) => o.insert(id),
+                    None => others = Some(Ids::One(id)),
+                },
+                None => {}
+            }
         }
-        Ok(ids.len() as u64)
+        if let Some(others) = others {
+            sessions.by_customer.insert(key, others);
+        }
+        Ok(removed)
     }
 }
 
@@ -259,11 +330,14 @@ mod tests {
         store.purge_expired();
         let index = |s: &MemoryStore| {
             let g = s.lock().unwrap();
-            let mut v: Vec<_> = g
-                .by_customer
-                .iter()
-                .map(|((_, c), ids)| (c.clone(), ids.len()))
+            let mut v: Vec<_> = ["ann", "bob"]
+                .into_iter()
+                .filter_map(|c| {
+                    let ids = g.by_customer.get(&g.customer_key("a", c))?;
+                    Some((c.to_owned(), ids.len()))
+                })
                 .collect();
+            assert_eq!(v.len(), g.by_customer.len(), "no other entries");
             v.sort();
             v
         };
