@@ -4,26 +4,14 @@
 //! each one little (the in-memory list purges on doublings; the Redis
 //! mirror copies only what this instance revoked since its last refresh).
 
+mod common;
+
+use common::{now, redis_up};
 use std::sync::Arc;
 use std::time::Duration;
 use tollgate::Authenticator;
 use tollgate::revocation::{MemoryRevocations, RedisRevocations, Revocations};
 use tollgate::testing::TestIssuer;
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn redis_up() -> bool {
-    std::net::TcpStream::connect_timeout(
-        &"127.0.0.1:6379".parse().unwrap(),
-        Duration::from_millis(300),
-    )
-    .is_ok()
-}
 
 fn skip(reason: &str) -> bool {
     assert_ne!(
@@ -90,10 +78,8 @@ async fn redis_revocations_hold_through_refreshes_floods_and_the_leeway() {
     }
     let mut r = [0u8; 6];
     getrandom::fill(&mut r).unwrap();
-    let prefix = format!(
-        "tollgate-test-rev-{}:",
-        r.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
+    let prefix = format!("tollgate-test-rev-{}:", common::b64(r));
+
     let url = "redis://127.0.0.1:6379";
     let timeout = Duration::from_secs(2);
     let (a, b) = (

@@ -437,6 +437,22 @@ mod tests {
         h
     }
 
+    /// An HS256 authenticator with customer tokens and a revocation list.
+    fn with_revocations() -> (Authenticator, Arc<MemoryRevocations>) {
+        let revocations = Arc::new(MemoryRevocations::default());
+        let auth = Authenticator::builder()
+            .issuer(
+                IssuerConfig::new("https://i.example")
+                    .audience("api")
+                    .hmac_secret(SECRET),
+            )
+            .customer_tokens(CustomerTokenConfig::default())
+            .revocations(revocations.clone())
+            .build()
+            .unwrap();
+        (auth, revocations)
+    }
+
     /// What the borrowed pair path answers for `req`: `None` when the pair
     /// is not in this thread's slots.
     fn pair_path(
@@ -456,17 +472,7 @@ mod tests {
     /// the two tokens' agreement.
     #[test]
     fn a_pair_in_this_threads_slots_is_decided_with_every_check() {
-        let revocations = Arc::new(MemoryRevocations::default());
-        let auth = Authenticator::builder()
-            .issuer(
-                IssuerConfig::new("https://i.example")
-                    .audience("api")
-                    .hmac_secret(SECRET),
-            )
-            .customer_tokens(CustomerTokenConfig::default())
-            .revocations(revocations.clone())
-            .build()
-            .unwrap();
+        let (auth, revocations) = with_revocations();
         let access = |jti: &str, account: &str| {
             mint(
                 serde_json::json!({"jti": jti, "client_id": "app", "account_id": account,
@@ -538,17 +544,7 @@ mod tests {
     #[test]
     fn a_revocation_check_reads_the_kept_marks_not_a_claims_map() {
         use crate::context::TokenMarks;
-        let revocations = Arc::new(MemoryRevocations::default());
-        let auth = Authenticator::builder()
-            .issuer(
-                IssuerConfig::new("https://i.example")
-                    .audience("api")
-                    .hmac_secret(SECRET),
-            )
-            .customer_tokens(CustomerTokenConfig::default())
-            .revocations(revocations.clone())
-            .build()
-            .unwrap();
+        let (auth, revocations) = with_revocations();
         let bearer = |token: &str| {
             let mut h = http::HeaderMap::new();
             h.insert("authorization", format!("Bearer {token}").parse().unwrap());

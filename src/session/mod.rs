@@ -84,6 +84,26 @@ pub struct SessionRecord {
 }
 
 impl SessionRecord {
+    /// An anonymous session in account `a`, with a fresh ID, expiring at
+    /// `expires_at_ms`.
+    #[cfg(test)]
+    pub(crate) fn for_tests(expires_at_ms: u64) -> Self {
+        Self {
+            id: SessionId::generate().unwrap(),
+            account: "a".into(),
+            client_id: None,
+            customer: None,
+            scopes: String::new(),
+            created_at_ms: 0,
+            expires_at_ms,
+            idle_ttl_ms: None,
+            last_seen_ms: 0,
+            created_customers: vec![],
+            metadata: serde_json::Map::new(),
+            version: 0,
+        }
+    }
+
     /// When the session stops being valid if not used again, ms since the epoch.
     pub fn deadline_ms(&self) -> u64 {
         match self.idle_ttl_ms {
@@ -444,21 +464,8 @@ mod tests {
 
     #[test]
     fn cookie_attributes() {
-        let id = SessionId::generate().unwrap();
-        let rec = SessionRecord {
-            id: id.clone(),
-            account: "a".into(),
-            client_id: None,
-            customer: None,
-            scopes: String::new(),
-            created_at_ms: 0,
-            expires_at_ms: now_ms() + 3_600_000,
-            idle_ttl_ms: None,
-            last_seen_ms: 0,
-            created_customers: vec![],
-            metadata: Default::default(),
-            version: 0,
-        };
+        let rec = SessionRecord::for_tests(now_ms() + 3_600_000);
+        let id = rec.id.clone();
         let c = session_cookie("sid", &rec).unwrap();
         let c = c.to_str().unwrap();
         assert!(c.starts_with(&format!("sid={}", id.as_str())), "{c}");
@@ -471,20 +478,7 @@ mod tests {
 
     #[test]
     fn cookie_for_a_far_future_expiry_is_clamped_not_a_panic() {
-        let rec = SessionRecord {
-            id: SessionId::generate().unwrap(),
-            account: "a".into(),
-            client_id: None,
-            customer: None,
-            scopes: String::new(),
-            created_at_ms: 0,
-            expires_at_ms: u64::MAX,
-            idle_ttl_ms: None,
-            last_seen_ms: 0,
-            created_customers: vec![],
-            metadata: Default::default(),
-            version: 0,
-        };
+        let rec = SessionRecord::for_tests(u64::MAX);
         let c = session_cookie("sid", &rec).unwrap();
         let c = c.to_str().unwrap();
         assert!(

@@ -147,20 +147,7 @@ mod tests {
     use super::*;
 
     fn record() -> SessionRecord {
-        SessionRecord {
-            id: SessionId::generate().unwrap(),
-            account: "a".into(),
-            client_id: None,
-            customer: None,
-            scopes: String::new(),
-            created_at_ms: 0,
-            expires_at_ms: u64::MAX,
-            idle_ttl_ms: None,
-            last_seen_ms: 0,
-            created_customers: vec![],
-            metadata: serde_json::Map::new(),
-            version: 0,
-        }
+        SessionRecord::for_tests(u64::MAX)
     }
 
     /// A stream of fresh records into a full cache: each is cached, the
